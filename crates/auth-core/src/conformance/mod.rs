@@ -1,0 +1,141 @@
+//! The conformance suite: one test per clause of the store contracts, run by every store
+//! implementation so that every backend keeps the same promises.
+//!
+//! Each clause is a public `async fn(store, clock)` in [`session`], [`revocation`] or
+//! [`refresh`]; the macros [`session_store_conformance!`](crate::session_store_conformance),
+//! [`revocation_store_conformance!`](crate::revocation_store_conformance) and
+//! [`refresh_store_conformance!`](crate::refresh_store_conformance) expand to one
+//! `#[tokio::test]` per clause. The crate using them needs `tokio` (features
+//! `rt-multi-thread`, `macros`) as a dev-dependency.
+//!
+//! ```ignore
+//! async fn store(clock: auth_core::SharedClock) -> MyStore {
+//!     MyStore::connect_with_fresh_prefix(clock).await
+//! }
+//! mod sessions {
+//!     auth_core::session_store_conformance!(super::store);
+//! }
+//! ```
+//!
+//! The factory gets a [`ManualClock`] that starts at the real current
+//! time and that the tests advance without real time passing: a store must decide every
+//! expiry with it. Times are compared at millisecond precision, the least a store must
+//! keep. Each factory call should return a store isolated from every other (its own key
+//! prefix, tables or schema), since the tests run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
+
+pub mod refresh;
+pub mod revocation;
+pub mod session;
+
+use std::time::SystemTime;
+
+use crate::{Clock, ManualClock, from_unix_millis, unix_millis};
+
+/// The clock's current time, truncated to whole milliseconds.
+pub fn now_ms(clock: &ManualClock) -> SystemTime {
+    from_unix_millis(unix_millis(clock.now()))
+}
+
+/// A subject no other test uses.
+pub fn unique_subject(label: &str) -> String {
+    let id = crate::SessionId::generate().expect("CSPRNG");
+    format!("{label}-{}", &id.key().to_hex()[..12])
+}
+
+/// `len` bytes covering every byte value (zeros, invalid UTF-8 and all).
+pub fn every_byte(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 256) as u8).collect()
+}
+
+/// Expands to one test per clause. See the [module docs](crate::conformance).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($factory:path, $module:ident, [$($clause:ident),* $(,)?]) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $clause() {
+                let clock = ::std::sync::Arc::new($crate::ManualClock::starting_now());
+                let shared: $crate::SharedClock = clock.clone();
+                let store = $factory(shared).await;
+                $crate::conformance::$module::$clause(store, clock).await;
+            }
+        )*
+    };
+}
+
+/// One `#[tokio::test]` per [`SessionStore`](crate::SessionStore) contract clause, for a
+/// factory `async fn(SharedClock) -> impl SessionStore`.
+#[macro_export]
+macro_rules! session_store_conformance {
+    ($factory:path) => {
+        $crate::__conformance_tests!(
+            $factory,
+            session,
+            [
+                create_then_load_round_trips,
+                create_never_overwrites,
+                create_may_replace_an_expired_record,
+                expired_records_never_load,
+                expiry_is_exact_to_the_millisecond,
+                save_bumps_version_and_persists,
+                stale_version_is_conflict_and_newer_data_survives,
+                save_never_resurrects_a_deleted_session,
+                concurrent_saves_of_one_version_have_one_winner,
+                touch_extends_expiry_without_bumping_version,
+                touch_of_missing_or_expired_is_false,
+                delete_removes_and_reports,
+                delete_subject_removes_every_session_of_that_subject_and_no_other,
+                list_subject_lists_only_live_sessions,
+                data_up_to_the_limit_round_trips_byte_for_byte,
+                oversized_values_are_refused_and_nothing_changes,
+                hostile_subjects_stay_isolated,
+                purge_expired_keeps_live_records,
+            ]
+        );
+    };
+}
+
+/// One `#[tokio::test]` per [`RevocationStore`](crate::RevocationStore) contract clause,
+/// for a factory `async fn(SharedClock) -> impl RevocationStore`.
+#[macro_export]
+macro_rules! revocation_store_conformance {
+    ($factory:path) => {
+        $crate::__conformance_tests!(
+            $factory,
+            revocation,
+            [
+                revocation_lasts_until_exp_and_no_longer,
+                revocation_is_per_issuer_and_jti,
+                subject_revocation_rejects_older_and_accepts_newer,
+                subject_revocation_lasts_until_and_no_longer,
+                subject_not_before_never_moves_backwards,
+                is_token_revoked_checks_jti_and_subject,
+                oversized_ids_are_refused,
+            ]
+        );
+    };
+}
+
+/// One `#[tokio::test]` per [`RefreshTokenStore`](crate::RefreshTokenStore) contract
+/// clause, for a factory `async fn(SharedClock) -> impl RefreshTokenStore`.
+#[macro_export]
+macro_rules! refresh_store_conformance {
+    ($factory:path) => {
+        $crate::__conformance_tests!(
+            $factory,
+            refresh,
+            [
+                rotate_keeps_family_subject_and_data,
+                insert_never_overwrites,
+                reuse_of_a_rotated_token_revokes_the_family,
+                concurrent_rotations_have_exactly_one_winner,
+                expired_and_unknown_tokens_are_unknown,
+                revoke_family_revokes_only_that_family,
+                revoke_subject_revokes_only_that_subject,
+                data_up_to_the_limit_round_trips_and_larger_is_refused,
+            ]
+        );
+    };
+}

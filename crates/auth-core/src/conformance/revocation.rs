@@ -1,0 +1,189 @@
+//! The [`RevocationStore`] contract, clause by clause.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{now_ms, unique_subject};
+use crate::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN};
+use crate::{ManualClock, RevocationStore, StoreError};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A revoked `jti` stays revoked until its `exp` and not a moment longer.
+pub async fn revocation_lasts_until_exp_and_no_longer<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let iss = unique_subject("https://issuer.example");
+    let exp = now_ms(&clock) + 15 * MINUTE;
+    assert!(!store.is_revoked(&iss, "jti-1").await.unwrap());
+    store.revoke(&iss, "jti-1", exp).await.unwrap();
+    assert!(store.is_revoked(&iss, "jti-1").await.unwrap());
+    clock.set(exp - Duration::from_millis(1));
+    assert!(store.is_revoked(&iss, "jti-1").await.unwrap(), "until exp");
+    clock.set(exp);
+    assert!(!store.is_revoked(&iss, "jti-1").await.unwrap(), "no longer");
+}
+
+/// Revocation keys on both issuer and `jti`, without ambiguity between the two.
+pub async fn revocation_is_per_issuer_and_jti<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let iss = unique_subject("iss");
+    let exp = now_ms(&clock) + MINUTE;
+    store.revoke(&format!("{iss}a"), "bc", exp).await.unwrap();
+    assert!(store.is_revoked(&format!("{iss}a"), "bc").await.unwrap());
+    assert!(!store.is_revoked(&format!("{iss}ab"), "c").await.unwrap());
+    assert!(!store.is_revoked(&iss, "abc").await.unwrap());
+    assert!(!store.is_revoked(&format!("{iss}a"), "b").await.unwrap());
+    assert!(!store.is_revoked(&format!("{iss}b"), "bc").await.unwrap());
+    // Glob and separator characters are data, not patterns.
+    store.revoke(&iss, "*", exp).await.unwrap();
+    assert!(!store.is_revoked(&iss, "x").await.unwrap());
+    assert!(store.is_revoked(&iss, "*").await.unwrap());
+}
+
+/// After revoking a subject at T, its tokens issued before T are revoked and its tokens
+/// issued at or after T are not; other subjects are untouched.
+pub async fn subject_revocation_rejects_older_and_accepts_newer<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let alice = unique_subject("alice");
+    let bob = unique_subject("bob");
+    let issued_before = now_ms(&clock);
+    clock.advance(Duration::from_secs(5));
+    let at = now_ms(&clock);
+    assert_eq!(store.subject_not_before(&alice).await.unwrap(), None);
+    store
+        .revoke_subject(&alice, at, at + 15 * MINUTE)
+        .await
+        .unwrap();
+    let nb = store.subject_not_before(&alice).await.unwrap().unwrap();
+    assert_eq!(crate::unix_millis(nb), crate::unix_millis(at));
+    let check = |subject: String, issued| {
+        let store = &store;
+        async move {
+            store
+                .is_token_revoked("iss", None, &subject, issued)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(check(alice.clone(), issued_before).await, "older token");
+    assert!(
+        check(alice.clone(), at - Duration::from_millis(1)).await,
+        "1 ms older"
+    );
+    assert!(!check(alice.clone(), at).await, "issued at the instant");
+    assert!(!check(alice.clone(), at + MINUTE).await, "newer token");
+    assert!(!check(bob.clone(), issued_before).await, "other subject");
+}
+
+/// A subject revocation is kept until `until` and then forgotten.
+pub async fn subject_revocation_lasts_until_and_no_longer<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let subject = unique_subject("sub");
+    let at = now_ms(&clock);
+    let until = at + 15 * MINUTE;
+    store.revoke_subject(&subject, at, until).await.unwrap();
+    clock.set(until - Duration::from_millis(1));
+    assert!(store.subject_not_before(&subject).await.unwrap().is_some());
+    clock.set(until);
+    assert_eq!(store.subject_not_before(&subject).await.unwrap(), None);
+    assert!(
+        !store
+            .is_token_revoked("iss", None, &subject, at - MINUTE)
+            .await
+            .unwrap()
+    );
+}
+
+/// An older revocation arriving late never re-admits tokens a newer one revoked.
+pub async fn subject_not_before_never_moves_backwards<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let subject = unique_subject("mono");
+    let early = now_ms(&clock);
+    let late = early + MINUTE;
+    store
+        .revoke_subject(&subject, late, late + 15 * MINUTE)
+        .await
+        .unwrap();
+    store
+        .revoke_subject(&subject, early, early + 15 * MINUTE)
+        .await
+        .unwrap();
+    let nb = store.subject_not_before(&subject).await.unwrap().unwrap();
+    assert_eq!(crate::unix_millis(nb), crate::unix_millis(late));
+    clock.set(early + 15 * MINUTE);
+    assert!(
+        store.subject_not_before(&subject).await.unwrap().is_some(),
+        "the later `until` is kept too"
+    );
+}
+
+/// `is_token_revoked` answers for either kind of revocation.
+pub async fn is_token_revoked_checks_jti_and_subject<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let iss = unique_subject("iss");
+    let subject = unique_subject("sub");
+    let now = now_ms(&clock);
+    store.revoke(&iss, "dead", now + MINUTE).await.unwrap();
+    assert!(
+        store
+            .is_token_revoked(&iss, Some("dead"), &subject, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_token_revoked(&iss, Some("alive"), &subject, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_token_revoked(&iss, None, &subject, now)
+            .await
+            .unwrap()
+    );
+    store
+        .revoke_subject(&subject, now + Duration::from_secs(1), now + MINUTE)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .is_token_revoked(&iss, Some("alive"), &subject, now)
+            .await
+            .unwrap()
+    );
+}
+
+/// Issuers, `jti`s and subjects over the limits are refused with `TooLarge`.
+pub async fn oversized_ids_are_refused<S: RevocationStore>(store: S, clock: Arc<ManualClock>) {
+    let exp = now_ms(&clock) + MINUTE;
+    let long = "x".repeat(MAX_TOKEN_ID_LEN + 1);
+    let fits = "x".repeat(MAX_TOKEN_ID_LEN);
+    assert!(matches!(
+        store.revoke(&long, "j", exp).await,
+        Err(StoreError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        store.revoke("i", &long, exp).await,
+        Err(StoreError::TooLarge { .. })
+    ));
+    store.revoke(&fits, &fits, exp).await.unwrap();
+    assert!(store.is_revoked(&fits, &fits).await.unwrap());
+    let long_subject = "s".repeat(MAX_SUBJECT_LEN + 1);
+    assert!(matches!(
+        store.revoke_subject(&long_subject, exp, exp).await,
+        Err(StoreError::TooLarge { .. })
+    ));
+}

@@ -1,0 +1,142 @@
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use moka::ops::compute::Op;
+use moka::sync::Cache;
+
+use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
+use crate::store::{RevocationStore, check_subject, check_token_id};
+use crate::{SharedClock, StoreError, SystemClock};
+
+#[derive(Clone, Copy)]
+struct Until(SystemTime);
+
+impl Deadline for Until {
+    fn deadline(&self) -> SystemTime {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy)]
+struct NotBefore {
+    not_before: SystemTime,
+    until: SystemTime,
+}
+
+impl Deadline for NotBefore {
+    fn deadline(&self) -> SystemTime {
+        self.until
+    }
+}
+
+/// A [`RevocationStore`] in process memory: revoked `jti`s and subjects' "not before"
+/// instants, each dropped when the last token it could apply to has expired.
+#[derive(Clone)]
+pub struct MemoryRevocationStore {
+    clock: SharedClock,
+    tokens: Cache<String, Until>,
+    subjects: Cache<String, NotBefore>,
+}
+
+impl std::fmt::Debug for MemoryRevocationStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryRevocationStore")
+            .field("tokens", &self.tokens.entry_count())
+            .field("subjects", &self.subjects.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryRevocationStore {
+    fn default() -> Self {
+        Self::new(SystemClock::shared())
+    }
+}
+
+impl MemoryRevocationStore {
+    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] of each kind.
+    pub fn new(clock: SharedClock) -> Self {
+        Self::with_max_entries(clock, DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A store holding up to `max_entries` revoked tokens and as many revoked subjects.
+    pub fn with_max_entries(clock: SharedClock, max_entries: u64) -> Self {
+        let expiry = || DeadlineExpiry {
+            clock: clock.clone(),
+            max_ttl: None,
+        };
+        Self {
+            tokens: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(expiry())
+                .build(),
+            subjects: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(expiry())
+                .build(),
+            clock,
+        }
+    }
+}
+
+/// An unambiguous key for `(issuer, jti)`: the issuer's length first, so no choice of
+/// strings can make two pairs collide.
+fn token_key(issuer: &str, jti: &str) -> Result<String, StoreError> {
+    check_token_id("issuer", issuer)?;
+    check_token_id("jti", jti)?;
+    Ok(format!("{}:{issuer}{jti}", issuer.len()))
+}
+
+#[async_trait]
+impl RevocationStore for MemoryRevocationStore {
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
+        let key = token_key(issuer, jti)?;
+        if until > self.clock.now() {
+            self.tokens.insert(key, Until(until));
+        }
+        Ok(())
+    }
+
+    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
+        let key = token_key(issuer, jti)?;
+        let now = self.clock.now();
+        Ok(self.tokens.get(&key).is_some_and(|u| now < u.0))
+    }
+
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        not_before: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        check_subject(subject)?;
+        let now = self.clock.now();
+        self.subjects
+            .entry(subject.to_owned())
+            .and_compute_with(|entry| {
+                let merged = match entry.map(|e| e.into_value()) {
+                    Some(old) if now < old.until => NotBefore {
+                        not_before: old.not_before.max(not_before),
+                        until: old.until.max(until),
+                    },
+                    _ => NotBefore { not_before, until },
+                };
+                if now < merged.until {
+                    Op::Put(merged)
+                } else {
+                    Op::Remove
+                }
+            });
+        Ok(())
+    }
+
+    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
+        check_subject(subject)?;
+        let now = self.clock.now();
+        Ok(self
+            .subjects
+            .get(subject)
+            .filter(|nb| now < nb.until)
+            .map(|nb| nb.not_before))
+    }
+}

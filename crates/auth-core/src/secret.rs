@@ -1,0 +1,131 @@
+//! The shared machinery of opaque 256-bit secrets: generation, strict parsing, hashing and
+//! constant-time comparison. [`SessionId`](crate::SessionId) and
+//! [`RefreshToken`](crate::RefreshToken) are thin newtypes over it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::error::{MalformedSecret, RandomError};
+
+/// Raw length of every opaque secret: 256 bits.
+pub(crate) const SECRET_BYTES: usize = 32;
+/// Length of the base64url (no padding) text form of a 32-byte secret.
+pub(crate) const ENCODED_LEN: usize = 43;
+
+/// An opaque random secret, kept both raw and in its text form.
+#[derive(Clone)]
+pub(crate) struct Opaque {
+    raw: [u8; SECRET_BYTES],
+    text: String,
+}
+
+impl Opaque {
+    pub(crate) fn generate() -> Result<Self, RandomError> {
+        let mut raw = [0u8; SECRET_BYTES];
+        SystemRandom::new()
+            .fill(&mut raw)
+            .map_err(|_| RandomError)?;
+        let text = URL_SAFE_NO_PAD.encode(raw);
+        Ok(Self { raw, text })
+    }
+
+    /// Parses the text form strictly: exactly 43 characters of the base64url alphabet that
+    /// decode canonically to 32 bytes. Checked before any decoding work.
+    pub(crate) fn parse(text: &str) -> Result<Self, MalformedSecret> {
+        if text.len() != ENCODED_LEN {
+            return Err(MalformedSecret::Length);
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(MalformedSecret::Alphabet);
+        }
+        let mut raw = [0u8; SECRET_BYTES];
+        // The engine refuses non-zero trailing bits, so each secret has exactly one text form.
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut raw) {
+            Ok(SECRET_BYTES) => Ok(Self {
+                raw,
+                text: text.to_owned(),
+            }),
+            _ => Err(MalformedSecret::Encoding),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn sha256(&self) -> [u8; 32] {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.raw);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        out
+    }
+}
+
+impl PartialEq for Opaque {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(&self.raw, &other.raw)
+    }
+}
+
+impl Eq for Opaque {}
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_are_distinct_and_round_trip() {
+        let a = Opaque::generate().unwrap();
+        let b = Opaque::generate().unwrap();
+        assert_ne!(a.raw, b.raw);
+        assert_eq!(a.as_str().len(), ENCODED_LEN);
+        assert!(Opaque::parse(a.as_str()).unwrap() == a);
+    }
+
+    #[test]
+    fn parse_refuses_anything_but_canonical_base64url() {
+        let good = Opaque::generate().unwrap();
+        let text = good.as_str();
+        assert_eq!(
+            Opaque::parse(&text[..42]).err(),
+            Some(MalformedSecret::Length)
+        );
+        assert_eq!(
+            Opaque::parse(&format!("{text}=")).err(),
+            Some(MalformedSecret::Length)
+        );
+        let plus = format!("+{}", &text[1..]);
+        assert_eq!(Opaque::parse(&plus).err(), Some(MalformedSecret::Alphabet));
+        let space = format!(" {}", &text[1..]);
+        assert_eq!(Opaque::parse(&space).err(), Some(MalformedSecret::Alphabet));
+        let multibyte = format!("é{}", &text[2..]);
+        assert!(Opaque::parse(&multibyte).is_err());
+        // The last character of 43 carries 2 unused bits: 'B' sets one of them.
+        let non_canonical = format!("{}B", &"A".repeat(42));
+        assert_eq!(
+            Opaque::parse(&non_canonical).err(),
+            Some(MalformedSecret::Encoding)
+        );
+        assert!(Opaque::parse(&format!("{}A", &"A".repeat(42))).is_ok());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_contents_and_lengths() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

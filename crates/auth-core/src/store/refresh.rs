@@ -1,0 +1,155 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::{MAX_DATA_LEN, check_len, check_subject};
+use crate::{FamilyId, RefreshTokenHash, StoreError};
+
+/// A refresh token as a store holds it (keyed by its [`RefreshTokenHash`]).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefreshRecord {
+    /// The family: every token descended from one login.
+    pub family: FamilyId,
+    /// Whose token it is.
+    pub subject: String,
+    /// Opaque data the issuer carries from token to token (roles, scopes, ...), at most
+    /// [`MAX_DATA_LEN`] bytes.
+    pub data: Vec<u8>,
+    /// When this token was issued.
+    pub issued_at: SystemTime,
+    /// When this token stops being usable.
+    pub expires_at: SystemTime,
+}
+
+impl RefreshRecord {
+    /// A record for a token of `family`.
+    pub fn new(
+        family: FamilyId,
+        subject: impl Into<String>,
+        data: Vec<u8>,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Self {
+        Self {
+            family,
+            subject: subject.into(),
+            data,
+            issued_at,
+            expires_at,
+        }
+    }
+
+    /// Whether the token is still usable at `now`.
+    pub fn is_live_at(&self, now: SystemTime) -> bool {
+        now < self.expires_at
+    }
+
+    /// Refuses subjects and data over the documented limits.
+    pub fn check_limits(&self) -> Result<(), StoreError> {
+        check_subject(&self.subject)?;
+        check_len("refresh data", self.data.len(), MAX_DATA_LEN)
+    }
+}
+
+impl fmt::Debug for RefreshRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshRecord")
+            .field("family", &self.family)
+            .field("subject", &self.subject)
+            .field("data_len", &self.data.len())
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// What [`RefreshTokenStore::rotate`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// The old token was live and unused: it is now used, and the new token is stored with
+    /// this record (same family, subject and data; the new issue and expiry times).
+    Rotated(RefreshRecord),
+    /// The old token had already been rotated: this is a replay. The whole family,
+    /// including its newest token, has been revoked.
+    Reused {
+        /// The revoked family.
+        family: FamilyId,
+        /// Whose family it was.
+        subject: String,
+    },
+    /// No live token under that hash: never issued, expired, or its family was revoked.
+    Unknown,
+}
+
+/// Where refresh tokens live, grouped in families, with single use enforced.
+///
+/// Contract (proved by the conformance suite):
+///
+/// - Tokens are keyed by [`RefreshTokenHash`], never by the token.
+/// - `rotate(old, new, ..)` is atomic: of any number of concurrent rotations of the same
+///   token exactly one returns [`Rotation::Rotated`]; every other sees the token as used.
+/// - Presenting a used token returns [`Rotation::Reused`] and revokes its whole family,
+///   the newest token included. A used token is remembered until its own `expires_at`,
+///   even after its family is revoked, so every replay of it keeps reporting reuse (the
+///   losers of a concurrent rotation see `Reused`, never `Unknown`).
+/// - Expired tokens, unknown tokens and tokens of revoked families are
+///   [`Rotation::Unknown`].
+/// - Size limits as for sessions ([`StoreError::TooLarge`]); an unreachable backend is
+///   [`StoreError::Unavailable`].
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync + 'static {
+    /// Stores the first token of a family (or any token). Fails with
+    /// [`StoreError::AlreadyExists`] if a token is stored under `hash`.
+    async fn insert(
+        &self,
+        hash: &RefreshTokenHash,
+        record: &RefreshRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Atomically uses `old` and stores `new` in its family, issued at `issued_at` and
+    /// expiring at `expires_at`.
+    async fn rotate(
+        &self,
+        old: &RefreshTokenHash,
+        new: &RefreshTokenHash,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes every unused token of `family` (used ones stay as tombstones until they
+    /// expire, to keep detecting replays). Returns how many unused tokens it revoked.
+    async fn revoke_family(&self, family: &FamilyId) -> Result<u64, StoreError>;
+
+    /// Revokes every family of `subject`. Returns how many unused tokens it revoked.
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+impl<T: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<T> {
+    async fn insert(
+        &self,
+        hash: &RefreshTokenHash,
+        record: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        (**self).insert(hash, record).await
+    }
+    async fn rotate(
+        &self,
+        old: &RefreshTokenHash,
+        new: &RefreshTokenHash,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<Rotation, StoreError> {
+        (**self).rotate(old, new, issued_at, expires_at).await
+    }
+    async fn revoke_family(&self, family: &FamilyId) -> Result<u64, StoreError> {
+        (**self).revoke_family(family).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        (**self).revoke_subject(subject).await
+    }
+}

@@ -1,0 +1,97 @@
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+
+/// Where JWT revocations live: single tokens by `(issuer, jti)`, and whole subjects by a
+/// "not before" instant.
+///
+/// Contract (proved by the conformance suite):
+///
+/// - `revoke(issuer, jti, until)` makes `is_revoked(issuer, jti)` true until the store's
+///   clock reaches `until` (the token's own `exp`), and false from then on: the entry
+///   lives exactly as long as the token could. Revocation is per issuer: the same `jti`
+///   from another issuer is unaffected.
+/// - `revoke_subject(subject, not_before, until)` makes every token of `subject` issued
+///   strictly before `not_before` revoked, and tokens issued at or after it accepted, until
+///   `until` (the latest `exp` any such token could carry). A later call never moves
+///   `not_before` backwards.
+/// - Issuers, `jti`s and subjects longer than
+///   [`MAX_TOKEN_ID_LEN`](crate::store::MAX_TOKEN_ID_LEN) /
+///   [`MAX_SUBJECT_LEN`](crate::store::MAX_SUBJECT_LEN) bytes are refused with
+///   [`StoreError::TooLarge`].
+/// - A backend that cannot answer returns [`StoreError::Unavailable`]; callers then fail
+///   closed.
+#[async_trait]
+pub trait RevocationStore: Send + Sync + 'static {
+    /// Revokes one token until `until`.
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError>;
+
+    /// Whether the token `(issuer, jti)` is revoked now.
+    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError>;
+
+    /// Revokes every token of `subject` issued before `not_before`, until `until`.
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        not_before: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError>;
+
+    /// The subject's current "not before", if one is in force.
+    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError>;
+
+    /// Whether a token is revoked, by its `jti` or by its subject's "not before". The
+    /// default asks twice; backends override it to answer in one round trip.
+    async fn is_token_revoked(
+        &self,
+        issuer: &str,
+        jti: Option<&str>,
+        subject: &str,
+        issued_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        if let Some(jti) = jti
+            && self.is_revoked(issuer, jti).await?
+        {
+            return Ok(true);
+        }
+        Ok(self
+            .subject_not_before(subject)
+            .await?
+            .is_some_and(|not_before| issued_at < not_before))
+    }
+}
+
+#[async_trait]
+impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
+        (**self).revoke(issuer, jti, until).await
+    }
+    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
+        (**self).is_revoked(issuer, jti).await
+    }
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        not_before: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        (**self).revoke_subject(subject, not_before, until).await
+    }
+    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
+        (**self).subject_not_before(subject).await
+    }
+    async fn is_token_revoked(
+        &self,
+        issuer: &str,
+        jti: Option<&str>,
+        subject: &str,
+        issued_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        (**self)
+            .is_token_revoked(issuer, jti, subject, issued_at)
+            .await
+    }
+}
