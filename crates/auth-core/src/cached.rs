@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use moka::sync::Cache;
 
-use crate::memory::{DEFAULT_MAX_ENTRIES, DeadlineExpiry};
+use moka::ops::compute::Op;
+
+use crate::memory::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
 use crate::store::{SessionEntry, SessionRecord, SessionStore};
 use crate::{SessionKey, SharedClock, StoreError, SystemClock};
 
@@ -16,8 +18,10 @@ use crate::{SessionKey, SharedClock, StoreError, SystemClock};
 /// **Staleness is bounded by the TTL** (default [`Cached::DEFAULT_TTL`], 5 s): a change
 /// made through *another* process (a logout there, a save there) is seen here at most that
 /// late. Changes made through this `Cached` are seen here at once: creates, saves and
-/// touches write through and refresh the local copy; deletes and `delete_subject` drop the
-/// local copies before returning. Expiry is still decided by the clock on every load, and
+/// touches write through and refresh the local copy (never replacing a newer one with an
+/// older, whatever order concurrent calls finish in); `delete` marks the key deleted
+/// locally before it deletes, so no racing load can cache it again, and `delete_subject`
+/// does the same for the subject's sessions this process holds. Expiry is still decided by the clock on every load, and
 /// optimistic concurrency still holds (the inner store checks versions; a conflict drops
 /// the local copy). Choose the TTL as the longest time a session revoked elsewhere may
 /// still be honoured here.
@@ -36,7 +40,27 @@ use crate::{SessionKey, SharedClock, StoreError, SystemClock};
 pub struct Cached<S> {
     inner: S,
     clock: SharedClock,
-    cache: Cache<SessionKey, Arc<SessionRecord>>,
+    ttl: Duration,
+    cache: Cache<SessionKey, Local>,
+}
+
+/// What this process knows of a key.
+#[derive(Clone)]
+enum Local {
+    /// A copy of the stored record.
+    Live(Arc<SessionRecord>),
+    /// Deleted through this `Cached`: a slower load or save that read the record before the
+    /// delete must not bring it back into the cache.
+    Gone(SystemTime),
+}
+
+impl Deadline for Local {
+    fn deadline(&self) -> SystemTime {
+        match self {
+            Self::Live(record) => record.expires_at,
+            Self::Gone(until) => *until,
+        }
+    }
 }
 
 /// Builds a [`Cached`] store.
@@ -80,6 +104,7 @@ impl<S> CachedBuilder<S> {
         Cached {
             inner: self.inner,
             clock: self.clock,
+            ttl: self.ttl,
             cache,
         }
     }
@@ -104,8 +129,40 @@ impl<S> Cached<S> {
         &self.inner
     }
 
+    /// Caches `record` unless this process already holds something newer: a later version,
+    /// the same version seen later, or a local delete. Calls finishing out of order never
+    /// replace newer knowledge with older.
     fn remember(&self, key: &SessionKey, record: SessionRecord) {
-        self.cache.insert(*key, Arc::new(record));
+        self.cache.entry(*key).and_compute_with(|held| {
+            let newer_held = match held.as_ref().map(|e| e.value()) {
+                Some(Local::Gone(_)) => true,
+                Some(Local::Live(old)) => {
+                    (old.version, old.last_seen_at) > (record.version, record.last_seen_at)
+                }
+                None => false,
+            };
+            if newer_held {
+                Op::Nop
+            } else {
+                Op::Put(Local::Live(Arc::new(record)))
+            }
+        });
+    }
+
+    /// Marks `key` deleted here for as long as a stale copy could otherwise be cached.
+    fn forget(&self, key: &SessionKey) {
+        let until = self.clock.now() + self.ttl;
+        self.cache.insert(*key, Local::Gone(until));
+    }
+
+    /// Drops the local copy (not a delete: the next load asks the inner store).
+    fn drop_copy(&self, key: &SessionKey) {
+        self.cache
+            .entry(*key)
+            .and_compute_with(|held| match held.map(|e| e.into_value()) {
+                Some(Local::Live(_)) => Op::Remove,
+                _ => Op::Nop,
+            });
     }
 }
 
@@ -124,18 +181,21 @@ impl<S: SessionStore> SessionStore for Cached<S> {
         self.inner.create(key, record).await?;
         let mut stored = record.clone();
         stored.version = 0;
-        self.remember(key, stored);
+        // The inner store accepted it, so it replaces whatever was known of the key.
+        self.cache.insert(*key, Local::Live(Arc::new(stored)));
         Ok(())
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
         let now = self.clock.now();
-        if let Some(hit) = self.cache.get(key) {
-            if hit.is_live_at(now) {
+        match self.cache.get(key) {
+            Some(Local::Live(hit)) if hit.is_live_at(now) => {
                 return Ok(Some(SessionRecord::clone(&hit)));
             }
+            Some(Local::Gone(_)) => return Ok(None),
             // Dead by our copy; another process may have extended it, so ask.
-            self.cache.invalidate(key);
+            Some(Local::Live(_)) => self.drop_copy(key),
+            None => {}
         }
         let loaded = self.inner.load(key).await?;
         if let Some(record) = &loaded {
@@ -153,7 +213,7 @@ impl<S: SessionStore> SessionStore for Cached<S> {
                 Ok(version)
             }
             Err(error) => {
-                self.cache.invalidate(key);
+                self.drop_copy(key);
                 Err(error)
             }
         }
@@ -167,24 +227,22 @@ impl<S: SessionStore> SessionStore for Cached<S> {
     ) -> Result<bool, StoreError> {
         let touched = self.inner.touch(key, last_seen_at, expires_at).await;
         match (&touched, self.cache.get(key)) {
-            (Ok(true), Some(hit)) => {
+            (Ok(true), Some(Local::Live(hit))) => {
                 let mut record = SessionRecord::clone(&hit);
                 record.last_seen_at = last_seen_at;
                 record.expires_at = expires_at;
                 self.remember(key, record);
             }
-            (Ok(true), None) => {}
-            _ => self.cache.invalidate(key),
+            (Ok(true), _) => {}
+            _ => self.drop_copy(key),
         }
         touched
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        self.cache.invalidate(key);
-        let deleted = self.inner.delete(key).await;
-        // A load racing with the delete may have cached the record again.
-        self.cache.invalidate(key);
-        deleted
+        // Marked before the inner delete, so no load finishing meanwhile can cache it again.
+        self.forget(key);
+        self.inner.delete(key).await
     }
 
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
@@ -192,11 +250,11 @@ impl<S: SessionStore> SessionStore for Cached<S> {
         let local: Vec<SessionKey> = self
             .cache
             .iter()
-            .filter(|(_, record)| record.subject == subject)
+            .filter(|(_, held)| matches!(held, Local::Live(r) if r.subject == subject))
             .map(|(key, _)| *key)
             .collect();
         for key in local {
-            self.cache.invalidate(&key);
+            self.forget(&key);
         }
         deleted
     }
@@ -207,5 +265,52 @@ impl<S: SessionStore> SessionStore for Cached<S> {
 
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         self.inner.purge_expired().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::memory::MemorySessionStore;
+    use crate::{Clock, ManualClock, SessionId};
+
+    fn setup() -> (Cached<MemorySessionStore>, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::starting_now());
+        let inner = MemorySessionStore::builder().clock(clock.clone()).build();
+        let cached = Cached::builder(inner).clock(clock.clone()).build();
+        (cached, clock)
+    }
+
+    #[tokio::test]
+    async fn an_older_copy_finishing_late_never_replaces_a_newer_one() {
+        let (store, clock) = setup();
+        let key = SessionId::generate().unwrap().key();
+        let now = clock.now();
+        let v0 = SessionRecord::new("alice", b"v0".to_vec(), now, now + Duration::from_secs(60));
+        store.create(&key, &v0).await.unwrap();
+        let mut v1 = v0.clone();
+        v1.data = b"v1".to_vec();
+        store.save(&key, &v1).await.unwrap();
+        // A load that read version 0 before the save finishes only now.
+        store.remember(&key, v0.clone());
+        assert_eq!(store.load(&key).await.unwrap().unwrap().data, b"v1");
+    }
+
+    #[tokio::test]
+    async fn a_load_finishing_after_a_local_delete_never_resurrects_it() {
+        let (store, clock) = setup();
+        let key = SessionId::generate().unwrap().key();
+        let now = clock.now();
+        let record = SessionRecord::new("bob", b"x".to_vec(), now, now + Duration::from_secs(60));
+        store.create(&key, &record).await.unwrap();
+        assert!(store.delete(&key).await.unwrap());
+        // A load that read the record before the delete finishes only now.
+        store.remember(&key, record.clone());
+        assert!(store.load(&key).await.unwrap().is_none());
+        // The key can still be created again (through this cache or after the mark ends).
+        store.create(&key, &record).await.unwrap();
+        assert!(store.load(&key).await.unwrap().is_some());
     }
 }

@@ -17,7 +17,9 @@ pub(crate) const ENCODED_LEN: usize = 43;
 #[derive(Clone)]
 pub(crate) struct Opaque {
     raw: [u8; SECRET_BYTES],
-    text: String,
+    /// Always 43 bytes of the base64url alphabet, so always valid UTF-8. Kept inline: a
+    /// parse on every request should not cost an allocation.
+    text: [u8; ENCODED_LEN],
 }
 
 impl Opaque {
@@ -26,35 +28,35 @@ impl Opaque {
         SystemRandom::new()
             .fill(&mut raw)
             .map_err(|_| RandomError)?;
-        let text = URL_SAFE_NO_PAD.encode(raw);
+        let mut text = [0u8; ENCODED_LEN];
+        // 32 bytes always encode to exactly 43 characters.
+        let _ = URL_SAFE_NO_PAD.encode_slice(raw, &mut text);
         Ok(Self { raw, text })
     }
 
     /// Parses the text form strictly: exactly 43 characters of the base64url alphabet that
-    /// decode canonically to 32 bytes. Checked before any decoding work.
+    /// decode canonically to 32 bytes. The length is checked before any decoding; the
+    /// decoder then refuses any byte outside the alphabet (padding included) in the same
+    /// pass that decodes.
     pub(crate) fn parse(text: &str) -> Result<Self, MalformedSecret> {
-        if text.len() != ENCODED_LEN {
-            return Err(MalformedSecret::Length);
-        }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(MalformedSecret::Alphabet);
-        }
+        let bytes: [u8; ENCODED_LEN] = text
+            .as_bytes()
+            .try_into()
+            .map_err(|_| MalformedSecret::Length)?;
         let mut raw = [0u8; SECRET_BYTES];
         // The engine refuses non-zero trailing bits, so each secret has exactly one text form.
-        match URL_SAFE_NO_PAD.decode_slice(text, &mut raw) {
-            Ok(SECRET_BYTES) => Ok(Self {
-                raw,
-                text: text.to_owned(),
-            }),
+        match URL_SAFE_NO_PAD.decode_slice(bytes, &mut raw) {
+            Ok(SECRET_BYTES) => Ok(Self { raw, text: bytes }),
+            Err(base64::DecodeSliceError::DecodeError(
+                base64::DecodeError::InvalidByte(..) | base64::DecodeError::InvalidPadding,
+            )) => Err(MalformedSecret::Alphabet),
             _ => Err(MalformedSecret::Encoding),
         }
     }
 
     pub(crate) fn as_str(&self) -> &str {
-        &self.text
+        // Only ever filled with base64url characters (see the field), so this never fails.
+        std::str::from_utf8(&self.text).unwrap_or_default()
     }
 
     pub(crate) fn sha256(&self) -> [u8; 32] {
