@@ -1,0 +1,470 @@
+//! `SessionManager`: the session life cycle on top of any `SessionStore`.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use auth_core::store::SessionRecord;
+use auth_core::{SessionId, SessionKey, SessionStore, SharedClock, StoreError, SystemClock};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::data::{Data, encode};
+use crate::{ConfigError, CookieConfig, Session, SessionConfig, SessionError, SessionInfo};
+
+/// The outcome of the expiry check on a load.
+enum Admission {
+    /// Live, no touch due: the session stops loading at `expires_at`.
+    Live { expires_at: SystemTime },
+    /// Live, and the idle extension to `expires_at` is due at `now`.
+    Touch {
+        now: SystemTime,
+        expires_at: SystemTime,
+    },
+    /// Expired by this manager's limits.
+    Dead,
+}
+
+/// How many fresh ids `create` tries before giving up on a key collision (with 256-bit
+/// random ids a second attempt already means a broken random source or store).
+const CREATE_ATTEMPTS: usize = 3;
+
+/// Creates, loads, updates, rotates and destroys sessions in a [`SessionStore`],
+/// enforcing the idle timeout and absolute lifetime of its [`SessionConfig`] on every load
+/// through its [`Clock`](auth_core::Clock).
+///
+/// See the [crate documentation](crate) for the login (rotation) and concurrency rules.
+/// Cloning a manager clones its store handle (cheap for the memory, Redis and SQL stores).
+#[derive(Clone)]
+pub struct SessionManager<S> {
+    store: S,
+    clock: SharedClock,
+    config: SessionConfig,
+}
+
+/// Builds a [`SessionManager`] with non-default timeouts, limits or clock.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use auth_core::{ManualClock, memory::MemorySessionStore};
+/// use auth_session::SessionManager;
+///
+/// let clock = Arc::new(ManualClock::starting_now());
+/// let manager = SessionManager::builder(MemorySessionStore::builder().clock(clock.clone()).build())
+///     .clock(clock)
+///     .idle_timeout(Duration::from_secs(15 * 60))
+///     .absolute_lifetime(Duration::from_secs(8 * 3600))
+///     .touch_interval(Duration::from_secs(30))
+///     .build()?;
+/// assert_eq!(manager.config().idle_timeout(), Duration::from_secs(900));
+/// # Ok::<(), auth_session::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct SessionManagerBuilder<S> {
+    store: S,
+    clock: SharedClock,
+    config: SessionConfig,
+}
+
+impl<S> SessionManagerBuilder<S> {
+    /// The clock that decides expiry (default: [`SystemClock`]). Give the store the same one.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How long an unused session stays loadable (default 30 min).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.config.idle_timeout = idle;
+        self
+    }
+
+    /// How long any session stays loadable after creation (default 12 h, at most 400 days).
+    pub fn absolute_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.absolute_lifetime = lifetime;
+        self
+    }
+
+    /// The least time between two idle extensions written by loads (default 60 s; must be
+    /// shorter than the idle timeout; zero writes on every load).
+    pub fn touch_interval(mut self, interval: Duration) -> Self {
+        self.config.touch_interval = interval;
+        self
+    }
+
+    /// The largest encoded session data in bytes (default and maximum 64 KiB).
+    pub fn max_data_len(mut self, limit: usize) -> Self {
+        self.config.max_data_len = limit;
+        self
+    }
+
+    /// Replaces all settings at once.
+    pub fn config(mut self, config: SessionConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The manager, or why the settings do not fit together.
+    pub fn build(self) -> Result<SessionManager<S>, ConfigError> {
+        self.config.validate()?;
+        Ok(SessionManager {
+            store: self.store,
+            clock: self.clock,
+            config: self.config,
+        })
+    }
+}
+
+impl<S> SessionManager<S> {
+    /// A manager with the default settings and the system clock.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            clock: SystemClock::shared(),
+            config: SessionConfig::default(),
+        }
+    }
+
+    /// A builder around `store`, starting from the defaults.
+    pub fn builder(store: S) -> SessionManagerBuilder<S> {
+        SessionManagerBuilder {
+            store,
+            clock: SystemClock::shared(),
+            config: SessionConfig::default(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The timeouts and limits.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The default cookie policy with `Max-Age` equal to this manager's absolute lifetime.
+    pub fn cookie_config(&self) -> CookieConfig {
+        CookieConfig::default().with_max_age(Some(self.config.absolute_lifetime))
+    }
+}
+
+impl<S: SessionStore> SessionManager<S> {
+    /// Starts a new session for `subject` with `data` (anything that serializes to a JSON
+    /// object, such as `serde_json::json!({})` or a struct), under a fresh random id.
+    ///
+    /// `create` never takes an id: an id a client brought is never adopted. Use it at login
+    /// when the client has no session, or [`rotate_to`](Self::rotate_to) when it has one.
+    pub async fn create<T: Serialize + ?Sized>(
+        &self,
+        subject: impl Into<String>,
+        data: &T,
+    ) -> Result<Session, SessionError> {
+        let map = match serde_json::to_value(data).map_err(SessionError::Value)? {
+            Value::Object(map) => map,
+            _ => {
+                return Err(SessionError::Value(serde::de::Error::custom(
+                    "initial session data must serialize to a JSON object",
+                )));
+            }
+        };
+        let stored = encode(&map)?;
+        self.check_size(stored.len())?;
+        let now = self.clock.now();
+        let expires_at = self
+            .config
+            .deadline(now, now)
+            .ok_or(SessionError::Expired)?;
+        let record = SessionRecord::new(subject, stored, now, expires_at);
+        record.check_limits()?;
+        let (id, key) = self.insert_new(&record).await?;
+        Ok(Session {
+            id,
+            key,
+            subject: record.subject,
+            created_at: now,
+            last_seen_at: now,
+            expires_at,
+            version: 0,
+            data: Data::from_saved(record.data, map),
+        })
+    }
+
+    /// The live session whose id is `id` (the text from the client's cookie), or `None`:
+    /// a malformed, tampered, unknown, destroyed, rotated or expired id is simply "no
+    /// session", never an error. Errors mean the store failed: fail closed.
+    ///
+    /// Cost: the id's strict parse, its SHA-256, one store read and the expiry check; the
+    /// data is not decoded until first read. If the stored "last seen" is at least one touch
+    /// interval old, the idle extension is written with [`SessionStore::touch`] (never past
+    /// the absolute limit).
+    pub async fn load(&self, id: &str) -> Result<Option<Session>, SessionError> {
+        match SessionId::parse(id) {
+            Ok(id) => self.load_id(id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// [`load`](Self::load) for an already parsed id.
+    pub async fn load_id(&self, id: SessionId) -> Result<Option<Session>, SessionError> {
+        let key = id.key();
+        let Some(record) = self.store.load(&key).await? else {
+            return Ok(None);
+        };
+        match self.admit(&record, self.clock.now()) {
+            Admission::Live { expires_at } => {
+                Ok(Some(Session::loaded(id, key, record, expires_at)))
+            }
+            Admission::Touch { now, expires_at } => {
+                self.touch(id, key, record, now, expires_at).await
+            }
+            Admission::Dead => Ok(None),
+        }
+    }
+
+    /// Writes the session's data if it changed (returns `false` without touching the store
+    /// if not), extending its idle deadline.
+    ///
+    /// **Concurrency rule:** the write carries the version the session was loaded at and
+    /// succeeds only if the store still holds that version. Of two handles loaded at the
+    /// same version, the first update wins and the second fails with
+    /// [`SessionError::Conflict`], writing nothing: no update is ever silently lost. On a
+    /// conflict, [`load`](Self::load) again, reapply the change and retry. A session
+    /// destroyed, rotated or expired meanwhile is also a conflict and is never resurrected.
+    ///
+    /// Data over the size limit fails with [`SessionError::TooLarge`] before anything is
+    /// written; the stored session stays as it was (the handle keeps its unsaved changes).
+    pub async fn update(&self, session: &mut Session) -> Result<bool, SessionError> {
+        if !session.is_dirty() {
+            return Ok(false);
+        }
+        let (record, now) = self.record_for_write(session)?;
+        let version = self.store.save(&session.key, &record).await?;
+        session.version = version;
+        session.last_seen_at = now;
+        session.expires_at = record.expires_at;
+        session.data.mark_saved(record.data);
+        Ok(true)
+    }
+
+    /// Moves the session to a fresh id, keeping its subject, data (including unsaved
+    /// changes) and creation time. The old id stops loading before this returns. Call it
+    /// after every privilege change; `session` then holds the new id, which the client must
+    /// be sent.
+    ///
+    /// It follows the same concurrency rule as [`update`](Self::update): a handle loaded at
+    /// a stale version (or a session destroyed meanwhile) gets [`SessionError::Conflict`].
+    /// If the store fails half way, the old id may already be gone while the new one was not
+    /// written: the user is logged out, never left with two live ids.
+    pub async fn rotate(&self, session: &mut Session) -> Result<(), SessionError> {
+        self.rotate_inner(session, None).await
+    }
+
+    /// Logs the client in as `subject`: like [`rotate`](Self::rotate), but the session
+    /// now belongs to `subject` and its absolute lifetime starts over (a new
+    /// authentication). Use it at login when the client already had a session (an
+    /// anonymous cart, say); its data is carried over.
+    pub async fn rotate_to(
+        &self,
+        session: &mut Session,
+        subject: impl Into<String>,
+    ) -> Result<(), SessionError> {
+        self.rotate_inner(session, Some(subject.into())).await
+    }
+
+    /// Deletes the session (logout). Returns whether it was still live. Clear the client's
+    /// cookie as well ([`CookieConfig::clear_cookie`]).
+    pub async fn destroy(&self, session: &Session) -> Result<bool, SessionError> {
+        self.destroy_key(&session.key).await
+    }
+
+    /// Deletes the session stored under `key` (a key from [`list`](Self::list): "log out
+    /// that device"). Returns whether it was still live.
+    pub async fn destroy_key(&self, key: &SessionKey) -> Result<bool, SessionError> {
+        Ok(self.store.delete(key).await?)
+    }
+
+    /// Deletes every session of `subject` ("log out everywhere") and no other. Returns how
+    /// many live sessions were deleted.
+    pub async fn destroy_all(&self, subject: &str) -> Result<u64, SessionError> {
+        Ok(self.store.delete_subject(subject).await?)
+    }
+
+    /// The live sessions of `subject`, in no particular order.
+    pub async fn list(&self, subject: &str) -> Result<Vec<SessionInfo>, SessionError> {
+        let now = self.clock.now();
+        let entries = self.store.list_subject(subject).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                let expires_at = self.live_deadline(&entry.record, now)?;
+                Some(SessionInfo {
+                    key: entry.key,
+                    created_at: entry.record.created_at,
+                    last_seen_at: entry.record.last_seen_at,
+                    expires_at,
+                })
+            })
+            .collect())
+    }
+
+    /// The moment `record` stops loading, if it is live at `now`: the earliest of the
+    /// store's deadline and this manager's idle and absolute limits.
+    fn live_deadline(&self, record: &SessionRecord, now: SystemTime) -> Option<SystemTime> {
+        let ours = self
+            .config
+            .deadline(record.created_at, record.last_seen_at)?;
+        let deadline = ours.min(record.expires_at);
+        (now < deadline).then_some(deadline)
+    }
+
+    /// What a load does with a live `record` at `now`: hand it out as it is, write the
+    /// idle extension first (at most once per touch interval, never past the absolute
+    /// limit), or treat it as gone.
+    fn admit(&self, record: &SessionRecord, now: SystemTime) -> Admission {
+        let Some(expires_at) = self.live_deadline(record, now) else {
+            return Admission::Dead;
+        };
+        let touch_due = record
+            .last_seen_at
+            .checked_add(self.config.touch_interval)
+            .is_some_and(|due| now >= due);
+        if !touch_due {
+            return Admission::Live { expires_at };
+        }
+        match self.config.deadline(record.created_at, now) {
+            Some(expires_at) => Admission::Touch { now, expires_at },
+            None => Admission::Dead,
+        }
+    }
+
+    /// Writes the idle extension of a loaded record, then hands the session out.
+    async fn touch(
+        &self,
+        id: SessionId,
+        key: SessionKey,
+        mut record: SessionRecord,
+        now: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<Option<Session>, SessionError> {
+        if !self.store.touch(&key, now, expires_at).await? {
+            // Deleted since the read.
+            return Ok(None);
+        }
+        record.last_seen_at = now;
+        Ok(Some(Session::loaded(id, key, record, expires_at)))
+    }
+
+    fn check_size(&self, size: usize) -> Result<(), SessionError> {
+        let limit = self.config.max_data_len;
+        if size > limit {
+            return Err(SessionError::TooLarge {
+                what: "session data",
+                size,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// The record a write of `session` at the clock's `now` would store (at the session's
+    /// loaded version), after the size and expiry checks.
+    fn record_for_write(
+        &self,
+        session: &Session,
+    ) -> Result<(SessionRecord, SystemTime), SessionError> {
+        let data = session.data.encode()?;
+        self.check_size(data.len())?;
+        let now = self.clock.now();
+        if now >= session.expires_at {
+            return Err(SessionError::Expired);
+        }
+        let expires_at = self
+            .config
+            .deadline(session.created_at, now)
+            .filter(|deadline| now < *deadline)
+            .ok_or(SessionError::Expired)?;
+        let mut record = SessionRecord::new(
+            session.subject.clone(),
+            data,
+            session.created_at,
+            expires_at,
+        );
+        record.last_seen_at = now;
+        record.version = session.version;
+        record.check_limits()?;
+        Ok((record, now))
+    }
+
+    async fn rotate_inner(
+        &self,
+        session: &mut Session,
+        subject: Option<String>,
+    ) -> Result<(), SessionError> {
+        let (fence, now) = self.record_for_write(session)?;
+        // Everything the new record needs is checked before the first write.
+        let mut record = fence.clone();
+        if let Some(subject) = subject {
+            record.subject = subject;
+            record.created_at = now;
+            record.expires_at = self
+                .config
+                .deadline(now, now)
+                .ok_or(SessionError::Expired)?;
+            record.check_limits()?;
+        }
+        record.version = 0;
+        // A versioned write first: a stale handle or a destroyed session stops here, before
+        // anything is deleted, so rotation can neither lose newer data nor resurrect.
+        self.store.save(&session.key, &fence).await?;
+        // The old id dies before the new one exists.
+        if !self.store.delete(&session.key).await? {
+            return Err(SessionError::Conflict);
+        }
+        let (id, key) = self.insert_new(&record).await?;
+        session.id = id;
+        session.key = key;
+        session.subject = record.subject;
+        session.created_at = record.created_at;
+        session.last_seen_at = now;
+        session.expires_at = record.expires_at;
+        session.version = 0;
+        session.data.mark_saved(record.data);
+        Ok(())
+    }
+
+    /// Stores `record` under a fresh id, retrying on the (astronomically unlikely) key
+    /// collision.
+    async fn insert_new(
+        &self,
+        record: &SessionRecord,
+    ) -> Result<(SessionId, SessionKey), SessionError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let id = SessionId::generate()?;
+            let key = id.key();
+            match self.store.create(&key, record).await {
+                Ok(()) => return Ok((id, key)),
+                Err(StoreError::AlreadyExists) if attempt < CREATE_ATTEMPTS => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SessionManager<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .field("config", &self.config)
+            .finish()
+    }
+}

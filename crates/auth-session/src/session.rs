@@ -1,0 +1,227 @@
+//! One loaded session: its id, its timestamps and its typed data.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use auth_core::store::SessionRecord;
+use auth_core::{AuthMethod, Identity, SessionId, SessionKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::SessionError;
+use crate::data::Data;
+
+/// The data key under which [`Session::identity`] looks for the subject's roles (a JSON
+/// array of strings), and [`Session::set_roles`] writes them.
+pub const ROLES_KEY: &str = "roles";
+
+/// A session loaded or created by a [`SessionManager`](crate::SessionManager).
+///
+/// Its data is a map from string keys to JSON values, read and written with typed
+/// [`get`](Self::get)/[`insert`](Self::insert)/[`remove`](Self::remove) through serde. The
+/// stored encoding is decoded only on the first read, so a request that never looks at
+/// the data never pays for it. Changes stay local, marked by [`is_dirty`](Self::is_dirty),
+/// until [`SessionManager::update`](crate::SessionManager::update) writes them; inserting a
+/// value equal to the one already there is not a change.
+///
+/// `Debug` never prints the id or the data. A clone is a second handle at the same version:
+/// of two handles, only the first to update wins (see
+/// [`SessionManager::update`](crate::SessionManager::update)).
+///
+/// ```
+/// # use auth_session::SessionManager;
+/// # use auth_core::memory::MemorySessionStore;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let manager = SessionManager::new(MemorySessionStore::default());
+/// let mut session = manager.create("alice", &serde_json::json!({ "theme": "dark" })).await?;
+/// assert_eq!(session.get::<String>("theme")?.as_deref(), Some("dark"));
+///
+/// session.insert("theme", "dark")?;
+/// assert!(!session.is_dirty()); // same value: nothing to write
+/// session.insert("cart", &vec![17_u32, 42])?;
+/// assert!(session.is_dirty());
+/// assert!(manager.update(&mut session).await?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) key: SessionKey,
+    pub(crate) subject: String,
+    pub(crate) created_at: SystemTime,
+    pub(crate) last_seen_at: SystemTime,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) version: u64,
+    pub(crate) data: Data,
+}
+
+impl Session {
+    /// A session handed out by a load: `record` as the store holds it, live until
+    /// `expires_at` by the manager's limits.
+    pub(crate) fn loaded(
+        id: SessionId,
+        key: SessionKey,
+        record: SessionRecord,
+        expires_at: SystemTime,
+    ) -> Self {
+        Self {
+            id,
+            key,
+            subject: record.subject,
+            created_at: record.created_at,
+            last_seen_at: record.last_seen_at,
+            expires_at,
+            version: record.version,
+            data: Data::from_stored(record.data),
+        }
+    }
+
+    /// The id to put in the client's cookie. Do not log it.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// The store key (SHA-256 of the id): not secret, a handle for logs and session lists.
+    pub fn key(&self) -> &SessionKey {
+        &self.key
+    }
+
+    /// Whose session it is.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// When the session was created (or logged in through
+    /// [`rotate_to`](crate::SessionManager::rotate_to)); its absolute lifetime counts
+    /// from here.
+    pub fn created_at(&self) -> SystemTime {
+        self.created_at
+    }
+
+    /// The "last seen" time the store holds (updated at most once per touch interval).
+    pub fn last_seen_at(&self) -> SystemTime {
+        self.last_seen_at
+    }
+
+    /// When the session stops loading unless it is used again: the earlier of its idle and
+    /// absolute deadlines.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// The stored version this handle was loaded at (optimistic concurrency).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether the data changed since it was loaded or last written.
+    pub fn is_dirty(&self) -> bool {
+        self.data.is_dirty()
+    }
+
+    /// The value under `key`, converted to `T`; `None` if there is none. Fails with
+    /// [`SessionError::Value`] if the stored value does not fit `T`, and with
+    /// [`SessionError::CorruptData`] if the stored data is not a JSON object.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        self.data.get(key)
+    }
+
+    /// Sets `key` to `value`. Marks the session dirty unless the value was already there.
+    pub fn insert<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), SessionError> {
+        self.data.insert(key, value)
+    }
+
+    /// Removes `key`; returns whether it was there (and so whether the session is now dirty).
+    pub fn remove(&mut self, key: &str) -> Result<bool, SessionError> {
+        self.data.remove(key)
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) -> Result<(), SessionError> {
+        self.data.clear()
+    }
+
+    /// Whether `key` holds a value.
+    pub fn contains(&self, key: &str) -> Result<bool, SessionError> {
+        Ok(self.data.map()?.contains_key(key))
+    }
+
+    /// The roles stored under [`ROLES_KEY`] (none if the key is absent).
+    pub fn roles(&self) -> Result<Vec<String>, SessionError> {
+        Ok(self.get(ROLES_KEY)?.unwrap_or_default())
+    }
+
+    /// Stores `roles` under [`ROLES_KEY`]. A privilege change: follow it with
+    /// [`SessionManager::rotate`](crate::SessionManager::rotate).
+    pub fn set_roles<I, R>(&mut self, roles: I) -> Result<(), SessionError>
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
+        self.insert(ROLES_KEY, &roles)
+    }
+
+    /// The [`Identity`] this session proves: its subject, the roles under [`ROLES_KEY`],
+    /// [`AuthMethod::Session`] with the key's hint, authenticated at creation, expiring at
+    /// [`expires_at`](Self::expires_at).
+    ///
+    /// ```
+    /// # use auth_session::SessionManager;
+    /// # use auth_core::{AuthMethod, memory::MemorySessionStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let manager = SessionManager::new(MemorySessionStore::default());
+    /// let session = manager.create("alice", &serde_json::json!({ "roles": ["admin"] })).await?;
+    /// let who = session.identity()?;
+    /// assert_eq!(who.subject, "alice");
+    /// assert!(who.has_role("admin"));
+    /// assert_eq!(who.method, AuthMethod::Session { id_hint: session.key().hint() });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn identity(&self) -> Result<Identity, SessionError> {
+        let method = AuthMethod::Session {
+            id_hint: self.key.hint(),
+        };
+        Ok(Identity::new(self.subject.clone(), method, self.created_at)
+            .with_roles(self.roles()?)
+            .with_expires_at(self.expires_at))
+    }
+}
+
+impl fmt::Debug for Session {
+    // The id is the secret and the data may hold secrets (CSRF tokens, OAuth state).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("key", &self.key)
+            .field("subject", &self.subject)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .field("version", &self.version)
+            .field("stored_len", &self.data.stored_len())
+            .field("dirty", &self.data.is_dirty())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+
+    #[test]
+    fn handles_can_live_in_request_extensions() {
+        // http's `Extensions` wants `Clone + Send + Sync + 'static`.
+        shareable::<Session>();
+        shareable::<crate::SessionManager<auth_core::memory::MemorySessionStore>>();
+    }
+}

@@ -1,0 +1,243 @@
+//! Manager behaviours that depend on this crate's settings rather than on the store:
+//! configuration, the manager's own limits, records written by others, clock oddities.
+// Test helpers: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::memory::MemorySessionStore;
+use auth_core::store::SessionRecord;
+use auth_core::{Clock, ManualClock, SessionId, SessionStore};
+use auth_session::{ConfigError, SessionError, SessionManager};
+use serde_json::json;
+
+fn setup() -> (Arc<ManualClock>, SessionManager<MemorySessionStore>) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let store = MemorySessionStore::builder().clock(clock.clone()).build();
+    let manager = SessionManager::builder(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (clock, manager)
+}
+
+/// Puts a record written by someone else (another version, a damaged row) under a fresh id.
+async fn plant(manager: &SessionManager<MemorySessionStore>, record: SessionRecord) -> String {
+    let id = SessionId::generate().unwrap();
+    manager.store().create(&id.key(), &record).await.unwrap();
+    id.expose_secret().to_owned()
+}
+
+#[test]
+fn inconsistent_settings_are_refused_when_building() {
+    let build = |f: fn(
+        auth_session::SessionManagerBuilder<MemorySessionStore>,
+    ) -> auth_session::SessionManagerBuilder<MemorySessionStore>| {
+        f(SessionManager::builder(MemorySessionStore::default()))
+            .build()
+            .err()
+    };
+    assert_eq!(
+        build(|b| b.touch_interval(Duration::from_secs(3600))),
+        Some(ConfigError::TouchInterval)
+    );
+    assert_eq!(
+        build(|b| b.idle_timeout(Duration::ZERO)),
+        Some(ConfigError::ZeroIdleTimeout)
+    );
+    assert_eq!(
+        build(|b| b.max_data_len(1 << 20)),
+        Some(ConfigError::DataLimit { limit: 1 << 20 })
+    );
+    assert_eq!(build(|b| b.touch_interval(Duration::ZERO)), None);
+}
+
+#[test]
+fn cookie_max_age_follows_the_absolute_lifetime() {
+    let manager = SessionManager::builder(MemorySessionStore::default())
+        .absolute_lifetime(Duration::from_secs(8 * 3600))
+        .build()
+        .unwrap();
+    let cookies = manager.cookie_config();
+    assert_eq!(cookies.max_age(), Some(Duration::from_secs(8 * 3600)));
+    let id = SessionId::generate().unwrap();
+    assert!(cookies.set_cookie(&id).contains("; Max-Age=28800;"));
+}
+
+#[tokio::test]
+async fn the_managers_own_data_limit_applies() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let manager =
+        SessionManager::builder(MemorySessionStore::builder().clock(clock.clone()).build())
+            .clock(clock)
+            .max_data_len(100)
+            .build()
+            .unwrap();
+    let mut session = manager.create("alice", &json!({})).await.unwrap();
+    session.insert("note", &"x".repeat(100)).unwrap();
+    assert!(matches!(
+        manager.update(&mut session).await,
+        Err(SessionError::TooLarge {
+            what: "session data",
+            limit: 100,
+            ..
+        })
+    ));
+    let stored = manager
+        .load(session.id().expose_secret())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version(), 0);
+    assert!(!stored.contains("note").unwrap());
+}
+
+#[tokio::test]
+async fn initial_data_must_be_an_object() {
+    let (_, manager) = setup();
+    for data in [json!(null), json!([1, 2]), json!("text")] {
+        assert!(matches!(
+            manager.create("alice", &data).await,
+            Err(SessionError::Value(_))
+        ));
+    }
+    assert!(manager.list("alice").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn corrupt_stored_data_is_a_typed_error_not_a_failed_load() {
+    let (clock, manager) = setup();
+    let now = clock.now();
+    let deadline = now + Duration::from_secs(600);
+    let damaged = plant(
+        &manager,
+        SessionRecord::new("alice", b"{not json".to_vec(), now, deadline),
+    )
+    .await;
+    let mut session = manager
+        .load(&damaged)
+        .await
+        .unwrap()
+        .expect("the record is live");
+    assert_eq!(session.subject(), "alice");
+    assert!(matches!(
+        session.get::<u32>("n"),
+        Err(SessionError::CorruptData(_))
+    ));
+    assert!(matches!(
+        session.identity(),
+        Err(SessionError::CorruptData(_))
+    ));
+    assert!(matches!(
+        session.insert("n", &1),
+        Err(SessionError::CorruptData(_))
+    ));
+    assert!(
+        !manager.update(&mut session).await.unwrap(),
+        "nothing was changed"
+    );
+    // The damaged session can still be destroyed.
+    assert!(manager.destroy(&session).await.unwrap());
+
+    // Empty data (written by a tool that stores nothing) is an empty map.
+    let empty = plant(
+        &manager,
+        SessionRecord::new("bob", Vec::new(), now, deadline),
+    )
+    .await;
+    let mut session = manager.load(&empty).await.unwrap().unwrap();
+    assert_eq!(session.roles().unwrap(), Vec::<String>::new());
+    session.insert("n", &1).unwrap();
+    assert!(manager.update(&mut session).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_managers_limits_apply_to_records_the_store_would_keep() {
+    // A record written with a far deadline (by an older configuration, or another tool) is
+    // still held to this manager's idle and absolute limits.
+    let (clock, manager) = setup();
+    let now = clock.now();
+    let far = now + Duration::from_secs(30 * 24 * 3600);
+    let mut stale = SessionRecord::new("alice", b"{}".to_vec(), now, far);
+    stale.last_seen_at = now - Duration::from_secs(31 * 60);
+    let idle = plant(&manager, stale).await;
+    assert!(manager.load(&idle).await.unwrap().is_none());
+
+    let old = SessionRecord::new(
+        "alice",
+        b"{}".to_vec(),
+        now - Duration::from_secs(13 * 3600),
+        far,
+    );
+    let mut old = old;
+    old.last_seen_at = now;
+    let ancient = plant(&manager, old).await;
+    assert!(manager.load(&ancient).await.unwrap().is_none());
+    assert!(manager.list("alice").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_clock_moved_back_neither_panics_nor_touches() {
+    let (clock, manager) = setup();
+    let session = manager.create("alice", &json!({})).await.unwrap();
+    clock.set(clock.now() - Duration::from_secs(3600));
+    let loaded = manager
+        .load(session.id().expose_secret())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.last_seen_at(), session.last_seen_at());
+}
+
+#[tokio::test]
+async fn an_update_after_expiry_writes_nothing() {
+    let (clock, manager) = setup();
+    let id = manager
+        .create("alice", &json!({}))
+        .await
+        .unwrap()
+        .id()
+        .expose_secret()
+        .to_owned();
+    let mut session = manager.load(&id).await.unwrap().unwrap();
+    clock.advance(Duration::from_secs(31 * 60));
+    session.insert("n", &1).unwrap();
+    assert!(matches!(
+        manager.update(&mut session).await,
+        Err(SessionError::Expired)
+    ));
+    assert!(matches!(
+        manager.rotate(&mut session).await,
+        Err(SessionError::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn an_update_extends_the_idle_deadline() {
+    let (clock, manager) = setup();
+    let mut session = manager.create("alice", &json!({})).await.unwrap();
+    let id = session.id().expose_secret().to_owned();
+    clock.advance(Duration::from_secs(20 * 60));
+    session.insert("n", &1).unwrap();
+    assert!(manager.update(&mut session).await.unwrap());
+    assert_eq!(session.last_seen_at(), clock.now());
+    clock.advance(Duration::from_secs(20 * 60));
+    assert!(
+        manager.load(&id).await.unwrap().is_some(),
+        "40 min after create, 20 after the update"
+    );
+}
+
+#[tokio::test]
+async fn debug_prints_neither_id_nor_data() {
+    let (_, manager) = setup();
+    let session = manager
+        .create("alice", &json!({ "csrf": "secret-token-value" }))
+        .await
+        .unwrap();
+    let printed = format!("{session:?} {manager:?}");
+    assert!(!printed.contains(session.id().expose_secret()));
+    assert!(!printed.contains("secret-token-value"));
+    assert!(printed.contains(&session.key().hint()));
+}
