@@ -1,0 +1,76 @@
+//! Redis and Redis Cluster backends for auth-core's store traits: [`RedisSessionStore`],
+//! [`RedisRevocationStore`] and [`RedisRefreshTokenStore`], on redis-rs with tokio.
+//!
+//! - **One API for both deployments**: a [`RedisConnection`] is either a reconnecting
+//!   connection manager for a single server ([`RedisConnection::connect`]) or, with feature
+//!   `cluster`, redis-rs' async cluster client (`RedisConnection::connect_cluster`); the
+//!   stores do not care which.
+//! - **Nothing replayable in Redis**: sessions and refresh tokens are keyed by auth-core's
+//!   SHA-256 digests, subjects and token ids by SHA-256 prefixes, under a configurable
+//!   prefix (default [`DEFAULT_PREFIX`]).
+//! - **Atomic and cheap**: a session load is one `GET`; every write and every multi-key
+//!   operation (create with its index entry, optimistic-concurrency save, log out
+//!   everywhere, refresh rotation with reuse detection) is one Lua script, hence one round
+//!   trip and atomic.
+//! - **Expiry by the store's clock**: every read checks the stored deadline against the
+//!   [`Clock`](auth_core::Clock) given to the builder; Redis's native TTLs (deadline plus a
+//!   small slack) only collect garbage.
+//! - **Fail closed, recover alone**: a call that Redis does not answer within the
+//!   connection's timeout (default 1 s) is [`StoreError::Unavailable`](auth_core::StoreError);
+//!   once Redis is back, the same store works again.
+//! - **Cluster layout**: all keys of one store kind share one hash tag (`{<prefix>:s}`,
+//!   `{<prefix>:rt}`, `{<prefix>:rv}`), so each store lives in one cluster slot. That is
+//!   what makes the multi-key operations atomic on Cluster; it also means one store does
+//!   not spread its keys across masters.
+//!
+//! # Example
+//!
+//! Needs a Redis server at `REDIS_URL` (default `redis://127.0.0.1:6379`).
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use auth_core::store::SessionRecord;
+//! use auth_core::{SessionId, SessionStore};
+//! use store_redis::{RedisConnection, RedisStoreBuilder};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+//! let connection = RedisConnection::connect(&url).await?;
+//! let sessions = RedisStoreBuilder::new(connection).prefix("doc-example").sessions()?;
+//!
+//! let id = SessionId::generate()?;
+//! let now = SystemTime::now();
+//! let record = SessionRecord::new("alice", b"{}".to_vec(), now, now + Duration::from_secs(60));
+//! sessions.create(&id.key(), &record).await?;
+//! let loaded = sessions.load(&id.key()).await?;
+//! assert_eq!(loaded.map(|r| r.subject), Some("alice".to_owned()));
+//! assert_eq!(sessions.delete_subject("alice").await?, 1);
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod builder;
+mod connection;
+mod error;
+mod keys;
+mod refresh;
+mod refresh_record;
+mod revocation;
+mod session;
+mod session_record;
+mod time;
+
+pub use builder::{DEFAULT_TTL_SLACK, RedisStoreBuilder};
+pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
+pub use error::{ConfigError, TimedOut};
+pub use keys::{DEFAULT_PREFIX, MAX_PREFIX_LEN};
+pub use refresh::RedisRefreshTokenStore;
+pub use revocation::RedisRevocationStore;
+pub use session::RedisSessionStore;
+
+/// redis-rs, re-exported so that [`RedisConnection::from_manager`] and
+/// `RedisConnection::from_cluster` can be called without a second, mismatched version.
+pub use redis;

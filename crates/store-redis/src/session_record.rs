@@ -1,0 +1,170 @@
+//! How a [`SessionRecord`] is stored: one Redis string, read in one `GET`.
+//!
+//! ```text
+//! offset  size  field
+//!      0     1  format version, 0x01
+//!      1    20  expires_at    (decimal nanoseconds since the epoch, zero padded)
+//!     21    20  version       (decimal, zero padded)
+//!     41    20  last_seen_at  (as expires_at)
+//!     61    20  created_at    (as expires_at)
+//!     81    32  the subject's key name (hex SHA-256 prefix, names its index)
+//!    113     3  subject length (decimal, zero padded, at most 255)
+//!    116     n  subject (UTF-8)
+//!  116+n  rest  data (opaque bytes)
+//! ```
+//!
+//! The fixed-width header lets the Lua scripts compare deadlines and versions as strings
+//! and rewrite the mutable fields without parsing the rest. The 1-based Lua positions are
+//! in `lua/session_*.lua`; a change here is a new format version.
+
+use std::time::SystemTime;
+
+use auth_core::StoreError;
+use auth_core::store::SessionRecord;
+
+use crate::error::malformed;
+use crate::keys::{NAME_HASH_HEX, subject_name};
+use crate::time::{DIGITS, digits, from_nanos, instant, parse_digits};
+
+/// The first byte of every value in this format.
+pub(crate) const FORMAT: u8 = 1;
+
+const EXPIRES: usize = 1;
+const VERSION: usize = EXPIRES + DIGITS;
+const LAST_SEEN: usize = VERSION + DIGITS;
+const CREATED: usize = LAST_SEEN + DIGITS;
+const SUBJECT_NAME: usize = CREATED + DIGITS;
+const SUBJECT_LEN: usize = SUBJECT_NAME + NAME_HASH_HEX;
+const SUBJECT: usize = SUBJECT_LEN + 3;
+
+/// Encodes `record` as stored, with `version` in place of `record.version`.
+pub(crate) fn encode(record: &SessionRecord, version: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SUBJECT + record.subject.len() + record.data.len());
+    out.push(FORMAT);
+    out.extend_from_slice(instant(record.expires_at).as_bytes());
+    out.extend_from_slice(digits(version).as_bytes());
+    out.extend_from_slice(instant(record.last_seen_at).as_bytes());
+    out.extend_from_slice(instant(record.created_at).as_bytes());
+    out.extend_from_slice(subject_name(&record.subject).as_bytes());
+    // Callers check the subject against MAX_SUBJECT_LEN (255) first.
+    out.extend_from_slice(format!("{:03}", record.subject.len()).as_bytes());
+    out.extend_from_slice(record.subject.as_bytes());
+    out.extend_from_slice(&record.data);
+    out
+}
+
+/// Decodes a stored value; anything this module did not write is [`StoreError::Corrupt`].
+pub(crate) fn decode(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
+    if bytes.len() < SUBJECT {
+        return Err(malformed("session value too short"));
+    }
+    if bytes[0] != FORMAT {
+        return Err(malformed("unknown session format"));
+    }
+    let field = |at: usize| {
+        parse_digits(&bytes[at..at + DIGITS]).ok_or_else(|| malformed("session header field"))
+    };
+    let expires_at = from_nanos(field(EXPIRES)?);
+    let version = field(VERSION)?;
+    let last_seen_at = from_nanos(field(LAST_SEEN)?);
+    let created_at = from_nanos(field(CREATED)?);
+    let len_text = &bytes[SUBJECT_LEN..SUBJECT];
+    if !len_text.iter().all(u8::is_ascii_digit) {
+        return Err(malformed("session subject length"));
+    }
+    let subject_len = len_text
+        .iter()
+        .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+    let data_at = SUBJECT + subject_len;
+    let subject = bytes
+        .get(SUBJECT..data_at)
+        .ok_or_else(|| malformed("session subject truncated"))?;
+    let subject = std::str::from_utf8(subject)
+        .map_err(|_| malformed("session subject is not UTF-8"))?
+        .to_owned();
+    if bytes[SUBJECT_NAME..SUBJECT_LEN] != *subject_name(&subject).as_bytes() {
+        return Err(malformed("session subject name does not match"));
+    }
+    let mut record = SessionRecord::new(subject, bytes[data_at..].to_vec(), created_at, expires_at);
+    record.last_seen_at = last_seen_at;
+    record.version = version;
+    Ok(record)
+}
+
+/// Whether the stored value `bytes` is live at `now`, reading only its header.
+pub(crate) fn is_live(bytes: &[u8], now: SystemTime) -> Result<bool, StoreError> {
+    let field = bytes
+        .get(EXPIRES..EXPIRES + DIGITS)
+        .and_then(parse_digits)
+        .ok_or_else(|| malformed("session header field"))?;
+    Ok(now < from_nanos(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn sample() -> SessionRecord {
+        let t = UNIX_EPOCH + Duration::new(1_800_000_000, 987_654_321);
+        let mut r = SessionRecord::new(
+            "ålice {x}",
+            vec![0, 255, b'{', 1],
+            t,
+            t + Duration::from_secs(60),
+        );
+        r.last_seen_at = t + Duration::from_nanos(5);
+        r
+    }
+
+    #[test]
+    fn round_trips_exactly() {
+        let record = sample();
+        let bytes = encode(&record, 41);
+        let mut back = decode(&bytes).unwrap();
+        assert_eq!(back.version, 41);
+        back.version = 0;
+        assert_eq!(back, record);
+        assert!(is_live(&bytes, record.created_at).unwrap());
+        assert!(!is_live(&bytes, record.expires_at).unwrap());
+    }
+
+    #[test]
+    fn header_positions_match_the_lua_scripts() {
+        let bytes = encode(&sample(), 7);
+        // Lua's string.sub(v, 22, 41) is the version, string.sub(v, 114, 116) the length.
+        assert_eq!(&bytes[21..41], digits(7).as_bytes());
+        assert_eq!(&bytes[113..116], b"010");
+        assert_eq!(&bytes[116..126], "ålice {x}".as_bytes());
+    }
+
+    #[test]
+    fn broken_values_are_corrupt_never_a_panic() {
+        let good = encode(&sample(), 1);
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"x".to_vec(), good[..50].to_vec()];
+        let mut wrong_format = good.clone();
+        wrong_format[0] = 9;
+        cases.push(wrong_format);
+        let mut bad_digit = good.clone();
+        bad_digit[5] = b'a';
+        cases.push(bad_digit);
+        let mut long_subject = good.clone();
+        long_subject[113..116].copy_from_slice(b"999");
+        cases.push(long_subject);
+        let mut bad_len = good.clone();
+        bad_len[113] = b'-';
+        cases.push(bad_len);
+        let mut other_name = good.clone();
+        other_name[81] ^= 1;
+        cases.push(other_name);
+        for case in cases {
+            assert!(
+                matches!(decode(&case), Err(StoreError::Corrupt(_))),
+                "{case:?}"
+            );
+        }
+        for cut in 0..good.len() {
+            let _ = decode(&good[..cut]);
+        }
+    }
+}
