@@ -1,0 +1,108 @@
+//! auth-core's store traits on SQL databases, through sqlx: PostgreSQL (feature
+//! `postgres`), MySQL and MariaDB (feature `mysql`) and SQLite (feature `sqlite`, on by
+//! default, so a service gets an embedded store with nothing to run beside it).
+//!
+//! - [`SqlSessionStore`], [`SqlRevocationStore`] and [`SqlRefreshTokenStore`], generic over
+//!   the [`Backend`] (`sqlx::Postgres`, `sqlx::MySql`, `sqlx::Sqlite`), built over a pool
+//!   you already have or from a URL ([`connect`]), all three from one [`SqlStores`].
+//! - Table names start with a validated [`TablePrefix`]; values only ever reach the
+//!   database as bound parameters.
+//! - Embedded migrations, applied by an explicit [`SqlStores::migrate`]: idempotent and
+//!   safe to run from several processes at once.
+//! - Keys are the SHA-256 hashes auth-core computes ([`auth_core::SessionKey`],
+//!   [`auth_core::RefreshTokenHash`]): a dump of the tables cannot be replayed. Times are
+//!   Unix milliseconds, compared with the store's [`Clock`](auth_core::Clock) (bound as a
+//!   value, never the database server's `NOW()`).
+//! - Expired rows never load; [`PurgeHandle`] deletes them in the background, in bounded
+//!   batches.
+//! - Errors are auth-core's [`StoreError`](auth_core::StoreError): a database that cannot
+//!   be reached, a pool that times out or a lost connection is `Unavailable`; a row that
+//!   breaks the schema's rules is `Corrupt`, never a panic.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use auth_core::{Clock, ManualClock, SessionId, SessionStore};
+//! use auth_core::store::SessionRecord;
+//! use store_sql::{SqlStores, TablePrefix};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = Arc::new(ManualClock::starting_now());
+//! let pool = store_sql::connect::<sqlx::Sqlite>("sqlite::memory:").await?;
+//! let stores = SqlStores::builder(pool)
+//!     .prefix(TablePrefix::new("auth_")?)
+//!     .clock(clock.clone())
+//!     .build();
+//! stores.migrate().await?;
+//! let sessions = stores.sessions();
+//!
+//! // The client gets the id; the table only ever sees its SHA-256.
+//! let id = SessionId::generate()?;
+//! let now = clock.now();
+//! let record = SessionRecord::new("alice", b"{}".to_vec(), now, now + Duration::from_secs(60));
+//! sessions.create(&id.key(), &record).await?;
+//! assert_eq!(sessions.load(&id.key()).await?.map(|r| r.subject), Some("alice".into()));
+//!
+//! // Expiry follows the store's clock, whatever the row still says.
+//! clock.advance(Duration::from_secs(61));
+//! assert!(sessions.load(&id.key()).await?.is_none());
+//! assert_eq!(sessions.purge_expired().await?, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Pools
+//!
+//! Any sqlx pool of a supported database will do. Two things to know when you build your
+//! own:
+//!
+//! - Each connection to `sqlite::memory:` opens a separate, empty database that disappears
+//!   with the connection: give such a pool exactly one connection and no idle timeout or
+//!   maximum lifetime (as [`connect`] does), or use a file.
+//! - sqlx checks an idle connection with a ping before handing it out
+//!   (`PoolOptions::test_before_acquire`, on by default): one more round trip per
+//!   operation, in exchange for never using a connection the server has dropped. Turning it
+//!   off makes a load or save exactly one round trip.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod prefix;
+
+pub use prefix::{InvalidPrefix, TablePrefix};
+
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod backend;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod error;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod migrate;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod purge;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod refresh_store;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod revocation_store;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod session_store;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod sql;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod stores;
+
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use {
+    backend::Backend,
+    purge::PurgeHandle,
+    refresh_store::SqlRefreshTokenStore,
+    revocation_store::SqlRevocationStore,
+    session_store::SqlSessionStore,
+    stores::{DEFAULT_PURGE_BATCH, SqlStores, SqlStoresBuilder, connect},
+};
+
+/// The sqlx version this crate is built on, re-exported so that pools and database types
+/// always match: `store_sql::sqlx::PgPool`, `store_sql::sqlx::Sqlite`, ...
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use sqlx;

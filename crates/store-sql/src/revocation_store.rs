@@ -1,0 +1,206 @@
+//! [`SqlRevocationStore`]: auth-core's [`RevocationStore`] on two SQL tables.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use auth_core::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN, RevocationStore};
+use auth_core::{StoreError, from_unix_millis, unix_millis};
+use sqlx::Pool;
+
+use crate::backend::Backend;
+use crate::error::{retrying, store_error};
+use crate::purge::{Purge, PurgeHandle};
+use crate::sql::{Arg, Sql};
+use crate::stores::Shared;
+use crate::{SqlStores, TablePrefix};
+
+/// Revoked `jti`s in `<prefix>revoked_tokens` (keyed by issuer and `jti`) and subjects'
+/// "not before" instants in `<prefix>revoked_subjects`. Each check is one `SELECT`,
+/// [`is_token_revoked`](RevocationStore::is_token_revoked) included.
+pub struct SqlRevocationStore<DB: Backend> {
+    shared: Arc<Shared<DB>>,
+}
+
+impl<DB: Backend> Clone for SqlRevocationStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<DB: Backend> fmt::Debug for SqlRevocationStore<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlRevocationStore")
+            .field("prefix", &self.shared.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<DB: Backend> SqlRevocationStore<DB> {
+    pub(crate) fn from_shared(shared: Arc<Shared<DB>>) -> Self {
+        Self { shared }
+    }
+
+    /// A store over `pool` with the default prefix and the system clock. Use
+    /// [`SqlStores::builder`] for anything else.
+    pub fn new(pool: Pool<DB>) -> Self {
+        SqlStores::builder(pool).build().revocations()
+    }
+
+    /// Creates or updates the tables (see [`SqlStores::migrate`]).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        crate::migrate::run(&self.shared).await
+    }
+
+    /// Deletes every revocation that no token can need any more; how many it deleted.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        Purge::purge(self).await
+    }
+
+    /// Starts a task that purges ended revocations every `interval` (at least 1 ms),
+    /// until the returned handle is stopped or dropped. Needs a tokio runtime.
+    pub fn spawn_purge(&self, interval: Duration) -> PurgeHandle {
+        PurgeHandle::spawn(self.clone(), interval)
+    }
+
+    /// The table prefix.
+    pub fn table_prefix(&self) -> &TablePrefix {
+        &self.shared.prefix
+    }
+
+    async fn write(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let shared = &*self.shared;
+        retrying::<DB, _, _, _>(|| async move {
+            let mut conn = shared.conn().await?;
+            DB::execute(&mut conn, sql, args).await
+        })
+        .await
+    }
+
+    async fn read(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<Option<DB::Row>, StoreError> {
+        let mut conn = self.shared.conn().await.map_err(store_error::<DB>)?;
+        DB::fetch_optional(&mut conn, sql, args)
+            .await
+            .map_err(store_error::<DB>)
+    }
+}
+
+impl<DB: Backend> Purge for SqlRevocationStore<DB> {
+    async fn purge(&self) -> Result<u64, StoreError> {
+        let sql = &self.shared.revocations;
+        Ok(self.shared.purge_all(&sql.purge_tokens).await?
+            + self.shared.purge_all(&sql.purge_subjects).await?)
+    }
+}
+
+fn check_len(what: &'static str, value: &str, limit: usize) -> Result<(), StoreError> {
+    if value.len() > limit {
+        Err(StoreError::TooLarge {
+            what,
+            size: value.len(),
+            limit,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_token(issuer: &str, jti: &str) -> Result<(), StoreError> {
+    check_len("issuer", issuer, MAX_TOKEN_ID_LEN)?;
+    check_len("jti", jti, MAX_TOKEN_ID_LEN)
+}
+
+#[async_trait]
+impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
+        check_token(issuer, jti)?;
+        let until = unix_millis(until);
+        if until <= self.shared.now() {
+            // The token has expired already: nothing left to refuse.
+            return Ok(());
+        }
+        let args = [
+            Arg::Bytes(issuer.as_bytes()),
+            Arg::Bytes(jti.as_bytes()),
+            Arg::Int(until),
+        ];
+        self.write(&self.shared.revocations.revoke, &args).await?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
+        check_token(issuer, jti)?;
+        let args = [
+            Arg::Bytes(issuer.as_bytes()),
+            Arg::Bytes(jti.as_bytes()),
+            Arg::Int(self.shared.now()),
+        ];
+        Ok(self
+            .read(&self.shared.revocations.is_revoked, &args)
+            .await?
+            .is_some())
+    }
+
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        not_before: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        check_len("subject", subject, MAX_SUBJECT_LEN)?;
+        let args = [
+            Arg::Bytes(subject.as_bytes()),
+            Arg::Int(unix_millis(not_before)),
+            Arg::Int(unix_millis(until)),
+            Arg::Int(self.shared.now()),
+        ];
+        self.write(&self.shared.revocations.revoke_subject, &args)
+            .await?;
+        Ok(())
+    }
+
+    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
+        check_len("subject", subject, MAX_SUBJECT_LEN)?;
+        let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(self.shared.now())];
+        let row = self
+            .read(&self.shared.revocations.subject_not_before, &args)
+            .await?;
+        row.map(|row| {
+            DB::get_i64(&row, 0)
+                .map(from_unix_millis)
+                .map_err(store_error::<DB>)
+        })
+        .transpose()
+    }
+
+    async fn is_token_revoked(
+        &self,
+        issuer: &str,
+        jti: Option<&str>,
+        subject: &str,
+        issued_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let Some(jti) = jti else {
+            return Ok(self
+                .subject_not_before(subject)
+                .await?
+                .is_some_and(|not_before| issued_at < not_before));
+        };
+        check_token(issuer, jti)?;
+        check_len("subject", subject, MAX_SUBJECT_LEN)?;
+        let args = [
+            Arg::Bytes(issuer.as_bytes()),
+            Arg::Bytes(jti.as_bytes()),
+            Arg::Int(self.shared.now()),
+            Arg::Bytes(subject.as_bytes()),
+            Arg::Int(unix_millis(issued_at)),
+        ];
+        Ok(self
+            .read(&self.shared.revocations.is_token_revoked, &args)
+            .await?
+            .is_some())
+    }
+}
