@@ -45,6 +45,12 @@ impl TablePrefix {
         if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(InvalidPrefix::Character);
         }
+        // SQLite refuses to create tables whose names start with `sqlite_` (any case);
+        // PostgreSQL reserves `pg_` for its catalogs. Refuse both here, not at migrate time.
+        let lower = prefix.to_ascii_lowercase();
+        if lower.starts_with("sqlite_") || lower.starts_with("pg_") {
+            return Err(InvalidPrefix::Reserved);
+        }
         Ok(Self(prefix.to_owned()))
     }
 
@@ -93,6 +99,9 @@ pub enum InvalidPrefix {
     /// A character outside `[A-Za-z0-9_]`, or a digit first.
     #[error("the table prefix must match ^[A-Za-z_][A-Za-z0-9_]{{0,40}}$")]
     Character,
+    /// The prefix starts with a name a database reserves (`sqlite_`, `pg_`, any case).
+    #[error("the table prefix starts with a name the database reserves (sqlite_, pg_)")]
+    Reserved,
 }
 
 #[cfg(test)]
@@ -105,6 +114,17 @@ mod tests {
             assert_eq!(TablePrefix::new(good).unwrap().as_str(), good);
         }
         assert_eq!(TablePrefix::new(""), Err(InvalidPrefix::Empty));
+        for reserved in ["sqlite_", "SQLite_x", "pg_", "PG_auth_"] {
+            assert_eq!(
+                TablePrefix::new(reserved),
+                Err(InvalidPrefix::Reserved),
+                "{reserved}"
+            );
+        }
+        assert!(
+            TablePrefix::new("sqlite").is_ok(),
+            "only the reserved `sqlite_` form"
+        );
         assert_eq!(
             TablePrefix::new(&"x".repeat(42)),
             Err(InvalidPrefix::TooLong)
