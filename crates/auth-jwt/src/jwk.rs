@@ -1,0 +1,312 @@
+//! JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037): reading them into parsed keys, and
+//! publishing public keys.
+
+use std::fmt;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+use serde::{Deserialize, Serialize};
+
+use crate::algorithm;
+use crate::b64;
+use crate::error::KeyError;
+use crate::key::{PublicParts, SigningKey, VerifyingKey};
+
+/// One JSON Web Key, as it appears in a JWK Set document.
+///
+/// Unknown members are ignored (RFC 7517 §4); a duplicated member makes the document
+/// invalid. `Debug` never prints private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Jwk {
+    /// Key type: `RSA`, `EC`, `OKP` or `oct`.
+    pub kty: String,
+    /// Key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// The algorithm the key is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// Public key use: `sig` or `enc`.
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub key_use: Option<String>,
+    /// Permitted operations (`sign`, `verify`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ops: Option<Vec<String>>,
+    /// Curve (`P-256`, `P-384`, `Ed25519`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// EC x coordinate, or the OKP public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// EC y coordinate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// RSA modulus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA public exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// Private: EC or OKP private key, RSA private exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<String>,
+    /// Private: RSA first prime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<String>,
+    /// Private: RSA second prime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Private: RSA first CRT exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<String>,
+    /// Private: RSA second CRT exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dq: Option<String>,
+    /// Private: RSA CRT coefficient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qi: Option<String>,
+    /// Private: other primes (multi-prime RSA, not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oth: Option<serde_json::Value>,
+    /// Secret: the HMAC key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<String>,
+}
+
+/// A JWK Set document (RFC 7517 §5).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+impl JwkSet {
+    /// Parses a JWK Set document.
+    pub fn parse(document: &str) -> Result<Self, KeyError> {
+        serde_json::from_str(document).map_err(|_| KeyError::Jwk("not a JWK Set document"))
+    }
+
+    /// The document as JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and vectors cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"keys\":[]}"))
+    }
+}
+
+impl fmt::Debug for Jwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jwk")
+            .field("kty", &self.kty)
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("crv", &self.crv)
+            .field("private", &self.has_private_members())
+            .finish_non_exhaustive()
+    }
+}
+
+fn decode(field: &Option<String>, missing: &'static str) -> Result<Vec<u8>, KeyError> {
+    let text = field.as_deref().ok_or(KeyError::Jwk(missing))?;
+    b64::decode(text.as_bytes()).ok_or(KeyError::Jwk("a member is not base64url"))
+}
+
+impl Jwk {
+    /// Whether the JWK carries private or secret material.
+    pub fn has_private_members(&self) -> bool {
+        self.d.is_some()
+            || self.p.is_some()
+            || self.q.is_some()
+            || self.dp.is_some()
+            || self.dq.is_some()
+            || self.qi.is_some()
+            || self.oth.is_some()
+            || self.k.is_some()
+    }
+
+    /// The algorithm the key is bound to: its `alg`, or for EC and OKP keys the one their
+    /// curve allows. RSA and `oct` keys without `alg` are refused: the algorithm must come
+    /// from the key, never from a token.
+    pub fn algorithm(&self) -> Result<Algorithm, KeyError> {
+        let from_curve = match (self.kty.as_str(), self.crv.as_deref()) {
+            ("EC", Some("P-256")) => Some(Algorithm::ES256),
+            ("EC", Some("P-384")) => Some(Algorithm::ES384),
+            ("OKP", Some("Ed25519")) => Some(Algorithm::EdDSA),
+            _ => None,
+        };
+        let alg = match (&self.alg, from_curve) {
+            (Some(name), _) => algorithm::parse(name)
+                .ok_or_else(|| KeyError::UnsupportedAlgorithm(name.clone()))?,
+            (None, Some(alg)) => alg,
+            (None, None) => return Err(KeyError::Jwk("the JWK has no usable alg")),
+        };
+        let family_matches = matches!(
+            (self.kty.as_str(), algorithm::family(alg)),
+            ("RSA", AlgorithmFamily::Rsa)
+                | ("EC", AlgorithmFamily::Ec)
+                | ("OKP", AlgorithmFamily::Ed)
+                | ("oct", AlgorithmFamily::Hmac)
+        );
+        if !family_matches {
+            return Err(KeyError::WrongFamily("the JWK's kty does not fit its alg"));
+        }
+        if let Some(curve) = algorithm::curve(alg)
+            && self.crv.as_deref() != Some(curve)
+        {
+            return Err(KeyError::WrongFamily("the JWK's crv does not fit its alg"));
+        }
+        if alg == Algorithm::EdDSA && self.crv.as_deref() != Some("Ed25519") {
+            return Err(KeyError::WrongFamily("only Ed25519 serves EdDSA"));
+        }
+        Ok(alg)
+    }
+
+    fn check_use(&self, operation: &str) -> Result<(), KeyError> {
+        if let Some(key_use) = &self.key_use
+            && key_use != "sig"
+        {
+            return Err(KeyError::Jwk("the JWK's use is not sig"));
+        }
+        if let Some(ops) = &self.key_ops
+            && !ops.iter().any(|op| op == operation)
+        {
+            return Err(KeyError::Jwk(
+                "the JWK's key_ops do not allow this operation",
+            ));
+        }
+        if self.oth.is_some() {
+            return Err(KeyError::Unsupported("multi-prime RSA keys"));
+        }
+        Ok(())
+    }
+
+    /// The verifying key this JWK describes. An `oct` JWK yields an HMAC key; asymmetric
+    /// JWKs must be public (private members are refused: a public key set that carries
+    /// them has leaked its secrets).
+    pub fn to_verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+        let alg = self.algorithm()?;
+        self.check_use("verify")?;
+        match algorithm::family(alg) {
+            AlgorithmFamily::Hmac => VerifyingKey::hmac(alg, &decode(&self.k, "missing k")?),
+            _ if self.has_private_members() => {
+                Err(KeyError::Jwk("a public JWK carries private members"))
+            }
+            AlgorithmFamily::Rsa => VerifyingKey::rsa_components(
+                alg,
+                &decode(&self.n, "missing n")?,
+                &decode(&self.e, "missing e")?,
+            ),
+            AlgorithmFamily::Ec => VerifyingKey::ec_coordinates(
+                alg,
+                &decode(&self.x, "missing x")?,
+                &decode(&self.y, "missing y")?,
+            ),
+            AlgorithmFamily::Ed => VerifyingKey::ed25519(&decode(&self.x, "missing x")?),
+        }
+    }
+
+    /// The signing key this private JWK describes.
+    pub fn to_signing_key(&self) -> Result<SigningKey, KeyError> {
+        let alg = self.algorithm()?;
+        self.check_use("sign")?;
+        match algorithm::family(alg) {
+            AlgorithmFamily::Hmac => SigningKey::hmac(alg, &decode(&self.k, "missing k")?),
+            AlgorithmFamily::Rsa => {
+                let components = ring::rsa::KeyPairComponents {
+                    public_key: ring::rsa::PublicKeyComponents {
+                        n: decode(&self.n, "missing n")?,
+                        e: decode(&self.e, "missing e")?,
+                    },
+                    d: decode(&self.d, "missing d")?,
+                    p: decode(&self.p, "missing p")?,
+                    q: decode(&self.q, "missing q")?,
+                    dP: decode(&self.dp, "missing dp")?,
+                    dQ: decode(&self.dq, "missing dq")?,
+                    qInv: decode(&self.qi, "missing qi")?,
+                };
+                let pair = RsaKeyPair::from_components(&components)
+                    .map_err(|_| KeyError::Malformed("inconsistent RSA private JWK"))?;
+                SigningKey::from_rsa_pair(alg, pair)
+            }
+            AlgorithmFamily::Ec => {
+                let (signing, _, len) =
+                    algorithm::ecdsa(alg).ok_or(KeyError::WrongFamily("not an ECDSA algorithm"))?;
+                let x = decode(&self.x, "missing x")?;
+                let y = decode(&self.y, "missing y")?;
+                let d = decode(&self.d, "missing d")?;
+                if x.len() != len || y.len() != len || d.len() != len {
+                    return Err(KeyError::Malformed(
+                        "EC members do not have the curve's length",
+                    ));
+                }
+                let mut point = vec![4u8];
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                let pair = EcdsaKeyPair::from_private_key_and_public_key(
+                    signing,
+                    &d,
+                    &point,
+                    &SystemRandom::new(),
+                )
+                .map_err(|_| KeyError::Malformed("inconsistent EC private JWK"))?;
+                SigningKey::from_ec_pair(alg, pair)
+            }
+            AlgorithmFamily::Ed => {
+                let pair = Ed25519KeyPair::from_seed_and_public_key(
+                    &decode(&self.d, "missing d")?,
+                    &decode(&self.x, "missing x")?,
+                )
+                .map_err(|_| KeyError::Malformed("inconsistent Ed25519 private JWK"))?;
+                SigningKey::from_ed_pair(pair)
+            }
+        }
+    }
+}
+
+impl VerifyingKey {
+    /// The key from a public JWK (see [`Jwk::to_verifying_key`]).
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        jwk.to_verifying_key()
+    }
+
+    /// The public JWK of this key, with `alg`, `use: sig` and the given `kid`. HMAC
+    /// secrets are never exported: [`KeyError::Unsupported`].
+    pub fn to_jwk(&self, kid: Option<&str>) -> Result<Jwk, KeyError> {
+        let parts = self.public_parts().ok_or(KeyError::Unsupported(
+            "HMAC secrets are never published as JWKs",
+        ))?;
+        let mut jwk = Jwk {
+            kid: kid.map(str::to_owned),
+            alg: Some(algorithm::name(self.algorithm()).to_owned()),
+            key_use: Some("sig".to_owned()),
+            ..Jwk::default()
+        };
+        match parts {
+            PublicParts::Rsa { n, e } => {
+                jwk.kty = "RSA".to_owned();
+                jwk.n = Some(b64::encode(n));
+                jwk.e = Some(b64::encode(e));
+            }
+            PublicParts::Ec { x, y } => {
+                jwk.kty = "EC".to_owned();
+                jwk.crv = algorithm::curve(self.algorithm()).map(str::to_owned);
+                jwk.x = Some(b64::encode(x));
+                jwk.y = Some(b64::encode(y));
+            }
+            PublicParts::Ed { x } => {
+                jwk.kty = "OKP".to_owned();
+                jwk.crv = Some("Ed25519".to_owned());
+                jwk.x = Some(b64::encode(x));
+            }
+        }
+        Ok(jwk)
+    }
+}
+
+impl SigningKey {
+    /// The key from a private JWK (see [`Jwk::to_signing_key`]).
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        jwk.to_signing_key()
+    }
+}

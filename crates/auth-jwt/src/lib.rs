@@ -1,0 +1,120 @@
+//! JWTs for authkit: issuing, verifying, key rotation, refresh-token families and
+//! revocation, with ring as the only cryptography.
+//!
+//! - [`SigningKey`] / [`VerifyingKey`]: generated with ring or loaded from PEM, DER or a
+//!   JWK, bound to one algorithm, parsed once. HMAC secrets shorter than the hash and RSA
+//!   keys under 2048 bits are refused when loaded.
+//! - [`KeySet`]: keys by `kid`, one active signing key, retired keys verifying until a
+//!   deadline, [`KeySet::jwks`] to publish; [`RemoteJwks`] and [`JwksSource`] for a
+//!   remote issuer's JWK Set.
+//! - [`Verifier`]: RFC 8725 rules that cannot be switched off, then revocation through
+//!   auth-core's [`RevocationStore`](auth_core::RevocationStore), giving an auth-core
+//!   [`Identity`](auth_core::Identity).
+//! - [`Issuer`]: access tokens, refresh tokens stored hashed in families through
+//!   [`RefreshTokenStore`](auth_core::RefreshTokenStore), rotation with reuse detection,
+//!   logout and logout-everywhere.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use auth_core::{AuthError, ManualClock, SharedClock};
+//! use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
+//! use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = Arc::new(ManualClock::starting_now());
+//! let shared: SharedClock = clock.clone();
+//! let keys = KeySet::with_signing_key(shared.clone(), "2026-11", SigningKey::generate(Algorithm::EdDSA)?)?;
+//! let revocations = Arc::new(MemoryRevocationStore::new(shared.clone()));
+//! let issuer = Issuer::builder(keys.clone(), shared.clone())
+//!     .issuer("https://auth.example")
+//!     .build(Arc::new(MemoryRefreshTokenStore::new(shared.clone())), revocations.clone())?;
+//! let verifier = Verifier::builder(keys.clone(), shared)
+//!     .issuer("https://auth.example")
+//!     .revocation_store(revocations)
+//!     .build()?;
+//!
+//! // Login: an access token and a refresh token.
+//! let pair = issuer.login("alice", &serde_json::json!({ "scope": "read write" })).await?;
+//! let who = verifier.authenticate(&pair.access_token).await?;
+//! assert_eq!(who.subject, "alice");
+//! assert!(who.has_scope("write"));
+//!
+//! // Sixteen minutes later the access token has expired; the refresh token rotates.
+//! clock.advance(Duration::from_secs(16 * 60));
+//! assert!(matches!(verifier.authenticate(&pair.access_token).await, Err(AuthError::Expired)));
+//! let next = issuer.refresh(pair.refresh_token.expose_secret()).await?;
+//! assert_eq!(verifier.authenticate(&next.access_token).await?.subject, "alice");
+//!
+//! // Presenting the old refresh token again revokes the whole family.
+//! assert!(matches!(issuer.refresh(pair.refresh_token.expose_secret()).await, Err(AuthError::Reused)));
+//! assert!(issuer.refresh(next.refresh_token.expose_secret()).await.is_err());
+//!
+//! // The public keys, for other services.
+//! assert_eq!(keys.jwks().keys[0].kid.as_deref(), Some("2026-11"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where jsonwebtoken fits
+//!
+//! jsonwebtoken 11 is used for its [`Algorithm`] type and receives our ring-backed
+//! [`provider::RING_PROVIDER`], installed by this crate, so any code in the process that
+//! calls jsonwebtoken directly works and interoperates with our tokens (the tests prove
+//! it both ways). Our own [`Verifier`] and [`Issuer`] do not go through
+//! `jsonwebtoken::encode`/`decode`, for three reasons: its provider is process-wide and
+//! installable once, so another crate could install a different one (or trigger its
+//! panicking placeholder) and silently change our checks; its provider API hands over raw
+//! key bytes, so every call would re-parse the key; and its decoding does not enforce
+//! several rules we promise (strict compact form before decoding, a size limit, `crit`,
+//! typed `nbf`, JSON objects only). So we parse the compact form, verify with the parsed
+//! ring key, and read the claims in one serde pass ourselves. See [`provider`].
+//!
+//! # Performance notes
+//!
+//! - The claims set is read once: registered claims go to [`RegisteredClaims`], every other
+//!   claim to the caller's type, with strings borrowed from the decoded bytes where serde
+//!   allows; `iss` and `aud` are compared in place.
+//! - The last few headers that verified are remembered by their exact encoded text, so a
+//!   token from a known key skips decoding and parsing its header (parsing is
+//!   deterministic; only headers of correctly signed tokens are remembered).
+//! - Decoding uses stack buffers for typical sizes; keys are ring objects built once.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod algorithm;
+mod b64;
+mod claims;
+mod compact;
+mod der;
+mod error;
+mod header;
+mod header_cache;
+mod issuer;
+mod jwk;
+mod jwks;
+mod key;
+mod key_set;
+pub mod provider;
+mod roca;
+mod verifier;
+
+pub use claims::{FAMILY_CLAIM, IAT_MS_CLAIM, RegisteredClaims};
+pub use error::{ConfigError, KeyError};
+pub use header::TokenHeader;
+pub use issuer::{
+    AccessToken, ClaimsError, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Issuer, IssuerBuilder,
+    TokenPair,
+};
+pub use jsonwebtoken::Algorithm;
+pub use jwk::{Jwk, JwkSet};
+pub use jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksSource, RemoteJwks};
+pub use key::{MAX_RSA_BITS, MIN_RSA_BITS, SigningKey, VerifyingKey};
+pub use key_set::{KeySet, MAX_KID_LEN, SkippedKey};
+pub use verifier::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_LEEWAY, DEFAULT_MAX_TOKEN_LEN, Verified, VerifiedJws, Verifier,
+    VerifierBuilder,
+};
