@@ -1,0 +1,172 @@
+//! `SessionLayer`: authentication by session cookie.
+
+mod handle;
+mod layer;
+
+pub use handle::{SessionHandle, SessionHandleError};
+pub use layer::{SessionLayer, SessionLayerBuilder};
+
+use auth_core::{AuthError, SessionStore};
+use auth_session::{CookieConfig, SessionError, SessionManager};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use serde_json::json;
+
+use crate::{CsrfPolicy, Rejection, Scheme};
+use handle::Pending;
+
+/// What the session part of a layer needs, shared by every request.
+pub(crate) struct SessionPart<S> {
+    pub(crate) manager: SessionManager<S>,
+    pub(crate) cookies: CookieConfig,
+    pub(crate) csrf: CsrfPolicy,
+}
+
+/// What the session part found in a request.
+pub(crate) struct Found {
+    pub(crate) handle: SessionHandle,
+    /// A session cookie came with the request but named no live session.
+    pub(crate) dead_cookie: bool,
+}
+
+impl<S: SessionStore> SessionPart<S> {
+    /// Loads the session the request's cookie names and puts its identity and handle into
+    /// the request. Errors are answers: 503 when the store cannot answer, 403 for a
+    /// cross-site unsafe request.
+    pub(crate) async fn authenticate<B>(
+        &self,
+        request: &mut Request<B>,
+    ) -> Result<Found, Rejection> {
+        let headers = request.headers();
+        let presented = self.cookies.session_id_in(
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let had_cookie = presented.is_some() || self.names_cookie(headers);
+        let session = match presented {
+            Some(id) => self
+                .manager
+                .load_id(id)
+                .await
+                .map_err(|e| Rejection::auth(Scheme::Cookie, AuthError::from(e)))?,
+            None => None,
+        };
+        // Every unsafe request through a session layer is checked, logged in or not: a
+        // cross-site login form post is an attack too (login CSRF).
+        self.csrf
+            .check(request.method(), request.headers())
+            .map_err(Rejection::CrossSite)?;
+        if let Some(session) = &session {
+            let identity = session
+                .identity()
+                .map_err(|e| Rejection::auth(Scheme::Cookie, AuthError::from(e)))?;
+            request.extensions_mut().insert(identity);
+        }
+        let dead_cookie = had_cookie && session.is_none();
+        let handle = SessionHandle::new(session);
+        request.extensions_mut().insert(handle.clone());
+        Ok(Found {
+            handle,
+            dead_cookie,
+        })
+    }
+
+    fn names_cookie(&self, headers: &HeaderMap) -> bool {
+        let prefix = format!("{}=", self.cookies.name());
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .any(|pair| pair.trim_start().starts_with(&prefix))
+    }
+
+    /// Applies what the handler asked for and sets or clears the cookie. A store failure
+    /// here replaces the handler's answer (503 when unavailable, 409 on a lost update,
+    /// 500 otherwise): a change the client was told about never silently fails.
+    pub(crate) async fn finish<B: Default>(
+        &self,
+        found: Found,
+        mut response: Response<B>,
+    ) -> Response<B> {
+        let (session, pending) = found.handle.take();
+        let outcome = self.apply(session, pending).await;
+        let cookie = match outcome {
+            Ok(Some(cookie)) => Some(cookie),
+            Ok(None) if found.dead_cookie => Some(self.cookies.clear_cookie()),
+            Ok(None) => None,
+            Err(error) => return failure(error),
+        };
+        if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            let headers = response.headers_mut();
+            headers.append(header::SET_COOKIE, value);
+            // A response that sets a session cookie must never be cached and replayed.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
+    }
+
+    /// Returns the `Set-Cookie` value to send, if any.
+    async fn apply(
+        &self,
+        session: Option<auth_session::Session>,
+        pending: Pending,
+    ) -> Result<Option<String>, SessionError> {
+        let manager = &self.manager;
+        match pending {
+            Pending::Login { subject, roles } => {
+                let session = match session {
+                    Some(mut same) if same.subject() == subject => {
+                        same.set_roles(roles)?;
+                        manager.rotate_to(&mut same, subject).await?;
+                        same
+                    }
+                    other => {
+                        if let Some(previous) = other {
+                            manager.destroy(&previous).await?;
+                        }
+                        manager.create(subject, &json!({ "roles": roles })).await?
+                    }
+                };
+                Ok(Some(self.cookies.set_cookie(session.id())))
+            }
+            Pending::Rotate => match session {
+                Some(mut session) => {
+                    manager.rotate(&mut session).await?;
+                    Ok(Some(self.cookies.set_cookie(session.id())))
+                }
+                None => Ok(None),
+            },
+            Pending::Logout => {
+                if let Some(session) = session {
+                    manager.destroy(&session).await?;
+                }
+                Ok(Some(self.cookies.clear_cookie()))
+            }
+            Pending::LogoutEverywhere => {
+                if let Some(session) = session {
+                    manager.destroy_all(session.subject()).await?;
+                }
+                Ok(Some(self.cookies.clear_cookie()))
+            }
+            Pending::None => {
+                if let Some(mut session) = session {
+                    manager.update(&mut session).await?;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn failure<B: Default>(error: SessionError) -> Response<B> {
+    match error {
+        SessionError::Conflict => {
+            let mut response = Response::new(B::default());
+            *response.status_mut() = StatusCode::CONFLICT;
+            response
+        }
+        other => Rejection::auth(Scheme::Cookie, AuthError::from(other)).into_response(),
+    }
+}

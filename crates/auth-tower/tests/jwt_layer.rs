@@ -1,0 +1,257 @@
+//! JwtLayer and AuthLayer in a real axum router, driven in process with `oneshot`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is a failed test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore};
+use auth_core::{ManualClock, SharedClock};
+use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
+use auth_session::SessionManager;
+use auth_tower::{AuthLayer, Authenticated, JwtLayer, SessionHandle};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+struct Fixture {
+    clock: Arc<ManualClock>,
+    issuer: Issuer,
+    verifier: Verifier,
+    manager: SessionManager<MemorySessionStore>,
+}
+
+fn fixture() -> Fixture {
+    let clock = Arc::new(ManualClock::starting_now());
+    let shared: SharedClock = clock.clone();
+    let keys = KeySet::with_signing_key(
+        shared.clone(),
+        "k1",
+        SigningKey::generate(Algorithm::ES256).unwrap(),
+    )
+    .unwrap();
+    let revocations = Arc::new(MemoryRevocationStore::new(shared.clone()));
+    let issuer = Issuer::builder(keys.clone(), shared.clone())
+        .issuer("https://auth.test")
+        .audience("api")
+        .build(
+            Arc::new(MemoryRefreshTokenStore::new(shared.clone())),
+            revocations.clone(),
+        )
+        .unwrap();
+    let verifier = Verifier::builder(keys, shared.clone())
+        .issuer("https://auth.test")
+        .audience("api")
+        .revocation_store(revocations)
+        .build()
+        .unwrap();
+    let manager =
+        SessionManager::builder(MemorySessionStore::builder().clock(shared.clone()).build())
+            .clock(shared)
+            .build()
+            .unwrap();
+    Fixture {
+        clock,
+        issuer,
+        verifier,
+        manager,
+    }
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route(
+            "/me",
+            get(|Authenticated(who): Authenticated| async move { who.subject }),
+        )
+        .route(
+            "/maybe",
+            get(|who: Option<Authenticated>| async move {
+                who.map(|Authenticated(w)| w.subject)
+                    .unwrap_or_else(|| "anonymous".into())
+            }),
+        )
+}
+
+async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Response<Body> {
+    let mut request = Request::get(uri).header(header::HOST, "app.test");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn body(response: Response<Body>) -> String {
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+fn challenge(response: &Response<Body>) -> String {
+    response.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn bearer_token_authenticates_and_bad_ones_get_rfc6750_challenges() {
+    let f = fixture();
+    let app = routes().layer(JwtLayer::new(f.verifier.clone()));
+    let pair = f
+        .issuer
+        .login("alice", &json!({ "roles": ["admin"] }))
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", pair.access_token);
+    let ok = get_with(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(body(ok).await, "alice");
+
+    let missing = get_with(&app, "/me", &[]).await;
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&missing), "Bearer realm=\"authkit\"");
+
+    let mut tampered = pair.access_token.clone();
+    tampered.insert(tampered.len() / 2, 'x');
+    for bad in [
+        format!("Bearer {tampered}"),
+        "Bearer not.a.jwt".to_owned(),
+        format!("Basic {}", pair.access_token),
+        "Bearer".to_owned(),
+    ] {
+        let response = get_with(&app, "/me", &[("authorization", &bad)]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bad}");
+        assert!(
+            challenge(&response).contains("error=\"invalid_token\""),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_and_revoked_tokens_are_refused() {
+    let f = fixture();
+    let app = routes().layer(JwtLayer::new(f.verifier.clone()));
+    let pair = f.issuer.login("bob", &json!({})).await.unwrap();
+    let bearer = format!("Bearer {}", pair.access_token);
+    f.issuer.revoke(&pair.access_token).await.unwrap();
+    let revoked = get_with(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+
+    let pair = f.issuer.login("bob", &json!({})).await.unwrap();
+    let bearer = format!("Bearer {}", pair.access_token);
+    f.clock.advance(Duration::from_secs(16 * 60));
+    let expired = get_with(&app, "/me", &[("authorization", &bearer)]).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&expired).contains("expired"));
+}
+
+#[tokio::test]
+async fn optional_mode_admits_anonymous_but_never_a_bad_token() {
+    let f = fixture();
+    let app = routes().layer(JwtLayer::builder(f.verifier.clone()).optional().build());
+    assert_eq!(body(get_with(&app, "/maybe", &[]).await).await, "anonymous");
+    let response = get_with(&app, "/maybe", &[("authorization", "Bearer a.b.c")]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // Behind an optional layer a handler that requires identity still answers 401.
+    let response = get_with(&app, "/me", &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&response).starts_with("Bearer"));
+}
+
+#[tokio::test]
+async fn auth_layer_serves_one_handler_to_both_models() {
+    let f = fixture();
+    let app = routes().layer(AuthLayer::builder(f.verifier.clone(), f.manager.clone()).build());
+    let pair = f.issuer.login("dave", &json!({})).await.unwrap();
+    let bearer = format!("Bearer {}", pair.access_token);
+    assert_eq!(
+        body(get_with(&app, "/me", &[("authorization", &bearer)]).await).await,
+        "dave"
+    );
+
+    // The combined layer requires a credential, so log in through a session-only route.
+    let login_app = Router::new()
+        .route(
+            "/login",
+            post(|session: SessionHandle| async move { session.login("carol", ["user"]) }),
+        )
+        .layer(
+            auth_tower::SessionLayer::builder(f.manager.clone())
+                .optional()
+                .build(),
+        );
+    let response = login_app
+        .oneshot(
+            Request::post("/login")
+                .header(header::HOST, "app.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        body(get_with(&app, "/me", &[("cookie", &cookie)]).await).await,
+        "carol"
+    );
+
+    // An explicit bad bearer token is judged alone, whatever cookie came along.
+    let response = get_with(
+        &app,
+        "/me",
+        &[("cookie", &cookie), ("authorization", "Bearer x.y.z")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = get_with(&app, "/me", &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_token_in_a_cookie_is_subject_to_csrf_checks() {
+    let f = fixture();
+    let app = Router::new()
+        .route(
+            "/act",
+            post(|Authenticated(who): Authenticated| async move { who.subject }),
+        )
+        .layer(
+            JwtLayer::builder(f.verifier.clone())
+                .cookie("token")
+                .build(),
+        );
+    let pair = f.issuer.login("erin", &json!({})).await.unwrap();
+    let cookie = format!("token={}", pair.access_token);
+    let post = |origin: &'static str| {
+        Request::post("/act")
+            .header(header::HOST, "app.test")
+            .header(header::COOKIE, cookie.clone())
+            .header(header::ORIGIN, origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let same = app.clone().oneshot(post("http://app.test")).await.unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
+    let cross = app
+        .clone()
+        .oneshot(post("https://evil.test"))
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+}

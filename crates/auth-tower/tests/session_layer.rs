@@ -1,0 +1,388 @@
+//! SessionLayer in a real axum router, driven in process with `oneshot`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is a failed test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::memory::MemorySessionStore;
+use auth_core::store::{SessionEntry, SessionRecord};
+use auth_core::{ManualClock, SessionKey, SessionStore, StoreError};
+use auth_session::SessionManager;
+use auth_tower::{Authenticated, RequireRole, RoleName, SessionHandle, SessionLayer};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Admin;
+impl RoleName for Admin {
+    const ROLE: &'static str = "admin";
+}
+
+fn app<S: SessionStore + Clone>(manager: SessionManager<S>, optional: bool) -> Router {
+    let mut builder = SessionLayer::builder(manager);
+    if optional {
+        builder = builder.optional();
+    }
+    Router::new()
+        .route("/me", get(|Authenticated(who): Authenticated| async move { who.subject }))
+        .route(
+            "/maybe",
+            get(|who: Option<Authenticated>| async move {
+                who.map(|Authenticated(w)| w.subject).unwrap_or_else(|| "anonymous".into())
+            }),
+        )
+        .route(
+            "/login/{user}",
+            post(
+                |axum::extract::Path(user): axum::extract::Path<String>, session: SessionHandle| async move {
+                    let roles = if user == "alice" { vec!["admin"] } else { vec!["user"] };
+                    session.login(user, roles);
+                },
+            ),
+        )
+        .route("/logout", post(|session: SessionHandle| async move { session.logout() }))
+        .route(
+            "/logout-all",
+            post(|session: SessionHandle| async move { session.logout_everywhere() }),
+        )
+        .route(
+            "/count",
+            post(|session: SessionHandle| async move {
+                let n: u32 = session.get("n").unwrap().unwrap_or(0) + 1;
+                session.insert("n", &n).unwrap();
+                n.to_string()
+            }),
+        )
+        .route("/admin", get(|_: RequireRole<Admin>| async { "admin area" }))
+        .layer(builder.build())
+}
+
+fn manager(clock: &Arc<ManualClock>) -> SessionManager<MemorySessionStore> {
+    SessionManager::builder(MemorySessionStore::builder().clock(clock.clone()).build())
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+async fn send(app: &Router, method: &str, uri: &str, cookie: Option<&str>) -> Response<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "app.test");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn set_cookie(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// The `name=value` part of a `Set-Cookie`, as a browser would send it back.
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn body(response: Response<Body>) -> String {
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+async fn login(app: &Router, user: &str, cookie: Option<&str>) -> String {
+    let response = send(app, "POST", &format!("/login/{user}"), cookie).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    cookie_pair(&set_cookie(&response).expect("login sets a cookie"))
+}
+
+#[tokio::test]
+async fn login_sets_a_hardened_cookie_and_authenticates() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let response = send(&app, "POST", "/login/alice", None).await;
+    let cookie = set_cookie(&response).unwrap();
+    for attribute in [
+        "__Host-",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=",
+    ] {
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing from {cookie}"
+        );
+    }
+    assert!(!cookie.to_ascii_lowercase().contains("domain"));
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    let pair = cookie_pair(&cookie);
+    let me = send(&app, "GET", "/me", Some(&pair)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert!(
+        set_cookie(&me).is_none(),
+        "an unchanged session sets no cookie"
+    );
+    assert_eq!(body(me).await, "alice");
+}
+
+#[tokio::test]
+async fn required_mode_answers_401_with_a_challenge() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), false);
+    let response = send(&app, "GET", "/me", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Cookie")
+    );
+}
+
+#[tokio::test]
+async fn login_never_keeps_the_id_the_client_brought() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let before = login(&app, "bob", None).await;
+    let after = login(&app, "bob", Some(&before)).await;
+    assert_ne!(before, after);
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&before)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        body(send(&app, "GET", "/me", Some(&after)).await).await,
+        "bob"
+    );
+    // A planted, never-issued id is not adopted either.
+    let planted = format!("__Host-session={}", "A".repeat(43));
+    let fresh = login(&app, "bob", Some(&planted)).await;
+    assert_ne!(fresh, planted);
+}
+
+#[tokio::test]
+async fn login_as_someone_else_never_hands_over_the_old_session() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let bob = login(&app, "bob", None).await;
+    assert_eq!(
+        body(send(&app, "POST", "/count", Some(&bob)).await).await,
+        "1"
+    );
+    let alice = login(&app, "alice", Some(&bob)).await;
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&bob)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        body(send(&app, "POST", "/count", Some(&alice)).await).await,
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn logout_kills_the_old_cookie_and_clears_it() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let cookie = login(&app, "bob", None).await;
+    let response = send(&app, "POST", "/logout", Some(&cookie)).await;
+    let cleared = set_cookie(&response).unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&cookie)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        body(send(&app, "GET", "/maybe", Some(&cookie)).await).await,
+        "anonymous"
+    );
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_other_clients_sessions_only_of_that_user() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let laptop = login(&app, "bob", None).await;
+    let phone = login(&app, "bob", None).await;
+    let alice = login(&app, "alice", None).await;
+    send(&app, "POST", "/logout-all", Some(&laptop)).await;
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&phone)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&alice)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn cross_site_unsafe_requests_are_refused() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let cookie = login(&app, "bob", None).await;
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.test"),
+    ] {
+        let request = Request::post("/logout")
+            .header(header::HOST, "app.test")
+            .header(header::COOKIE, &cookie)
+            .header(name, value)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}");
+    }
+    // The session survived both attempts; a same-origin request works.
+    let request = Request::post("/count")
+        .header(header::HOST, "app.test")
+        .header(header::COOKIE, &cookie)
+        .header("origin", "http://app.test")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn data_changes_are_saved_without_a_new_cookie() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let cookie = login(&app, "bob", None).await;
+    for expected in ["1", "2", "3"] {
+        let response = send(&app, "POST", "/count", Some(&cookie)).await;
+        assert!(set_cookie(&response).is_none());
+        assert_eq!(body(response).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn role_guard_distinguishes_401_and_403() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    assert_eq!(
+        send(&app, "GET", "/admin", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let bob = login(&app, "bob", None).await;
+    assert_eq!(
+        send(&app, "GET", "/admin", Some(&bob)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let alice = login(&app, "alice", None).await;
+    assert_eq!(
+        send(&app, "GET", "/admin", Some(&alice)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn expired_and_tampered_cookies_are_cleared_not_trusted() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let cookie = login(&app, "bob", None).await;
+    let mut tampered = cookie.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for bad in [
+        tampered.as_str(),
+        "__Host-session=../../etc/passwd",
+        "__Host-session=",
+    ] {
+        let response = send(&app, "GET", "/maybe", Some(bad)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            set_cookie(&response).unwrap().contains("Max-Age=0"),
+            "{bad}"
+        );
+        assert_eq!(body(response).await, "anonymous");
+    }
+    clock.advance(Duration::from_secs(31 * 60));
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&cookie)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A store whose backend cannot be reached.
+#[derive(Clone)]
+struct Unreachable;
+
+fn down() -> StoreError {
+    StoreError::unavailable(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "down",
+    ))
+}
+
+#[async_trait]
+impl SessionStore for Unreachable {
+    async fn create(&self, _: &SessionKey, _: &SessionRecord) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn load(&self, _: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        Err(down())
+    }
+    async fn save(&self, _: &SessionKey, _: &SessionRecord) -> Result<u64, StoreError> {
+        Err(down())
+    }
+    async fn touch(
+        &self,
+        _: &SessionKey,
+        _: std::time::SystemTime,
+        _: std::time::SystemTime,
+    ) -> Result<bool, StoreError> {
+        Err(down())
+    }
+    async fn delete(&self, _: &SessionKey) -> Result<bool, StoreError> {
+        Err(down())
+    }
+    async fn delete_subject(&self, _: &str) -> Result<u64, StoreError> {
+        Err(down())
+    }
+    async fn list_subject(&self, _: &str) -> Result<Vec<SessionEntry>, StoreError> {
+        Err(down())
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_store_fails_closed_with_503() {
+    let app = app(SessionManager::new(Unreachable), true);
+    let cookie = format!("__Host-session={}", "A".repeat(43));
+    for (method, uri) in [("GET", "/maybe"), ("GET", "/me"), ("POST", "/login/alice")] {
+        let response = send(&app, method, uri, Some(&cookie)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{method} {uri}"
+        );
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert!(set_cookie(&response).is_none());
+    }
+    // Without a cookie nothing is looked up, but a login still cannot succeed.
+    let response = send(&app, "POST", "/login/alice", None).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookie(&response).is_none());
+}
