@@ -1,0 +1,174 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration;
+
+/// authctl: keys, tokens and sessions for authkit.
+///
+/// Errors are one line on stderr with exit status 1 (2 for a usage error).
+#[derive(Debug, Parser)]
+#[command(name = "authctl", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Generate a key and print it as a private JWK (keep it secret).
+    ///
+    /// HS256/384/512 (a random secret as long as the hash), ES256, ES384 and EdDSA are
+    /// generated here. RSA keys (RS*/PS*) cannot be generated with ring: create one with
+    /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem` and
+    /// convert it with `--from key.pem`.
+    Keygen {
+        /// The algorithm the key is bound to.
+        #[arg(long, value_name = "ALG")]
+        alg: String,
+        /// The key id (default: the RFC 7638 thumbprint; random for HMAC secrets).
+        #[arg(long, value_name = "KID")]
+        kid: Option<String>,
+        /// Convert this PEM private key (PKCS#8, or PKCS#1 for RSA) instead of generating.
+        #[arg(long, value_name = "PEM")]
+        from: Option<PathBuf>,
+    },
+    /// Print the public JWK Set of key files (private members are never printed).
+    ///
+    /// Each KEYFILE is a JWK, a JWK Set or a PEM key (private or public). PEM keys get
+    /// their RFC 7638 thumbprint as kid; RSA PEM keys need --alg.
+    Jwks {
+        /// The algorithm for keys that name none (RSA PEM keys, JWKs without `alg`).
+        #[arg(long, value_name = "ALG")]
+        alg: Option<String>,
+        /// The key files.
+        #[arg(required = true, value_name = "KEYFILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Sign claims into a compact JWS (iat, exp and jti are filled unless given).
+    Sign {
+        /// The private key: a JWK, or a PEM private key.
+        #[arg(long, value_name = "KEYFILE")]
+        key: PathBuf,
+        /// The claims: a JSON object inline, or @FILE (@- for stdin).
+        #[arg(long, value_name = "JSON|@FILE")]
+        claims: String,
+        /// The lifetime when the claims have no exp [default: 15m].
+        #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+        ttl: Option<Duration>,
+        /// Sets `iss`.
+        #[arg(long, value_name = "ISSUER")]
+        iss: Option<String>,
+        /// Sets `aud`.
+        #[arg(long, value_name = "AUDIENCE")]
+        aud: Option<String>,
+        /// Sets `sub`.
+        #[arg(long, value_name = "SUBJECT")]
+        sub: Option<String>,
+        /// The algorithm, for a key that names none (an RSA PEM key, a JWK without `alg`).
+        #[arg(long, value_name = "ALG")]
+        alg: Option<String>,
+    },
+    /// Verify a token with auth-jwt's verifier; print its header and claims as JSON.
+    ///
+    /// Exit 0 with the verified header and claims on stdout, or exit 1 with one line on
+    /// stderr saying why. Same rules and defaults as auth-jwt's Verifier, except that only
+    /// `exp` is required unless --require names more.
+    Verify {
+        /// The keys: a JWK, a JWK Set or a PEM public key.
+        #[arg(long, value_name = "FILE")]
+        jwks: PathBuf,
+        /// Binds keys whose JWK names no alg (or a PEM key) to this algorithm; a JWK whose
+        /// own alg differs is an error.
+        #[arg(long, value_name = "ALG")]
+        alg: Option<String>,
+        /// The required issuer.
+        #[arg(long, value_name = "ISSUER")]
+        iss: Option<String>,
+        /// An accepted audience (repeatable; the token must name one of them).
+        #[arg(long, value_name = "AUDIENCE")]
+        aud: Vec<String>,
+        /// The required header `typ` (e.g. JWT or at+jwt).
+        #[arg(long, value_name = "TYP")]
+        typ: Option<String>,
+        /// A claim that must be present (repeatable).
+        #[arg(long, value_name = "CLAIM")]
+        require: Vec<String>,
+        /// Clock-skew leeway for exp, nbf and iat [default: 30s, at most 5m].
+        #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+        leeway: Option<Duration>,
+        /// The longest token accepted, in bytes.
+        #[arg(long, value_name = "N", default_value_t = auth_jwt::DEFAULT_MAX_TOKEN_LEN)]
+        max_bytes: usize,
+        /// Verify as if the time were this (seconds since 1970); moves only the clock.
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        now: Option<u64>,
+        /// The token, or - to read it from stdin.
+        #[arg(value_name = "TOKEN")]
+        token: String,
+    },
+    /// Decode a token's header and claims WITHOUT verifying anything.
+    Inspect {
+        /// The longest token read, in bytes.
+        #[arg(long, value_name = "N", default_value_t = 64 * 1024)]
+        max_bytes: usize,
+        /// The token, or - to read it from stdin.
+        #[arg(value_name = "TOKEN")]
+        token: String,
+    },
+    /// List and revoke a user's server-side sessions in a shared store.
+    Sessions {
+        /// What to do.
+        #[command(subcommand)]
+        action: SessionsCommand,
+    },
+}
+
+/// Where the sessions are.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The store: redis://HOST:PORT, postgres://..., mysql://... or sqlite://FILE.
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: String,
+    /// The store's key prefix (Redis) or table prefix (SQL) [default: the store's own].
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) key_prefix: Option<String>,
+}
+
+/// The session subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionsCommand {
+    /// List a user's live sessions as JSON: handle, created, last seen, expiry (never the
+    /// session id: stores hold only its SHA-256, which is the handle).
+    List {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Whose sessions.
+        #[arg(long, value_name = "SUBJECT")]
+        subject: String,
+    },
+    /// Revoke one session by the handle `list` printed.
+    Revoke {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The session's handle (64 hex characters).
+        #[arg(value_name = "HANDLE")]
+        handle: String,
+    },
+    /// Revoke every session of a user ("log out everywhere").
+    RevokeAll {
+        /// The store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Whose sessions.
+        #[arg(long, value_name = "SUBJECT")]
+        subject: String,
+    },
+}

@@ -1,0 +1,134 @@
+//! `authctl`: the operator's command line for authkit keys, tokens and sessions.
+//!
+//! ```text
+//! authctl keygen --alg ES256 --kid 2026-11 > signing.jwk
+//! authctl jwks signing.jwk old.jwk > jwks.json
+//! authctl sign --key signing.jwk --sub alice --iss https://auth.example --claims '{"scope":"read"}'
+//! authctl verify --jwks jwks.json --iss https://auth.example TOKEN
+//! authctl inspect TOKEN
+//! authctl sessions list --store redis://127.0.0.1:6379 --subject alice
+//! authctl sessions revoke-all --store redis://127.0.0.1:6379 --subject alice
+//! ```
+//!
+//! Every command has `--help`. Errors are one line on stderr and exit status 1 (clap's
+//! usage errors exit 2). Verification is auth-jwt's `Verifier`, never reimplemented here.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod cli;
+mod commands;
+mod der;
+mod duration;
+mod error;
+mod input;
+mod jose;
+mod keyfile;
+mod pem;
+mod thumbprint;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use serde::Serialize;
+
+use crate::cli::{Cli, Command};
+use crate::commands::{inspect, jwks, keygen, sessions, sign, verify};
+use crate::error::CliError;
+
+fn print_line(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(CliError::Stdout)
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|source| CliError::Json {
+        what: "the output".to_owned(),
+        source,
+    })?;
+    print_line(&text)
+}
+
+fn alg(name: Option<&str>) -> Result<Option<auth_jwt::Algorithm>, CliError> {
+    name.map(keyfile::parse_alg).transpose()
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Keygen { alg, kid, from } => {
+            print_json(&keygen::run(&alg, kid, from.as_deref())?)?;
+        }
+        Command::Jwks { alg: name, files } => {
+            print_json(&jwks::run(&files, alg(name.as_deref())?)?)?;
+        }
+        Command::Sign {
+            key,
+            claims,
+            ttl,
+            iss,
+            aud,
+            sub,
+            alg: name,
+        } => {
+            let token = sign::run(sign::SignOptions {
+                key: &key,
+                alg: alg(name.as_deref())?,
+                claims: &claims,
+                ttl,
+                iss,
+                aud,
+                sub,
+            })?;
+            print_line(&token)?;
+        }
+        Command::Verify {
+            jwks,
+            alg: name,
+            iss,
+            aud,
+            typ,
+            require,
+            leeway,
+            max_bytes,
+            now,
+            token,
+        } => {
+            let verified = verify::run(verify::VerifyOptions {
+                jwks: &jwks,
+                alg: alg(name.as_deref())?,
+                iss,
+                aud,
+                typ,
+                require,
+                leeway,
+                max_bytes,
+                now,
+                token: &token,
+            })?;
+            print_json(&verified)?;
+        }
+        Command::Inspect { max_bytes, token } => {
+            let decoded = inspect::run(&token, max_bytes)?;
+            eprintln!("authctl: warning: {}", inspect::WARNING);
+            print_json(&decoded)?;
+        }
+        Command::Sessions { action } => print_json(&sessions::run(&action)?)?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: the error and its causes, with any newline a cause carried
+            // flattened.
+            let line = format!("{error:#}").replace(['\n', '\r'], " ");
+            eprintln!("authctl: error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
