@@ -1,0 +1,148 @@
+//! The API side: JSON, JWT access and refresh tokens, and the JWKS.
+
+use auth_core::{AuthError, AuthMethod};
+use auth_jwt::TokenPair;
+use auth_tower::{Authenticated, Rejection, Scheme};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, users};
+
+/// `POST /api/token` body.
+#[derive(Deserialize)]
+pub(crate) struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/token/refresh` body.
+#[derive(Deserialize)]
+pub(crate) struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// `POST /api/token`: the password grant of the demo.
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    Json(body): Json<Credentials>,
+) -> Response {
+    let Credentials { username, password } = body;
+    let user = tokio::task::spawn_blocking(move || users::authenticate(&username, &password))
+        .await
+        .ok()
+        .flatten();
+    let Some(user) = user else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "wrong user name or password",
+        );
+    };
+    match state
+        .issuer
+        .login(user.name, &json!({ "roles": user.roles }))
+        .await
+    {
+        Ok(pair) => token_response(pair),
+        Err(error) => failure(error),
+    }
+}
+
+/// `POST /api/token/refresh`: rotates the refresh token; a reused one revokes its family.
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Response {
+    match state.issuer.refresh(&body.refresh_token).await {
+        Ok(pair) => token_response(pair),
+        Err(AuthError::Reused) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "refresh token reused: every token of this login is revoked",
+        ),
+        Err(
+            AuthError::Malformed(_)
+            | AuthError::Invalid(_)
+            | AuthError::Expired
+            | AuthError::Revoked,
+        ) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "refresh token not valid",
+        ),
+        Err(error) => failure(error),
+    }
+}
+
+/// `GET /api/me`: the caller's identity, by bearer token or by session cookie.
+pub(crate) async fn me(Authenticated(who): Authenticated) -> Json<Value> {
+    let method = match &who.method {
+        AuthMethod::Session { .. } => "session",
+        _ => "jwt",
+    };
+    Json(json!({ "sub": who.subject, "roles": who.roles, "method": method }))
+}
+
+/// `POST /api/logout`: revokes this access token and its refresh family.
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // The JwtLayer in front has verified this header already.
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .map(|(_, token)| token)
+        .unwrap_or_default();
+    match state.issuer.revoke(token).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => failure(error),
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys that verify our tokens.
+pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.keys.jwks()),
+    )
+        .into_response()
+}
+
+/// `GET /api/health`: no authentication at all (the baseline for load tests).
+pub(crate) async fn health() -> &'static str {
+    "ok"
+}
+
+fn token_response(pair: TokenPair) -> Response {
+    let expires_in = pair
+        .access_expires_at
+        .duration_since(std::time::SystemTime::now())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token.expose_secret(),
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+        })),
+    )
+        .into_response()
+}
+
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}
+
+fn failure(error: AuthError) -> Response {
+    Rejection::auth(Scheme::Bearer, error).into_response()
+}

@@ -1,0 +1,146 @@
+//! A small web app that uses both models: a login page with a session cookie for
+//! browsers, a JSON API with JWT access and refresh tokens, and the JWKS that publishes
+//! the token keys. `GET /api/me` accepts either credential.
+
+mod api;
+mod pages;
+mod stores;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use auth_core::{SessionStore, SystemClock};
+use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
+use auth_session::{CookieConfig, SessionManager};
+use auth_tower::{AuthLayer, JwtLayer, SessionLayer};
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use stores::{DEFAULT_PREFIX, StoreChoice};
+
+/// The issuer and audience of the demo's tokens.
+pub const ISSUER: &str = "http://authkit-demo.local";
+/// The audience of the demo's access tokens.
+pub const AUDIENCE: &str = "authkit-demo-api";
+
+/// How to run the demo.
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    /// Where the stores live.
+    pub store: StoreChoice,
+    /// Production cookies (`__Host-` prefix, `Secure`) even on plain http. Off, the
+    /// cookie is the documented development variant, so a browser keeps it on
+    /// `http://127.0.0.1`.
+    pub secure_cookies: bool,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreChoice::Memory,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) sessions: SessionManager<Arc<dyn SessionStore>>,
+    pub(crate) issuer: Issuer,
+    pub(crate) keys: KeySet,
+    /// Background work tied to the stores (SQL purges), stopped with the last clone.
+    _background: Arc<Vec<store_sql::PurgeHandle>>,
+}
+
+/// The demo's router, with its stores connected (and migrated, for SQL).
+pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
+    let clock = SystemClock::shared();
+    let stores = config.store.connect(clock.clone()).await?;
+    let sessions = SessionManager::builder(stores.sessions)
+        .clock(clock.clone())
+        .build()?;
+    let mut cookies = sessions.cookie_config();
+    if !config.secure_cookies {
+        cookies = cookies.dev_plain_http();
+    }
+    let keys = KeySet::with_signing_key(
+        clock.clone(),
+        "demo-es256-1",
+        SigningKey::generate(Algorithm::ES256)?,
+    )?;
+    let issuer = Issuer::builder(keys.clone(), clock.clone())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build(stores.refresh.clone(), stores.revocations.clone())?;
+    let verifier = Verifier::builder(keys.clone(), clock)
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .revocation_store(stores.revocations.clone())
+        .build()?;
+
+    let browser = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/logout-all", post(pages::logout_all))
+        .route("/admin", get(pages::admin))
+        .layer(
+            SessionLayer::builder(sessions.clone())
+                .cookie_config(cookies.clone())
+                .optional()
+                .build(),
+        );
+    let open = Router::new()
+        .route("/api/token", post(api::token))
+        .route("/api/token/refresh", post(api::refresh))
+        .route("/api/health", get(api::health))
+        .route("/.well-known/jwks.json", get(api::jwks));
+    let either = Router::new().route("/api/me", get(api::me)).layer(
+        AuthLayer::builder(verifier.clone(), sessions.clone())
+            .cookie_config(cookies)
+            .build(),
+    );
+    let bearer = Router::new()
+        .route("/api/logout", post(api::logout))
+        .layer(JwtLayer::new(verifier));
+    let state = AppState {
+        sessions,
+        issuer,
+        keys,
+        _background: Arc::new(stores.background),
+    };
+    Ok(open
+        .merge(browser)
+        .merge(either)
+        .merge(bearer)
+        .with_state(state))
+}
+
+/// Serves the demo on `addr` until `shutdown` completes. Returns the bound address
+/// (useful with port 0) through `bound` as soon as it listens.
+pub async fn serve(
+    addr: SocketAddr,
+    config: DemoConfig,
+    bound: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = app(&config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    bound(listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// The cookie policy the demo uses, for callers that need to know its name.
+pub fn cookie_config(secure_cookies: bool) -> CookieConfig {
+    let cookies = CookieConfig::default();
+    if secure_cookies {
+        cookies
+    } else {
+        cookies.dev_plain_http()
+    }
+}

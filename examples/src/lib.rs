@@ -1,0 +1,6 @@
+//! The authkit demo as a library, so that its tests can start it on a free port and
+//! drive it over real HTTP. `cargo run -p authkit-examples --bin demo` serves it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod demo;
