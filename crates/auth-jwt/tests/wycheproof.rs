@@ -1,4 +1,4 @@
-//! One runner over Project Wycheproof's JOSE files (`/work/shared/vectors/wycheproof`,
+//! One runner over Project Wycheproof's JOSE files (`../shared/vectors/wycheproof` beside the repository,
 //! or `$WYCHEPROOF_DIR`): every case is run, none is skipped.
 //!
 //! Each group's key (its public JWK or JWK Set when it has one, else its private one)
@@ -32,7 +32,10 @@ use serde_json::Value;
 fn vectors_dir() -> PathBuf {
     std::env::var_os("WYCHEPROOF_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/vectors/wycheproof"))
+        // The project's shared/ folder sits beside the repository's root.
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/wycheproof")
+        })
 }
 
 fn load(name: &str) -> Value {
