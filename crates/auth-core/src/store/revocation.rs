@@ -11,9 +11,10 @@ use crate::StoreError;
 /// Contract (proved by the conformance suite):
 ///
 /// - `revoke(issuer, jti, until)` makes `is_revoked(issuer, jti)` true until the store's
-///   clock reaches `until` (the token's own `exp`), and false from then on: the entry
-///   lives exactly as long as the token could. Revocation is per issuer: the same `jti`
-///   from another issuer is unaffected.
+///   clock reaches `until`, and false from then on. Pass the last instant any verifier
+///   could still accept the token: its `exp` **plus the largest leeway** a verifier uses,
+///   or a revoked token is honoured again inside the leeway window. Revocation is per
+///   issuer: the same `jti` from another issuer is unaffected.
 /// - `revoke_subject(subject, not_before, until)` makes every token of `subject` issued
 ///   strictly before `not_before` revoked, and tokens issued at or after it accepted, until
 ///   `until` (the latest `exp` any such token could carry). A later call never moves
