@@ -35,7 +35,7 @@ impl<'a> Reader<'a> {
         Some((tag, contents))
     }
 
-    fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
+    fn read(&mut self, tag: u8) -> Option<&'a [u8]> {
         match self.next()? {
             (found, contents) if found == tag => Some(contents),
             _ => None,
@@ -56,11 +56,11 @@ pub(crate) enum PrivateParts {
 
 /// The `privateKey` OCTET STRING of a PKCS#8 `PrivateKeyInfo`, and the algorithm OID.
 fn pkcs8(der: &[u8]) -> Option<(&[u8], &[u8])> {
-    let mut outer = Reader(Reader(der).expect(SEQUENCE)?);
-    outer.expect(INTEGER)?;
-    let mut algorithm = Reader(outer.expect(SEQUENCE)?);
-    let oid = algorithm.expect(0x06)?;
-    let private_key = outer.expect(OCTET_STRING)?;
+    let mut outer = Reader(Reader(der).read(SEQUENCE)?);
+    outer.read(INTEGER)?;
+    let mut algorithm = Reader(outer.read(SEQUENCE)?);
+    let oid = algorithm.read(0x06)?;
+    let private_key = outer.read(OCTET_STRING)?;
     Some((oid, private_key))
 }
 
@@ -78,11 +78,11 @@ fn unsigned(integer: &[u8]) -> Vec<u8> {
 
 /// The members of a PKCS#1 `RSAPrivateKey` after `n` and `e`.
 pub(crate) fn rsa_private_key(der: &[u8]) -> Option<PrivateParts> {
-    let mut key = Reader(Reader(der).expect(SEQUENCE)?);
-    key.expect(INTEGER)?; // version
-    key.expect(INTEGER)?; // n
-    key.expect(INTEGER)?; // e
-    let mut next = || key.expect(INTEGER).map(unsigned);
+    let mut key = Reader(Reader(der).read(SEQUENCE)?);
+    key.read(INTEGER)?; // version
+    key.read(INTEGER)?; // n
+    key.read(INTEGER)?; // e
+    let mut next = || key.read(INTEGER).map(unsigned);
     Some(PrivateParts::Rsa([
         next()?,
         next()?,
@@ -100,14 +100,14 @@ pub(crate) fn pkcs8_private_parts(der: &[u8]) -> Option<PrivateParts> {
         RSA_ENCRYPTION => rsa_private_key(private_key),
         EC_PUBLIC_KEY => {
             // ECPrivateKey (RFC 5915): version 1, then the scalar.
-            let mut key = Reader(Reader(private_key).expect(SEQUENCE)?);
-            key.expect(INTEGER)?;
-            Some(PrivateParts::Ec(key.expect(OCTET_STRING)?.to_vec()))
+            let mut key = Reader(Reader(private_key).read(SEQUENCE)?);
+            key.read(INTEGER)?;
+            Some(PrivateParts::Ec(key.read(OCTET_STRING)?.to_vec()))
         }
         ED25519 => {
             // CurvePrivateKey (RFC 8410): an OCTET STRING inside the OCTET STRING.
             Some(PrivateParts::Ed(
-                Reader(private_key).expect(OCTET_STRING)?.to_vec(),
+                Reader(private_key).read(OCTET_STRING)?.to_vec(),
             ))
         }
         _ => None,
