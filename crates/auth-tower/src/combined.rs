@@ -12,6 +12,7 @@ use crate::jwt::{JwtPart, Presented};
 use crate::service::{AuthService, Authenticator, Found, Kind, Sealed};
 use crate::session::SessionPart;
 use crate::{CsrfPolicy, Rejection, Scheme};
+use crate::{SessionLayer, SessionLayerBuilder};
 
 /// Accepts either a bearer JWT or a session cookie and yields one
 /// [`Identity`](auth_core::Identity), so one handler serves browsers and API clients.
@@ -40,50 +41,44 @@ impl<S> Clone for AuthLayer<S> {
     }
 }
 
-/// Builds an [`AuthLayer`].
+/// Builds an [`AuthLayer`]. The session settings, and their defaults, are those of
+/// [`SessionLayerBuilder`].
 pub struct AuthLayerBuilder<S> {
     verifier: Verifier,
-    manager: SessionManager<S>,
-    cookies: Option<CookieConfig>,
-    csrf: CsrfPolicy,
-    optional: bool,
+    session: SessionLayerBuilder<S>,
 }
 
 impl<S> AuthLayerBuilder<S> {
     /// The session cookie policy (default: the manager's).
     pub fn cookie_config(mut self, cookies: CookieConfig) -> Self {
-        self.cookies = Some(cookies);
+        self.session = self.session.cookie_config(cookies);
         self
     }
 
     /// The cross-site policy for cookie-authenticated unsafe requests.
     pub fn csrf(mut self, csrf: CsrfPolicy) -> Self {
-        self.csrf = csrf;
+        self.session = self.session.csrf(csrf);
         self
     }
 
     /// Let requests with no credential through, unauthenticated.
     pub fn optional(mut self) -> Self {
-        self.optional = true;
+        self.session = self.session.optional();
         self
     }
 
     /// The layer.
     pub fn build(self) -> AuthLayer<S> {
-        let cookies = self.cookies.unwrap_or_else(|| self.manager.cookie_config());
+        let (session, optional) = self.session.into_part();
         AuthLayer {
             shared: Arc::new(Shared {
                 jwt: JwtPart {
                     verifier: self.verifier,
                     cookie: None,
-                    csrf: self.csrf.clone(),
+                    csrf: session.csrf.clone(),
                 },
-                session: SessionPart {
-                    manager: self.manager,
-                    cookies,
-                    csrf: self.csrf,
-                },
-                optional: self.optional,
+                session,
+                optional,
             }),
         }
     }
@@ -94,10 +89,7 @@ impl<S> AuthLayer<S> {
     pub fn builder(verifier: Verifier, manager: SessionManager<S>) -> AuthLayerBuilder<S> {
         AuthLayerBuilder {
             verifier,
-            manager,
-            cookies: None,
-            csrf: CsrfPolicy::default(),
-            optional: false,
+            session: SessionLayer::builder(manager),
         }
     }
 }

@@ -82,17 +82,22 @@ impl<S> SessionLayerBuilder<S> {
 
     /// The layer.
     pub fn build(self) -> SessionLayer<S> {
-        let cookies = self.cookies.unwrap_or_else(|| self.manager.cookie_config());
+        let (part, optional) = self.into_part();
         SessionLayer {
-            shared: Arc::new(Shared {
-                part: SessionPart {
-                    manager: self.manager,
-                    cookies,
-                    csrf: self.csrf,
-                },
-                optional: self.optional,
-            }),
+            shared: Arc::new(Shared { part, optional }),
         }
+    }
+
+    /// The session part with every default resolved, and whether it is optional; shared
+    /// with [`AuthLayerBuilder`](crate::AuthLayerBuilder).
+    pub(crate) fn into_part(self) -> (SessionPart<S>, bool) {
+        let cookies = self.cookies.unwrap_or_else(|| self.manager.cookie_config());
+        let part = SessionPart {
+            manager: self.manager,
+            cookies,
+            csrf: self.csrf,
+        };
+        (part, self.optional)
     }
 }
 
