@@ -24,8 +24,9 @@ pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
-/// Decodes text whose alphabet was already checked (a segment of a parsed compact
-/// token) into `stack` when it is large enough, else into `heap`; returns the bytes.
+/// Decodes base64url without padding, refusing anything non-canonical (the decoder itself
+/// refuses bytes outside the alphabet, padding and stray trailing bits), into `stack`
+/// when it is large enough, else into `heap`; returns the bytes.
 pub(crate) fn decode_buffered<'b>(
     text: &[u8],
     stack: &'b mut [u8],
@@ -62,5 +63,27 @@ mod tests {
             assert_eq!(is_alphabet(&[b'A', b, b'z']), expected, "byte {b:#04x}");
         }
         assert!(is_alphabet(b""));
+    }
+
+    /// The verifier leans on the decoder alone on its fast path: it must refuse every byte
+    /// the alphabet check refuses, padding and non-canonical trailing bits.
+    #[test]
+    fn the_buffered_decoder_is_as_strict_as_the_alphabet() {
+        let mut stack = [0u8; 16];
+        let mut heap = Vec::new();
+        let mut strict = |text: &[u8]| decode_buffered(text, &mut stack, &mut heap).is_some();
+        assert!(strict(b"AAAA"));
+        for b in 0..=255u8 {
+            for text in [[b'A', b'A', b'A', b], [b, b'A', b'A', b'A']] {
+                assert_eq!(strict(&text), is_alphabet(&text), "byte {b:#04x}");
+            }
+        }
+        for bad in [&b"AA=="[..], b"AAA=", b"AAAA=", b"AB", b"AAB", b"A"] {
+            assert!(!strict(bad), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let mut long = "A".repeat(64).into_bytes();
+        long.push(b'+');
+        let mut heap = Vec::new();
+        assert!(decode_buffered(&long, &mut [0u8; 4], &mut heap).is_none());
     }
 }

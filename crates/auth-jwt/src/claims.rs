@@ -264,9 +264,15 @@ fn numeric_date(
     not_number: &'static str,
     out_of_range: &'static str,
 ) -> Result<SystemTime, AuthError> {
-    let seconds = value.number().ok_or(AuthError::Malformed(not_number))?;
-    Duration::try_from_secs_f64(seconds)
-        .ok()
+    let since_epoch = match value {
+        // Whole seconds, as nearly every issuer writes them: no float conversion.
+        Prim::U64(seconds) => Some(Duration::from_secs(seconds)),
+        other => {
+            let seconds = other.number().ok_or(AuthError::Malformed(not_number))?;
+            Duration::try_from_secs_f64(seconds).ok()
+        }
+    };
+    since_epoch
         .and_then(|d| UNIX_EPOCH.checked_add(d))
         .ok_or(AuthError::Malformed(out_of_range))
 }

@@ -282,6 +282,14 @@ impl Verifier {
         token: &'t str,
     ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
         let compact = Compact::parse(token, self.inner.max_token_len)?;
+        self.check_jws(compact)
+            .map_err(|error| compact.explain(error))
+    }
+
+    fn check_jws<'t>(
+        &self,
+        compact: Compact<'t>,
+    ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
         let (header, fresh) = match self.inner.headers.get(compact.header) {
             Some(cached) => (cached, false),
             None => {
@@ -337,9 +345,8 @@ impl Verifier {
     /// [`Verifier::verify`] or [`Verifier::authenticate`].
     pub fn verify_signature(&self, token: &str) -> Result<VerifiedJws, AuthError> {
         let (compact, header, _) = self.check_signature(token)?;
-        let payload = crate::b64::decode(compact.payload.as_bytes()).ok_or(
-            AuthError::Malformed("the token's payload is not canonical base64url"),
-        )?;
+        let payload = crate::b64::decode(compact.payload.as_bytes())
+            .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
         Ok(VerifiedJws { header, payload })
     }
 
@@ -354,9 +361,7 @@ impl Verifier {
         let mut stack = [0u8; 1024];
         let mut heap = Vec::new();
         let json = crate::b64::decode_buffered(compact.payload.as_bytes(), &mut stack, &mut heap)
-            .ok_or(AuthError::Malformed(
-            "the token's payload is not canonical base64url",
-        ))?;
+            .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
         let (claims, registered) = claims::parse::<C>(json, &self.expected())?;
         self.check_claims(&registered, self.inner.clock.now())?;
         Ok(Verified {
@@ -500,15 +505,17 @@ impl Verifier {
             Ok(verified) => Ok(verified.registered),
             Err(AuthError::Expired) => {
                 let (compact, _, _) = self.check_signature(token)?;
-                let json = crate::b64::decode(compact.payload.as_bytes()).ok_or(
-                    AuthError::Malformed("the token's payload is not canonical base64url"),
-                )?;
+                let json = crate::b64::decode(compact.payload.as_bytes())
+                    .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
                 claims::parse::<serde::de::IgnoredAny>(&json, &self.expected()).map(|(_, r)| r)
             }
             Err(other) => Err(other),
         }
     }
 }
+
+const PAYLOAD_NOT_BASE64: AuthError =
+    AuthError::Malformed("the token's payload is not canonical base64url");
 
 fn strings(value: Value) -> Option<Vec<String>> {
     match value {

@@ -273,6 +273,10 @@ fn time_claims_must_be_numbers_and_exp_is_required() {
             format!(r#"{{{base},"exp":1e300}}"#),
             "malformed: exp is out of range",
         ),
+        (
+            format!(r#"{{{base},"exp":{}}}"#, u64::MAX),
+            "malformed: exp is out of range",
+        ),
         (format!(r#"{{{base}}}"#), "invalid: the token has no exp"),
         (
             format!(r#"{{{base},"exp":{},"exp":{}}}"#, now + 60, now + 60),
