@@ -1,9 +1,12 @@
 //! A session's key/value data: stored as compact JSON, decoded only when first read.
 
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::SessionError;
@@ -71,6 +74,29 @@ impl Data {
         }
     }
 
+    /// [`get`](Self::get) without decoding the whole map when it is not decoded yet: the
+    /// stored JSON is read once and only the entry under `key` is built. Each request's
+    /// identity needs just the roles, so this keeps the rest of the data undecoded until a
+    /// handler reads it.
+    pub(crate) fn peek<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        if self.edited.is_some() || self.decoded.get().is_some() || self.stored.is_empty() {
+            return self.get(key);
+        }
+        let mut reader = serde_json::Deserializer::from_slice(&self.stored);
+        let in_entry = Cell::new(false);
+        let found = Entry::<T>::new(key, &in_entry)
+            .deserialize(&mut reader)
+            .and_then(|found| reader.end().map(|()| found));
+        found.map_err(|error| {
+            // Well-formed JSON under `key` that is not a `T`: the answer `get` gives.
+            if in_entry.get() && error.classify() == serde_json::error::Category::Data {
+                SessionError::Value(error)
+            } else {
+                SessionError::CorruptData(error)
+            }
+        })
+    }
+
     pub(crate) fn insert<T: Serialize + ?Sized>(
         &mut self,
         key: &str,
@@ -125,11 +151,83 @@ pub(crate) fn encode(map: &Map<String, Value>) -> Result<Vec<u8>, SessionError> 
     serde_json::to_vec(map).map_err(SessionError::Value)
 }
 
-fn decode(stored: &[u8]) -> Result<Map<String, Value>, SessionError> {
+pub(crate) fn decode(stored: &[u8]) -> Result<Map<String, Value>, SessionError> {
     if stored.is_empty() {
         return Ok(Map::new());
     }
     serde_json::from_slice(stored).map_err(SessionError::CorruptData)
+}
+
+/// Reads a JSON object, building only the value under one key (the last one, as a full
+/// decode keeps the last of repeated keys) and skipping the others.
+struct Entry<'k, T> {
+    key: &'k str,
+    /// Set while the wanted entry's value is being read, to tell its errors apart.
+    in_entry: &'k Cell<bool>,
+    value: PhantomData<fn() -> T>,
+}
+
+impl<'k, T> Entry<'k, T> {
+    fn new(key: &'k str, in_entry: &'k Cell<bool>) -> Self {
+        Self {
+            key,
+            in_entry,
+            value: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Entry<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for Entry<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(KeyIs(self.key))? {
+            if wanted {
+                self.in_entry.set(true);
+                found = Some(map.next_value::<T>()?);
+                self.in_entry.set(false);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Whether a map key equals the one wanted, without allocating it.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +240,50 @@ mod tests {
         assert!(data.decoded.get().is_none());
         assert_eq!(data.get::<u32>("a").unwrap(), Some(1));
         assert!(data.decoded.get().is_some());
+    }
+
+    #[test]
+    fn peek_reads_one_entry_and_answers_as_get_does() {
+        let stored = br#"{"a":1,"roles":["x"],"b":{"c":[1,2]},"roles":["admin","user"]}"#;
+        let data = Data::from_stored(stored.to_vec());
+        let roles: Option<Vec<String>> = data.peek("roles").unwrap();
+        assert_eq!(roles, data.get("roles").unwrap());
+        assert_eq!(roles.unwrap(), ["admin", "user"]);
+        assert!(data.decoded.get().is_some(), "get decoded the map");
+
+        let fresh = Data::from_stored(stored.to_vec());
+        assert_eq!(fresh.peek::<u32>("missing").unwrap(), None);
+        assert!(
+            fresh.decoded.get().is_none(),
+            "peek decodes nothing to keep"
+        );
+        assert!(matches!(
+            fresh.peek::<u32>("roles"),
+            Err(SessionError::Value(_))
+        ));
+        for corrupt in [
+            &b"[1]"[..],
+            b"{\"roles\":",
+            b"{} x",
+            b"{\"roles\":[]",
+            b"nul",
+        ] {
+            let data = Data::from_stored(corrupt.to_vec());
+            assert!(
+                matches!(
+                    data.peek::<Vec<String>>("roles"),
+                    Err(SessionError::CorruptData(_))
+                ),
+                "{:?}",
+                String::from_utf8_lossy(corrupt)
+            );
+        }
+        let mut edited = Data::from_stored(stored.to_vec());
+        edited.insert("roles", &["root"]).unwrap();
+        assert_eq!(
+            edited.peek::<Vec<String>>("roles").unwrap().unwrap(),
+            ["root"]
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl Session {
 
     /// The roles stored under [`ROLES_KEY`] (none if the key is absent).
     pub fn roles(&self) -> Result<Vec<String>, SessionError> {
-        Ok(self.get(ROLES_KEY)?.unwrap_or_default())
+        Ok(self.data.peek(ROLES_KEY)?.unwrap_or_default())
     }
 
     /// Stores `roles` under [`ROLES_KEY`]. A privilege change: follow it with

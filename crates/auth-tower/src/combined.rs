@@ -109,9 +109,6 @@ impl<S> Sealed for AuthLayer<S> {}
 
 impl<S: SessionStore> Authenticator for AuthLayer<S> {
     async fn authenticate<B: Send>(&self, request: &mut Request<B>) -> Result<Found, Rejection> {
-        // An anonymous request is challenged for a bearer token: the one scheme both
-        // browsers (via the login form) and API clients can act on.
-        request.extensions_mut().insert(Scheme::Bearer);
         let bearer = matches!(
             self.shared.jwt.presented(request.headers())?,
             Presented::Bearer(_)
@@ -122,6 +119,12 @@ impl<S: SessionStore> Authenticator for AuthLayer<S> {
         }
         let found = self.shared.session.authenticate(request).await?;
         Ok(Found(Kind::Session(found)))
+    }
+
+    // An anonymous request is challenged for a bearer token: the one scheme both browsers
+    // (via the login form) and API clients can act on.
+    fn scheme(&self) -> Scheme {
+        Scheme::Bearer
     }
 
     fn refuse(&self, found: &Found) -> Option<Rejection> {

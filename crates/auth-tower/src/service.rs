@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::Rejection;
+use crate::{Rejection, Scheme};
 
 mod private {
     pub trait Sealed {}
@@ -28,6 +28,11 @@ pub trait Authenticator: Sealed + Clone + Send + Sync + 'static {
         &self,
         request: &mut Request<B>,
     ) -> impl Future<Output = Result<Found, Rejection>> + Send;
+
+    /// The challenge for a request that proved nothing; extractors read it from the
+    /// request's extensions when a handler needs an identity.
+    #[doc(hidden)]
+    fn scheme(&self) -> Scheme;
 
     /// The answer for a request that proved nothing, when the layer requires proof.
     #[doc(hidden)]
@@ -107,7 +112,12 @@ where
             };
             let response = match auth.refuse(&found) {
                 Some(rejection) => rejection.into_response(),
-                None => inner.call(request).await?,
+                None => {
+                    if !found.is_authenticated() {
+                        request.extensions_mut().insert(auth.scheme());
+                    }
+                    inner.call(request).await?
+                }
             };
             Ok(auth.finish(found, response).await)
         })

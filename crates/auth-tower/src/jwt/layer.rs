@@ -106,12 +106,15 @@ impl Sealed for JwtLayer {}
 
 impl Authenticator for JwtLayer {
     async fn authenticate<B: Send>(&self, request: &mut Request<B>) -> Result<Found, Rejection> {
-        request.extensions_mut().insert(Scheme::Bearer);
         Ok(Found(if self.shared.part.authenticate(request).await? {
             Kind::Bearer
         } else {
             Kind::Nothing
         }))
+    }
+
+    fn scheme(&self) -> Scheme {
+        Scheme::Bearer
     }
 
     fn refuse(&self, found: &Found) -> Option<Rejection> {

@@ -133,9 +133,12 @@ impl<S> Sealed for SessionLayer<S> {}
 
 impl<S: SessionStore> Authenticator for SessionLayer<S> {
     async fn authenticate<B: Send>(&self, request: &mut Request<B>) -> Result<Found, Rejection> {
-        request.extensions_mut().insert(Scheme::Cookie);
         let found = self.shared.part.authenticate(request).await?;
         Ok(Found(Kind::Session(found)))
+    }
+
+    fn scheme(&self) -> Scheme {
+        Scheme::Cookie
     }
 
     fn refuse(&self, found: &Found) -> Option<Rejection> {
