@@ -146,6 +146,80 @@ mod tests {
         assert!((3000..5000).contains(&ones), "{ones}");
     }
 
+    mod properties {
+        use super::*;
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a client sends, parsing answers without panicking, and an accepted
+            /// id is the canonical text of its value.
+            #[test]
+            fn parse_never_panics_and_accepts_only_canonical_text(text in any::<String>()) {
+                if let Ok(id) = SessionId::parse(&text) {
+                    prop_assert_eq!(id.expose_secret(), text.as_str());
+                }
+            }
+
+            /// Texts of the right length and alphabet: accepted exactly when canonical
+            /// (the last character's two unused bits are zero), and then they round trip.
+            #[test]
+            fn ids_of_the_right_shape_round_trip(text in "[A-Za-z0-9_-]{43}") {
+                let canonical = URL_SAFE_NO_PAD
+                    .decode(&text)
+                    .is_ok_and(|raw| URL_SAFE_NO_PAD.encode(raw) == text);
+                match SessionId::parse(&text) {
+                    Ok(id) => {
+                        prop_assert!(canonical);
+                        prop_assert_eq!(id.expose_secret(), text.as_str());
+                        let again = SessionId::parse(id.expose_secret()).unwrap();
+                        prop_assert!(again == id);
+                        prop_assert_eq!(again.key(), id.key());
+                    }
+                    Err(error) => {
+                        prop_assert!(!canonical);
+                        prop_assert_eq!(error, MalformedSecret::Encoding);
+                    }
+                }
+            }
+
+            /// Every 256-bit value has exactly one id, keyed by the SHA-256 of its bytes.
+            #[test]
+            fn every_256_bit_value_is_an_id(raw in any::<[u8; 32]>()) {
+                let text = URL_SAFE_NO_PAD.encode(raw);
+                let id = SessionId::parse(&text).unwrap();
+                prop_assert_eq!(id.expose_secret(), text.as_str());
+                let digest = ring::digest::digest(&ring::digest::SHA256, &raw);
+                let key = id.key();
+                prop_assert_eq!(&key.as_bytes()[..], digest.as_ref());
+            }
+
+            /// Near misses of a valid id (a byte changed, added or removed) never panic,
+            /// and an accepted neighbour is again canonical.
+            #[test]
+            fn near_misses_are_refused_or_canonical(
+                raw in any::<[u8; 32]>(),
+                at in 0usize..43,
+                byte in any::<u8>(),
+                edit in 0u8..3,
+            ) {
+                let mut text = URL_SAFE_NO_PAD.encode(raw).into_bytes();
+                match edit {
+                    0 => text[at] = byte,
+                    1 => text.insert(at, byte),
+                    _ => {
+                        text.remove(at);
+                    }
+                }
+                let text = String::from_utf8_lossy(&text);
+                if let Ok(id) = SessionId::parse(&text) {
+                    prop_assert_eq!(id.expose_secret(), &*text);
+                }
+            }
+        }
+    }
+
     #[test]
     fn hex_round_trip() {
         let key = SessionId::generate().unwrap().key();

@@ -1,12 +1,13 @@
 //! A session's key/value data: stored as compact JSON, decoded only when first read.
 
-use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Map, Value};
 
 use crate::SessionError;
@@ -83,18 +84,17 @@ impl Data {
             return self.get(key);
         }
         let mut reader = serde_json::Deserializer::from_slice(&self.stored);
-        let in_entry = Cell::new(false);
-        let found = Entry::<T>::new(key, &in_entry)
+        let found = Entry::<T>::new(key)
             .deserialize(&mut reader)
             .and_then(|found| reader.end().map(|()| found));
-        found.map_err(|error| {
-            // Well-formed JSON under `key` that is not a `T`: the answer `get` gives.
-            if in_entry.get() && error.classify() == serde_json::error::Category::Data {
-                SessionError::Value(error)
-            } else {
-                SessionError::CorruptData(error)
-            }
-        })
+        match found {
+            Ok(found) => Ok(found),
+            // Which failure `get` reports depends on the whole document: a value that is
+            // not a `T` is `Value` only if the rest is well formed and no later repeat of
+            // the key replaces it (found by the `session_data` fuzz target). Failures are
+            // rare, so the full decode settles them.
+            Err(_) => self.get(key),
+        }
     }
 
     pub(crate) fn insert<T: Serialize + ?Sized>(
@@ -103,6 +103,8 @@ impl Data {
         value: &T,
     ) -> Result<(), SessionError> {
         let value = serde_json::to_value(value).map_err(SessionError::Value)?;
+        // Refused here, not only when saving, so the session never holds unsaveable data.
+        check_nesting(std::iter::once(&value), 2)?;
         let map = self.map_mut()?;
         if map.get(key) != Some(&value) {
             map.insert(key.to_owned(), value);
@@ -146,9 +148,40 @@ impl Data {
     }
 }
 
-/// Compact JSON of a map (serde_json writes no whitespace).
+/// Compact JSON of a map (serde_json writes no whitespace). Data nested deeper than
+/// [`MAX_NESTING`] is refused with [`SessionError::Value`]: it would be written, but no
+/// later load could read it back.
 pub(crate) fn encode(map: &Map<String, Value>) -> Result<Vec<u8>, SessionError> {
+    check_nesting(map.values(), 2)?;
     serde_json::to_vec(map).map_err(SessionError::Value)
+}
+
+/// The deepest nesting of arrays and objects, the data's own object included, that
+/// serde_json's reader accepts (its recursion limit refuses the 128th level).
+pub(crate) const MAX_NESTING: usize = 127;
+
+/// Refuses `values` if any array or object among them, at nesting level `level` (the
+/// data's own object is level 1), or within them, reaches past [`MAX_NESTING`]. Iterative,
+/// so that no value can exhaust the stack here.
+fn check_nesting<'a>(
+    values: impl Iterator<Item = &'a Value>,
+    level: usize,
+) -> Result<(), SessionError> {
+    let mut pending: Vec<(&Value, usize)> = values.map(|value| (value, level)).collect();
+    while let Some((value, level)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if level > MAX_NESTING {
+            return Err(SessionError::Value(serde::ser::Error::custom(format!(
+                "session data nests deeper than {MAX_NESTING} levels of arrays and objects"
+            ))));
+        }
+        pending.extend(children.map(|child| (child, level + 1)));
+    }
+    Ok(())
 }
 
 pub(crate) fn decode(stored: &[u8]) -> Result<Map<String, Value>, SessionError> {
@@ -162,16 +195,13 @@ pub(crate) fn decode(stored: &[u8]) -> Result<Map<String, Value>, SessionError> 
 /// decode keeps the last of repeated keys) and skipping the others.
 struct Entry<'k, T> {
     key: &'k str,
-    /// Set while the wanted entry's value is being read, to tell its errors apart.
-    in_entry: &'k Cell<bool>,
     value: PhantomData<fn() -> T>,
 }
 
 impl<'k, T> Entry<'k, T> {
-    fn new(key: &'k str, in_entry: &'k Cell<bool>) -> Self {
+    fn new(key: &'k str) -> Self {
         Self {
             key,
-            in_entry,
             value: PhantomData,
         }
     }
@@ -196,14 +226,70 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Entry<'_, T> {
         let mut found = None;
         while let Some(wanted) = map.next_key_seed(KeyIs(self.key))? {
             if wanted {
-                self.in_entry.set(true);
                 found = Some(map.next_value::<T>()?);
-                self.in_entry.set(false);
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
         }
         Ok(found)
+    }
+}
+
+/// Any JSON value, read and checked as a full decode checks it (UTF-8, escapes, numbers,
+/// the nesting limit) but kept nowhere. `IgnoredAny` skips without those checks, so `peek`
+/// would read past damage that makes `get` answer `CorruptData` (found by the
+/// `session_data` fuzz target).
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_key::<Skip>()?.is_some() {
+            map.next_value::<Skip>()?;
+        }
+        Ok(Skip)
     }
 }
 
@@ -278,6 +364,35 @@ mod tests {
                 String::from_utf8_lossy(corrupt)
             );
         }
+        // Found by the `session_data` fuzz target: `get` decides the whole document first,
+        // so damage after the entry, or a later repeat of the key, changes its answer.
+        let damaged_after = &br#"{"roles":["user"],"x":"#[..];
+        assert!(matches!(
+            Data::from_stored(damaged_after.to_vec()).peek::<u32>("roles"),
+            Err(SessionError::CorruptData(_))
+        ));
+        let bad_utf8_elsewhere = &b"{\"roles\":[\"user\"],\"x\":\"\xff\"}"[..];
+        assert!(matches!(
+            Data::from_stored(bad_utf8_elsewhere.to_vec()).peek::<Vec<String>>("roles"),
+            Err(SessionError::CorruptData(_))
+        ));
+        let too_deep_elsewhere = format!(
+            r#"{{"roles":[],"x":{}0{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(matches!(
+            Data::from_stored(too_deep_elsewhere.into_bytes()).peek::<Vec<String>>("roles"),
+            Err(SessionError::CorruptData(_))
+        ));
+        let repeated = &br#"{"roles":1,"roles":["user"]}"#[..];
+        assert_eq!(
+            Data::from_stored(repeated.to_vec())
+                .peek::<Vec<String>>("roles")
+                .unwrap()
+                .unwrap(),
+            ["user"]
+        );
         let mut edited = Data::from_stored(stored.to_vec());
         edited.insert("roles", &["root"]).unwrap();
         assert_eq!(
@@ -304,5 +419,109 @@ mod tests {
         data.clear().unwrap();
         assert!(data.is_dirty());
         assert_eq!(data.encode().unwrap(), b"{}");
+    }
+
+    /// A value `depth` arrays deep.
+    fn nested(depth: usize) -> Value {
+        (0..depth).fold(Value::Null, |inner, _| Value::Array(vec![inner]))
+    }
+
+    #[test]
+    fn nesting_limit_is_exactly_what_the_reader_accepts() {
+        // The data's object is level 1, so a value may nest MAX_NESTING - 1 levels.
+        let deepest = Map::from_iter([("k".to_owned(), nested(MAX_NESTING - 1))]);
+        let encoded = encode(&deepest).unwrap();
+        assert_eq!(decode(&encoded).unwrap(), deepest);
+
+        let too_deep = Map::from_iter([("k".to_owned(), nested(MAX_NESTING))]);
+        assert!(matches!(encode(&too_deep), Err(SessionError::Value(_))));
+        // The same text, written by someone else, is what serde_json refuses to read.
+        let text = serde_json::to_vec(&too_deep).unwrap();
+        assert!(matches!(decode(&text), Err(SessionError::CorruptData(_))));
+    }
+
+    #[test]
+    fn too_deep_values_are_refused_when_inserted_and_nothing_changes() {
+        let mut data = Data::from_stored(br#"{"a":1}"#.to_vec());
+        assert!(matches!(
+            data.insert("deep", &nested(MAX_NESTING)),
+            Err(SessionError::Value(_))
+        ));
+        assert!(!data.is_dirty());
+        data.insert("ok", &nested(MAX_NESTING - 1)).unwrap();
+        let encoded = data.encode().unwrap();
+        assert!(
+            Data::from_stored(encoded)
+                .get::<Value>("ok")
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::Number;
+
+        /// Any JSON value (finite numbers: JSON has no others), a few levels deep.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+                ".{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 32, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    proptest::collection::btree_map(".{0,6}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn json_map() -> impl Strategy<Value = Map<String, Value>> {
+            proptest::collection::btree_map(".{0,8}", json_value(), 0..6)
+                .prop_map(|m| m.into_iter().collect())
+        }
+
+        proptest! {
+            /// Any map round trips through the stored form, and re-encoding is stable.
+            #[test]
+            fn any_map_round_trips(map in json_map()) {
+                let encoded = encode(&map).unwrap();
+                let back = decode(&encoded).unwrap();
+                prop_assert_eq!(&back, &map);
+                prop_assert_eq!(encode(&back).unwrap(), encoded);
+            }
+
+            /// Values inserted one by one are what a fresh load of the encoding reads.
+            #[test]
+            fn inserted_values_load_back(map in json_map()) {
+                let mut data = Data::default();
+                for (key, value) in &map {
+                    data.insert(key, value).unwrap();
+                }
+                let loaded = Data::from_stored(data.encode().unwrap());
+                for (key, value) in &map {
+                    prop_assert_eq!(loaded.get::<Value>(key).unwrap(), Some(value.clone()));
+                }
+                prop_assert_eq!(loaded.map().unwrap().len(), map.len());
+            }
+
+            /// Any bytes: a map or `CorruptData`, never a panic; a decoded map re-encodes
+            /// to something that decodes to it again.
+            #[test]
+            fn any_bytes_decode_or_are_corrupt(
+                bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            ) {
+                match decode(&bytes) {
+                    Ok(map) => prop_assert_eq!(decode(&encode(&map).unwrap()).unwrap(), map),
+                    Err(error) => prop_assert!(matches!(error, SessionError::CorruptData(_))),
+                }
+            }
+        }
     }
 }

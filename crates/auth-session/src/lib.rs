@@ -117,6 +117,37 @@ mod session;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 
+/// Thin wrappers around the private data codec, for the `cargo fuzz` targets in `fuzz/`
+/// only: compiled solely under `--cfg fuzzing`, never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde::de::DeserializeOwned;
+    use serde_json::{Map, Value};
+
+    use crate::SessionError;
+
+    /// The stored form of a session's data map.
+    pub fn encode_data(map: &Map<String, Value>) -> Result<Vec<u8>, SessionError> {
+        crate::data::encode(map)
+    }
+
+    /// Decodes stored session data, as the first read of a loaded session does.
+    pub fn decode_data(stored: &[u8]) -> Result<Map<String, Value>, SessionError> {
+        crate::data::decode(stored)
+    }
+
+    /// `Session::get` on a session loaded with `stored`: decodes the whole map.
+    pub fn get<T: DeserializeOwned>(stored: &[u8], key: &str) -> Result<Option<T>, SessionError> {
+        crate::data::Data::from_stored(stored.to_vec()).get(key)
+    }
+
+    /// What `Session::roles` uses on a session loaded with `stored`: reads the one entry.
+    pub fn peek<T: DeserializeOwned>(stored: &[u8], key: &str) -> Result<Option<T>, SessionError> {
+        crate::data::Data::from_stored(stored.to_vec()).peek(key)
+    }
+}
+
 pub use config::{ConfigError, SessionConfig};
 pub use cookie::{CookieConfig, CookieError, SameSite};
 pub use error::SessionError;

@@ -71,6 +71,42 @@ pub use refresh::RedisRefreshTokenStore;
 pub use revocation::RedisRevocationStore;
 pub use session::RedisSessionStore;
 
+/// Thin wrappers around the private value codecs, for the `cargo fuzz` targets in `fuzz/`
+/// only: compiled solely under `--cfg fuzzing`, never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::SystemTime;
+
+    use auth_core::StoreError;
+    use auth_core::store::{RefreshRecord, SessionRecord};
+
+    /// The stored form of a session record, at `version`.
+    pub fn encode_session_record(record: &SessionRecord, version: u64) -> Vec<u8> {
+        crate::session_record::encode(record, version)
+    }
+
+    /// Decodes a stored session value.
+    pub fn decode_session_record(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
+        crate::session_record::decode(bytes)
+    }
+
+    /// Whether a stored session value is live at `now`, reading only its header.
+    pub fn session_record_is_live(bytes: &[u8], now: SystemTime) -> Result<bool, StoreError> {
+        crate::session_record::is_live(bytes, now)
+    }
+
+    /// The stored form of an unused refresh token's record.
+    pub fn encode_refresh_record(record: &RefreshRecord) -> Vec<u8> {
+        crate::refresh_record::encode(record)
+    }
+
+    /// Decodes a stored refresh token value.
+    pub fn decode_refresh_record(bytes: &[u8]) -> Result<RefreshRecord, StoreError> {
+        crate::refresh_record::decode(bytes)
+    }
+}
+
 /// redis-rs, re-exported so that [`RedisConnection::from_manager`] and
 /// `RedisConnection::from_cluster` can be called without a second, mismatched version.
 pub use redis;

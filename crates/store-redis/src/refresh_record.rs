@@ -17,7 +17,7 @@
 //! `lua/refresh_rotate.lua` reads the flag, the deadline, the subject name and the family
 //! by these positions, and writes the next token by replacing bytes 1 to 41.
 
-use auth_core::store::RefreshRecord;
+use auth_core::store::{RefreshRecord, check_subject};
 use auth_core::{FamilyId, StoreError};
 
 use crate::error::malformed;
@@ -77,6 +77,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<RefreshRecord, StoreError> {
     )?;
     let data_at = subject_at + subject_len;
     let subject = text(bytes.get(subject_at..data_at))?.to_owned();
+    // Never written (stores check every subject), so never handed out either.
+    check_subject(&subject).map_err(|_| malformed("refresh subject breaks the subject rules"))?;
     if bytes[SUBJECT_NAME..FAMILY_LEN] != *subject_name(&subject).as_bytes() {
         return Err(malformed("refresh subject name does not match"));
     }
@@ -146,5 +148,49 @@ mod tests {
         let mut len = good.clone();
         len[74..76].copy_from_slice(b"99");
         assert!(matches!(decode(&len), Err(StoreError::Corrupt(_))));
+        // Well-formed, but with a subject no store accepts.
+        let mut long = sample();
+        long.subject = "x".repeat(256);
+        assert!(matches!(
+            decode(&encode(&long)),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    mod properties {
+        use super::*;
+        use crate::time::from_nanos;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn decode_inverts_encode(
+                family in "[A-Za-z0-9_-]{1,64}",
+                subject in "[^\\x00]{0,40}",
+                data in proptest::collection::vec(any::<u8>(), 0..300),
+                issued in any::<u64>(),
+                expires in any::<u64>(),
+            ) {
+                let family = FamilyId::parse(&family).unwrap();
+                let record = RefreshRecord::new(
+                    family,
+                    subject,
+                    data,
+                    from_nanos(issued),
+                    from_nanos(expires),
+                );
+                prop_assert_eq!(decode(&encode(&record)).unwrap(), record);
+            }
+
+            /// Any byte string: a record or `Corrupt`, never a panic.
+            #[test]
+            fn any_bytes_decode_or_are_corrupt(
+                bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            ) {
+                if let Err(error) = decode(&bytes) {
+                    prop_assert!(matches!(error, StoreError::Corrupt(_)));
+                }
+            }
+        }
     }
 }

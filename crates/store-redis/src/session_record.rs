@@ -20,7 +20,7 @@
 use std::time::SystemTime;
 
 use auth_core::StoreError;
-use auth_core::store::SessionRecord;
+use auth_core::store::{SessionRecord, check_subject};
 
 use crate::error::malformed;
 use crate::keys::{NAME_HASH_HEX, subject_name};
@@ -82,6 +82,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
     let subject = std::str::from_utf8(subject)
         .map_err(|_| malformed("session subject is not UTF-8"))?
         .to_owned();
+    // Never written (stores check every subject), so never handed out either.
+    check_subject(&subject).map_err(|_| malformed("session subject breaks the subject rules"))?;
     if bytes[SUBJECT_NAME..SUBJECT_LEN] != *subject_name(&subject).as_bytes() {
         return Err(malformed("session subject name does not match"));
     }
@@ -157,6 +159,11 @@ mod tests {
         let mut other_name = good.clone();
         other_name[81] ^= 1;
         cases.push(other_name);
+        // Well-formed, but with subjects no store accepts: 256 bytes, or a NUL.
+        for subject in ["x".repeat(256), "a\0b".to_owned()] {
+            let record = SessionRecord::new(subject, Vec::new(), UNIX_EPOCH, UNIX_EPOCH);
+            cases.push(encode(&record, 0));
+        }
         for case in cases {
             assert!(
                 matches!(decode(&case), Err(StoreError::Corrupt(_))),
@@ -165,6 +172,78 @@ mod tests {
         }
         for cut in 0..good.len() {
             let _ = decode(&good[..cut]);
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use auth_core::store::MAX_SUBJECT_LEN;
+        use proptest::prelude::*;
+
+        /// Records as the store writes them: a subject the store accepts, any data, any
+        /// instants the 20-digit fields hold.
+        fn record() -> impl Strategy<Value = SessionRecord> {
+            let subject = "[^\\x00]{0,40}"
+                .prop_filter("at most 255 bytes", |s: &String| s.len() <= MAX_SUBJECT_LEN);
+            let instant = any::<u64>().prop_map(from_nanos);
+            (
+                subject,
+                proptest::collection::vec(any::<u8>(), 0..300),
+                instant.clone(),
+                instant.clone(),
+                instant,
+                any::<u64>(),
+            )
+                .prop_map(|(subject, data, created, last_seen, expires, version)| {
+                    let mut record = SessionRecord::new(subject, data, created, expires);
+                    record.last_seen_at = last_seen;
+                    record.version = version;
+                    record
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn decode_inverts_encode(record in record()) {
+                let bytes = encode(&record, record.version);
+                prop_assert_eq!(decode(&bytes).unwrap(), record.clone());
+                prop_assert_eq!(
+                    is_live(&bytes, record.created_at).unwrap(),
+                    record.created_at < record.expires_at
+                );
+            }
+
+            /// Any byte string: a record or `Corrupt`, never a panic.
+            #[test]
+            fn any_bytes_decode_or_are_corrupt(
+                bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            ) {
+                match decode(&bytes) {
+                    Ok(record) => prop_assert_eq!(encode(&record, record.version), bytes),
+                    Err(error) => prop_assert!(matches!(error, StoreError::Corrupt(_))),
+                }
+            }
+
+            /// A damaged value (one byte changed) decodes only if it is again the one
+            /// canonical encoding of what it decodes to; otherwise it is `Corrupt`.
+            #[test]
+            fn damaged_values_are_canonical_or_corrupt(
+                record in record(),
+                at in any::<prop::sample::Index>(),
+                byte in any::<u8>(),
+            ) {
+                let mut bytes = encode(&record, record.version);
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+                match decode(&bytes) {
+                    Ok(back) => {
+                        prop_assert_eq!(encode(&back, back.version), bytes.clone());
+                        let live = is_live(&bytes, record.created_at).unwrap();
+                        prop_assert_eq!(live, record.created_at < back.expires_at);
+                    }
+                    Err(error) => prop_assert!(matches!(error, StoreError::Corrupt(_))),
+                }
+            }
         }
     }
 }
