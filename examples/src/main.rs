@@ -1,13 +1,15 @@
-//! `cargo run -p authkit-examples --bin demo -- [--addr 127.0.0.1:3000] [--store memory] [--secure-cookies]`
+//! `cargo run -p authkit-examples --bin demo -- [--addr 127.0.0.1:3000] [--store memory] [--jwt-alg es256] [--secure-cookies]`
 #![allow(clippy::print_stdout)] // A server's start-up banner is its interface.
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, bail};
-use authkit_examples::demo::{DemoConfig, StoreChoice, serve};
+use authkit_examples::demo::{DemoConfig, JwtAlg, StoreChoice, serve};
 
 const USAGE: &str = "usage: demo [--addr HOST:PORT] [--store memory|redis://...|postgres://...|mysql://...|sqlite://...] \
-                     [--key-prefix PREFIX] [--secure-cookies]";
+                     [--key-prefix PREFIX] [--jwt-alg es256|hs256|eddsa] [--secure-cookies]\n\
+                     \n  --jwt-alg  algorithm of the access-token key, generated at every start \
+                     (default es256; an hs256 secret is not published in the JWKS)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
             "--addr" => addr = args.next().context(USAGE)?.parse().context("--addr")?,
             "--store" => config.store = args.next().context(USAGE)?.parse::<StoreChoice>()?,
             "--key-prefix" => prefix = Some(args.next().context(USAGE)?),
+            "--jwt-alg" => config.jwt_alg = args.next().context(USAGE)?.parse::<JwtAlg>()?,
             "--secure-cookies" => config.secure_cookies = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -32,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         config.store = config.store.with_prefix(&prefix);
     }
     let secure = config.secure_cookies;
+    let alg = config.jwt_alg;
     serve(
         addr,
         config,
@@ -39,7 +43,8 @@ async fn main() -> anyhow::Result<()> {
             println!("authkit demo on http://{bound}/");
             println!("  browser: http://{bound}/login  (alice / wonderland, bob / builder)");
             println!(
-                "  API:     POST http://{bound}/api/token, GET /api/me, GET /.well-known/jwks.json"
+                "  API:     POST http://{bound}/api/token, GET /api/me, GET /.well-known/jwks.json \
+                 ({alg} tokens)"
             );
             if !secure {
                 println!(

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Demo, cookie_of};
+use authkit_examples::demo::JwtAlg;
+use common::{Demo, cookie_of, jwt_header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -277,6 +278,43 @@ async fn jwks_publishes_only_public_keys_that_verify_our_tokens(demo: Demo) {
         .await
         .unwrap();
     assert_eq!(who.subject, "alice");
+}
+
+/// `--jwt-alg hs256` and `--jwt-alg eddsa`: the demo signs with what was asked, its own
+/// `/api/me` accepts the result, and the JWKS publishes the public key but never a secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jwt_algorithm_is_the_one_asked_for() {
+    for (alg, name, kid, published) in [
+        (JwtAlg::Hs256, "HS256", "demo-hs256-1", 0),
+        (JwtAlg::EdDsa, "EdDSA", "demo-eddsa-1", 1),
+        (JwtAlg::default(), "ES256", "demo-es256-1", 1),
+    ] {
+        let demo = Demo::start_with_jwt_alg(alg).await;
+        let pair = demo.token("alice", "wonderland").await;
+        let access = pair["access_token"].as_str().unwrap();
+        let header = jwt_header(access);
+        assert_eq!(header["alg"], name, "{header}");
+        assert_eq!(header["kid"], kid, "{header}");
+
+        let me = demo.get_bearer("/api/me", access).await;
+        assert_eq!(me.status(), StatusCode::OK, "{name}");
+        let me: Value = me.json().await.unwrap();
+        assert_eq!(me["sub"], "alice");
+        assert_eq!(me["method"], "jwt");
+
+        let jwks: Value = demo
+            .get("/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), published, "{name}: {jwks}");
+        for key in keys {
+            assert_eq!(key["alg"], name);
+            assert!(key.get("d").is_none() && key.get("k").is_none(), "{key}");
+        }
+    }
 }
 
 /// Every scenario above, against one store.

@@ -3,6 +3,7 @@
 //! the token keys. `GET /api/me` accepts either credential.
 
 mod api;
+mod keys;
 mod pages;
 mod stores;
 pub mod users;
@@ -11,12 +12,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth_core::{SessionStore, SystemClock};
-use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
+use auth_jwt::{Issuer, KeySet, Verifier};
 use auth_session::{CookieConfig, SessionManager};
 use auth_tower::{AuthLayer, JwtLayer, SessionLayer};
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use keys::JwtAlg;
 pub use stores::{DEFAULT_PREFIX, StoreChoice};
 
 /// The issuer and audience of the demo's tokens.
@@ -33,6 +35,8 @@ pub struct DemoConfig {
     /// cookie is the documented development variant, so a browser keeps it on
     /// `http://127.0.0.1`.
     pub secure_cookies: bool,
+    /// The algorithm of the access-token key, generated at every start (default ES256).
+    pub jwt_alg: JwtAlg,
 }
 
 impl Default for DemoConfig {
@@ -40,6 +44,7 @@ impl Default for DemoConfig {
         Self {
             store: StoreChoice::Memory,
             secure_cookies: false,
+            jwt_alg: JwtAlg::default(),
         }
     }
 }
@@ -65,11 +70,7 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
     if !config.secure_cookies {
         cookies = cookies.dev_plain_http();
     }
-    let keys = KeySet::with_signing_key(
-        clock.clone(),
-        "demo-es256-1",
-        SigningKey::generate(Algorithm::ES256)?,
-    )?;
+    let keys = config.jwt_alg.key_set(clock.clone())?;
     let issuer = Issuer::builder(keys.clone(), clock.clone())
         .issuer(ISSUER)
         .audience(AUDIENCE)

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use authkit_examples::demo::{DemoConfig, StoreChoice, cookie_config, serve};
+use authkit_examples::demo::{DemoConfig, JwtAlg, StoreChoice, cookie_config, serve};
 use reqwest::{Client, Response, redirect};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -18,12 +18,26 @@ pub(crate) struct Demo {
 
 impl Demo {
     pub(crate) async fn start(store: StoreChoice) -> Self {
+        Self::start_with(DemoConfig {
+            store,
+            ..DemoConfig::default()
+        })
+        .await
+    }
+
+    /// A memory-backed demo whose tokens are signed with `alg`.
+    pub(crate) async fn start_with_jwt_alg(alg: JwtAlg) -> Self {
+        Self::start_with(DemoConfig {
+            jwt_alg: alg,
+            ..DemoConfig::default()
+        })
+        .await
+    }
+
+    pub(crate) async fn start_with(config: DemoConfig) -> Self {
+        assert!(!config.secure_cookies, "the test client speaks plain http");
         let (stop, stopped) = oneshot::channel::<()>();
         let (bound_tx, bound_rx) = oneshot::channel();
-        let config = DemoConfig {
-            store,
-            secure_cookies: false,
-        };
         tokio::spawn(async move {
             let result = serve(
                 "127.0.0.1:0".parse().unwrap(),
@@ -138,6 +152,36 @@ where
 {
     scenario(Demo::start(store.clone()).await).await;
     store::cleanup(&store).await;
+}
+
+/// The JSON header of a compact JWT, decoded without any verification.
+pub(crate) fn jwt_header(token: &str) -> Value {
+    let encoded = token.split('.').next().expect("a compact JWT");
+    serde_json::from_slice(&base64url_decode(encoded)).expect("a JSON header")
+}
+
+/// Decodes unpadded base64url (RFC 4648 §5); panics on anything else.
+fn base64url_decode(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for byte in text.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            other => panic!("not base64url: {:?}", other as char),
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
 }
 
 /// The `name=value` a browser would send back for the response's `Set-Cookie`.

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# HTTP under load (issue #9): starts the release demo on a free loopback port with the
+# memory store, logs in as alice for a session cookie and a bearer token, and drives wrk
+# against the unauthenticated GET /api/health and the authenticated GET /api/me (cookie,
+# and bearer for each --jwt-alg). Prints requests/s and p99 side by side, writes the same
+# table to results.md, and fails if any response was not 2xx.
+#
+#   benchmarks/load/run.sh                     # build, then about 90 s of load
+#   DURATION=3 WARMUP=1 benchmarks/load/run.sh # a quick smoke run
+#
+# Environment: DURATION (s per measured run, 10), WARMUP (s of unmeasured load before
+# each run, 2), CONNECTIONS (16), THREADS (wrk threads, 2), ALGS ("hs256 eddsa es256"),
+# PIN (1: server on CPU 0, wrk on CPU 1; default 0, both float), OUT (results file,
+# benchmarks/load/results.md), SKIP_BUILD (1: use the binary already built),
+# CARGO_TARGET_DIR (as cargo reads it). See README.md beside this file for the caveats.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+ALGS="${ALGS:-hs256 eddsa es256}"
+PIN="${PIN:-0}"
+OUT="${OUT:-$here/results.md}"
+SKIP_BUILD="${SKIP_BUILD:-0}"
+TARGET_RATIO="0.85"
+
+die() {
+    printf '\nrun.sh: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------- tools
+command -v curl >/dev/null || die "curl is missing (apt-get install -y curl)"
+if ! command -v wrk >/dev/null; then
+    echo "wrk is missing: installing Debian's package"
+    if [[ $(id -u) -eq 0 ]]; then
+        apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    else
+        sudo apt-get install -y wrk >/dev/null
+    fi
+    command -v wrk >/dev/null || die "could not install wrk"
+fi
+server_cpu=() client_cpu=()
+if [[ $PIN == 1 ]]; then
+    command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+    server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
+
+# ---------------------------------------------------------------------------- build
+target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+[[ $target_dir == /* ]] || target_dir="$repo/$target_dir"
+demo_bin="$target_dir/release/demo"
+if [[ $SKIP_BUILD != 1 ]]; then
+    echo "building the demo (release) ..."
+    build_start=$SECONDS
+    (cd "$repo" && cargo build --quiet --release -p authkit-examples --bin demo)
+    echo "build took $((SECONDS - build_start)) s"
+fi
+[[ -x $demo_bin ]] || die "$demo_bin not found (build it, or unset SKIP_BUILD)"
+
+# ---------------------------------------------------------------------------- the demo
+work="$(mktemp -d "${TMPDIR:-/tmp}/authkit-load.XXXXXX")"
+demo_pid=""
+base=""
+
+stop_demo() {
+    if [[ -n $demo_pid ]]; then
+        kill "$demo_pid" 2>/dev/null || true
+        wait "$demo_pid" 2>/dev/null || true
+        demo_pid=""
+    fi
+}
+cleanup() {
+    stop_demo
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_demo ALG: the demo on 127.0.0.1:0 (the kernel picks a free port, the banner says
+# which), then waits for /api/health.
+start_demo() {
+    local alg=$1 log="$work/demo-$1.log" i
+    : >"$log" # exists before the background child opens it, for the first read below
+    "${server_cpu[@]}" "$demo_bin" --addr 127.0.0.1:0 --store memory --jwt-alg "$alg" >"$log" 2>&1 &
+    demo_pid=$!
+    base=""
+    for ((i = 0; i < 100; i++)); do
+        base="$(sed -n 's|^authkit demo on \(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$log")"
+        [[ -n $base ]] && break
+        kill -0 "$demo_pid" 2>/dev/null || die "the demo exited at start: $(cat "$log")"
+        sleep 0.1
+    done
+    [[ -n $base ]] || die "the demo printed no address within 10 s: $(cat "$log")"
+    for ((i = 0; i < 100; i++)); do
+        curl -fsS -o /dev/null "$base/api/health" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "$base/api/health did not answer within 10 s"
+}
+
+# login_cookie: alice's session cookie (name=value) from the login form.
+login_cookie() {
+    local headers cookie
+    headers="$(curl -fsS -o /dev/null -D - -H "Origin: $base" \
+        --data 'username=alice&password=wonderland' "$base/login")" ||
+        die "POST /login failed"
+    cookie="$(printf '%s\n' "$headers" | tr -d '\r' |
+        sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -n 1)"
+    [[ -n $cookie ]] || die "POST /login set no cookie: $headers"
+    curl -fsS -H "Cookie: $cookie" "$base/api/me" | grep -q '"method":"session"' ||
+        die "GET /api/me with the session cookie is not a session identity"
+    printf '%s' "$cookie"
+}
+
+# login_token ALG: alice's access token, checked to carry the JOSE name ALG.
+login_token() {
+    local want=$1 body token header
+    body="$(curl -fsS -H 'Content-Type: application/json' \
+        -d '{"username":"alice","password":"wonderland"}' "$base/api/token")" ||
+        die "POST /api/token failed"
+    token="$(printf '%s' "$body" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')"
+    [[ -n $token ]] || die "POST /api/token returned no access token: $body"
+    header="$(b64url_decode "${token%%.*}")"
+    [[ $header == *"\"alg\":\"$want\""* ]] || die "token header is $header, expected alg $want"
+    curl -fsS -H "Authorization: Bearer $token" "$base/api/me" | grep -q '"method":"jwt"' ||
+        die "GET /api/me with the bearer token is not a JWT identity"
+    printf '%s' "$token"
+}
+
+b64url_decode() {
+    local s=${1//-/+}
+    s=${s//_//}
+    while ((${#s} % 4)); do s+="="; done
+    printf '%s' "$s" | base64 -d
+}
+
+# ---------------------------------------------------------------------------- measuring
+clk_tck="$(getconf CLK_TCK)"
+
+# cpu_ticks: user + system CPU time the demo has used so far, in clock ticks.
+cpu_ticks() {
+    local stat fields
+    stat="$(cat "/proc/$demo_pid/stat")"
+    # The fields after the parenthesised command name start at field 3; utime and stime
+    # are fields 14 and 15.
+    read -r -a fields <<<"${stat##*) }"
+    echo $((fields[11] + fields[12]))
+}
+
+rows=()     # demo|route|auth|rps|p99_ms|ratio|non2xx|cpu_us
+failures=()
+below=()    # authenticated rows under the target ratio
+baseline="" # requests/s of the current demo's unauthenticated row
+
+# measure DEMO ROUTE AUTH [HEADER VALUE]: warm-up, then the measured wrk run.
+measure() {
+    local demo=$1 path=$2 auth=$3 name=${4:-} value=${5:-}
+    local output line ticks_before ticks_after rps p99 cpu_us errors ratio
+    local -A r=()
+    printf '  %-11s %-15s ' "$path" "$auth"
+    LOAD_HEADER_NAME=$name LOAD_HEADER_VALUE=$value "${client_cpu[@]}" \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$here/wrk.lua" "$base$path" >/dev/null
+    ticks_before="$(cpu_ticks)"
+    output="$(LOAD_HEADER_NAME=$name LOAD_HEADER_VALUE=$value "${client_cpu[@]}" \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$here/wrk.lua" "$base$path")"
+    ticks_after="$(cpu_ticks)"
+    line="$(grep '^LOAD_RESULT ' <<<"$output")" || die "wrk printed no result: $output"
+    for kv in ${line#LOAD_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+
+    rps="$(awk -v n="${r[requests]}" -v us="${r[duration_us]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
+    p99="$(awk -v us="${r[p99_us]}" 'BEGIN { printf "%.2f", us / 1000 }')"
+    cpu_us="$(awk -v t="$((ticks_after - ticks_before))" -v hz="$clk_tck" -v n="${r[requests]}" \
+        'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')"
+    errors=$((r[connect] + r[read] + r[write] + r[timeout]))
+    if [[ $auth == none ]]; then baseline=$rps; fi
+    ratio="$(awk -v a="$rps" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }')"
+    if awk -v q="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(q < t) }'; then below+=("$auth"); fi
+
+    printf '%7s req/s  p99 %6s ms  x%s  server CPU %6s us/req  non-2xx %s\n' \
+        "$rps" "$p99" "$ratio" "$cpu_us" "${r[non2xx]}"
+    rows+=("$demo|$path|$auth|$rps|$p99|$ratio|${r[non2xx]}|$cpu_us")
+    if ((r[non2xx] > 0)); then
+        failures+=("$path ($auth): ${r[non2xx]} non-2xx responses (first status ${r[first_bad]})")
+        printf '%s\n' "$output" >&2
+    fi
+    if ((errors > 0)); then
+        failures+=("$path ($auth): $errors socket errors (connect ${r[connect]}, read ${r[read]}, write ${r[write]}, timeout ${r[timeout]})")
+    fi
+}
+
+jose_name() {
+    case $1 in
+    hs256) echo HS256 ;;
+    es256) echo ES256 ;;
+    eddsa) echo EdDSA ;;
+    *) die "unknown algorithm $1 in ALGS (hs256, eddsa, es256)" ;;
+    esac
+}
+
+load_start=$SECONDS
+started_at="$(date -u '+%Y-%m-%d %H:%M UTC')"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load: ${DURATION} s per row (+${WARMUP} s warm-up), wrk -t$THREADS -c$CONNECTIONS, PIN=$PIN;" \
+    "load average before: $load_before"
+
+# One demo per algorithm (its key is generated at start). Each demo's unauthenticated
+# row is measured first and is the baseline of that demo's authenticated rows, so a
+# ratio compares runs a few seconds apart.
+session_done=0
+for alg in $ALGS; do
+    jose="$(jose_name "$alg")"
+    start_demo "$alg"
+    echo "demo --jwt-alg $alg on $base"
+    measure "$alg" /api/health none
+    if ((!session_done)); then
+        cookie="$(login_cookie)"
+        measure "$alg" /api/me "session cookie" Cookie "$cookie"
+        session_done=1
+    fi
+    token="$(login_token "$jose")"
+    measure "$alg" /api/me "bearer $jose" Authorization "Bearer $token"
+    if grep -q 'panicked' "$work/demo-$alg.log"; then
+        failures+=("the demo ($alg) panicked: $(grep -m1 panicked "$work/demo-$alg.log")")
+    fi
+    stop_demo
+done
+load_seconds=$((SECONDS - load_start))
+
+# ---------------------------------------------------------------------------- report
+cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]]; then revision+=" (with local changes)"; fi
+
+table() {
+    echo "| demo \`--jwt-alg\` | route | auth | requests/s | p99 latency | vs. unauthenticated | non-2xx | server CPU per request |"
+    echo "|---|---|---|--:|--:|--:|--:|--:|"
+    local row demo path auth rps p99 ratio non2xx cpu_us
+    for row in "${rows[@]}"; do
+        IFS='|' read -r demo path auth rps p99 ratio non2xx cpu_us <<<"$row"
+        echo "| $demo | GET $path | $auth | $rps | $p99 ms | $ratio | $non2xx | $cpu_us µs |"
+    done
+}
+
+join() {
+    local IFS=,
+    printf '%s' "$*" | sed 's/,/, /g'
+}
+if ((${#below[@]})); then
+    verdict="below it: $(join "${below[@]}")"
+else
+    verdict="every authenticated row meets it"
+fi
+if [[ $PIN == 1 ]]; then
+    placement="server pinned to CPU 0, wrk to CPU 1"
+else
+    placement="sharing every CPU"
+fi
+
+{
+    echo "# HTTP load: authkit demo"
+    echo
+    echo "Written by \`benchmarks/load/run.sh\` (see README.md here); one run, not an average."
+    echo
+    echo "- When: $started_at, revision $revision"
+    echo "- Machine: $(nproc) CPUs ($cpu), $(uname -sr); load average before the run: $load_before"
+    echo "- Load: $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $THREADS threads, $CONNECTIONS" \
+        "keep-alive connections, ${WARMUP} s warm-up then ${DURATION} s measured per row;" \
+        "wrk and the server on the same machine ($placement)"
+    echo "- Server: release \`demo --store memory --jwt-alg <alg>\` on 127.0.0.1, a fresh process per" \
+        "algorithm; each ratio divides by the unauthenticated row of the same process"
+    echo "- Target: authenticated /api/me at >= ${TARGET_RATIO} of the unauthenticated requests/s; $verdict"
+    echo
+    table
+    echo
+    echo "Load phase: ${load_seconds} s (build excluded)."
+    if ((${#failures[@]})); then
+        echo
+        echo "**FAILED:**"
+        printf -- '- %s\n' "${failures[@]}"
+    fi
+} >"$OUT"
+
+echo
+table
+echo
+echo "load phase took ${load_seconds} s; table written to $OUT"
+echo "target ${TARGET_RATIO}: $verdict"
+if ((${#failures[@]})); then
+    printf '\n' >&2
+    printf 'FAILED: %s\n' "${failures[@]}" >&2
+    exit 1
+fi
