@@ -344,6 +344,12 @@ pub(crate) fn parse<C: DeserializeOwned>(
             "the token's claims are not a JSON object",
         ));
     }
+    // Claims the caller's type skips are passed over without serde_json checking their
+    // strings, so the text is checked here once: whether a token is accepted must not
+    // depend on the claims type it is read into.
+    if std::str::from_utf8(json).is_err() {
+        return Err(AuthError::Malformed("the token's claims are not UTF-8"));
+    }
     let mut slots = Slots::default();
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let parsed = (&mut deserializer).deserialize_map(Capture::<C> {

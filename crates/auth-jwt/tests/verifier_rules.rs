@@ -664,3 +664,20 @@ fn private_jwks_load_as_signing_keys() {
         "a public JWK may not carry d"
     );
 }
+
+/// Found by the `jwt_verify` fuzz target: a skipped claim holding invalid UTF-8 was accepted
+/// by claims types that ignore it and refused by those that read it.
+#[test]
+fn claims_that_are_not_utf8_are_refused_whatever_the_claims_type() {
+    let (clock, keys, key) = one_key(Algorithm::HS256);
+    let v = verifier(&keys, keys.clock().clone());
+    let good = claims(&clock);
+    let mut payload = good.as_bytes()[..good.len() - 1].to_vec();
+    payload.extend_from_slice(b",\"x\":\"\xfe\"}");
+    let input = format!("{}.{}", b64(header(&key, "k1")), b64(&payload));
+    let token = format!("{input}.{}", b64(key.sign(input.as_bytes()).unwrap()));
+    let reason = "malformed: the token's claims are not UTF-8";
+    expect(v.verify::<serde::de::IgnoredAny>(&token), reason);
+    expect(v.verify::<Map<String, Value>>(&token), reason);
+    expect(v.verify::<Claims>(&token), reason);
+}
