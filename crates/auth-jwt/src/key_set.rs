@@ -155,10 +155,22 @@ impl KeySet {
         let mut skipped = Vec::new();
         {
             let mut state = out.write();
+            let alone = set.keys.len() == 1;
             for (index, jwk) in set.keys.iter().enumerate() {
                 match jwk.to_verifying_key() {
                     Ok(key) => {
-                        // Keys without a kid can only be chosen when they are alone.
+                        // A key without a kid is chosen only by a token without one, which
+                        // needs it to be alone. Among several it could never verify, and a
+                        // made-up name could collide with a real kid, so it is left out.
+                        if jwk.kid.is_none() && !alone {
+                            skipped.push(SkippedKey {
+                                kid: None,
+                                error: KeyError::Jwk(
+                                    "a key without a kid among several can never be chosen",
+                                ),
+                            });
+                            continue;
+                        }
                         let kid = jwk.kid.clone().unwrap_or_else(|| format!("#{index}"));
                         if let Err(error) = check_kid(&kid) {
                             skipped.push(SkippedKey {

@@ -681,3 +681,53 @@ fn claims_that_are_not_utf8_are_refused_whatever_the_claims_type() {
     expect(v.verify::<Map<String, Value>>(&token), reason);
     expect(v.verify::<Claims>(&token), reason);
 }
+
+/// A key without a kid among several could never verify a token (a token without a kid is
+/// refused when there are several keys), and the name it was once given ("#<index>")
+/// could collide with a real kid and replace that key. It is left out, and said so.
+#[test]
+fn a_kid_less_key_among_several_is_skipped_and_never_shadows_a_real_kid() {
+    let (clock, shared) = clock();
+    let real = key_for(Algorithm::EdDSA);
+    let stray = key_for(Algorithm::EdDSA);
+    let mut keys = KeySet::with_signing_key(shared.clone(), "#1", real.clone())
+        .unwrap()
+        .jwks()
+        .keys;
+    let mut kid_less = KeySet::with_signing_key(shared.clone(), "x", stray.clone())
+        .unwrap()
+        .jwks()
+        .keys
+        .remove(0);
+    kid_less.kid = None;
+    keys.push(kid_less.clone());
+    let (set, skipped) = KeySet::from_jwk_set(&auth_jwt::JwkSet { keys }, shared.clone()).unwrap();
+    assert_eq!(set.kids(), ["#1"]);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].kid, None);
+    let v = verifier(&set, shared.clone());
+    assert!(
+        v.verify::<Claims>(&forge_with(&real, &header(&real, "#1"), &claims(&clock)))
+            .is_ok()
+    );
+    expect(
+        v.verify::<Claims>(&forge_with(&stray, &header(&stray, "#1"), &claims(&clock))),
+        "invalid: the token's signature does not verify",
+    );
+
+    // Alone, a kid-less key still serves tokens without a kid.
+    let (alone, skipped) = KeySet::from_jwk_set(
+        &auth_jwt::JwkSet {
+            keys: vec![kid_less],
+        },
+        shared.clone(),
+    )
+    .unwrap();
+    assert!(skipped.is_empty());
+    let no_kid = r#"{"alg":"EdDSA","typ":"JWT"}"#;
+    assert!(
+        verifier(&alone, shared)
+            .verify::<Claims>(&forge_with(&stray, no_kid, &claims(&clock)))
+            .is_ok()
+    );
+}
