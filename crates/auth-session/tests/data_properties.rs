@@ -9,37 +9,16 @@ use auth_core::memory::MemorySessionStore;
 use auth_session::{SessionError, SessionManager};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Value, json};
+
+mod strategies;
+use strategies::json_map;
 
 fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
         .block_on(future)
-}
-
-/// Any JSON value (finite numbers only: JSON has no others), a few levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
-        ".{0,12}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 32, 4, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            proptest::collection::btree_map(".{0,6}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
-fn json_map() -> impl Strategy<Value = Map<String, Value>> {
-    proptest::collection::btree_map(".{0,8}", json_value(), 0..6)
-        .prop_map(|m| m.into_iter().collect())
 }
 
 /// A typed value a handler might keep in a session.
