@@ -355,6 +355,11 @@ impl fmt::Debug for SigningKey {
 }
 
 impl VerifyingKey {
+    /// Whether `other` is this very key (the same parsed key, not merely equal bytes).
+    pub(crate) fn is_same(&self, other: &VerifyingKey) -> bool {
+        self.alg == other.alg && Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// An HMAC key for HS256, HS384 or HS512 (the same secret that signs). Secrets shorter
     /// than the hash output are refused.
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {

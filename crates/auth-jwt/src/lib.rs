@@ -100,6 +100,7 @@ mod key;
 mod key_set;
 pub mod provider;
 mod roca;
+mod verified_cache;
 mod verifier;
 
 pub use claims::{FAMILY_CLAIM, IAT_MS_CLAIM, RegisteredClaims};
@@ -115,6 +116,6 @@ pub use jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksSource, Remote
 pub use key::{MAX_RSA_BITS, MIN_RSA_BITS, SigningKey, VerifyingKey};
 pub use key_set::{KeySet, MAX_KID_LEN, SkippedKey};
 pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_LEEWAY, DEFAULT_MAX_TOKEN_LEN, Verified, VerifiedJws, Verifier,
-    VerifierBuilder,
+    DEFAULT_LEEWAY, DEFAULT_MAX_LEEWAY, DEFAULT_MAX_TOKEN_LEN, DEFAULT_VERIFIED_CACHE, Verified,
+    VerifiedJws, Verifier, VerifierBuilder,
 };

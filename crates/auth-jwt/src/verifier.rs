@@ -15,6 +15,7 @@ use crate::header_cache::{CachedHeader, HeaderCache};
 use crate::jwks::RemoteJwks;
 use crate::key::VerifyingKey;
 use crate::key_set::KeySet;
+use crate::verified_cache::{Proven, VerifiedCache};
 
 /// The default limit on a token's length, checked before any decoding: 8 KiB.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -22,6 +23,9 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// The default ceiling on the leeway a verifier may be configured with: 5 minutes.
 pub const DEFAULT_MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// The default number of tokens [`Verifier::authenticate`] remembers having verified.
+pub const DEFAULT_VERIFIED_CACHE: u64 = 10_000;
 
 /// The largest signature accepted, in bytes (RSA-8192).
 const MAX_SIGNATURE_LEN: usize = 1024;
@@ -119,6 +123,7 @@ struct Inner {
     revocations: Option<Arc<dyn RevocationStore>>,
     remote: Option<Arc<RemoteJwks>>,
     headers: HeaderCache,
+    verified: Option<VerifiedCache>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -148,6 +153,7 @@ pub struct VerifierBuilder {
     require_iat: bool,
     revocations: Option<Arc<dyn RevocationStore>>,
     remote: Option<Arc<RemoteJwks>>,
+    verified_cache: u64,
 }
 
 impl VerifierBuilder {
@@ -215,6 +221,21 @@ impl VerifierBuilder {
         self
     }
 
+    /// How many tokens [`Verifier::authenticate`] remembers having verified (default
+    /// [`DEFAULT_VERIFIED_CACHE`]; 0 turns the cache off).
+    ///
+    /// A client sends the same token with every request, and an asymmetric signature check
+    /// costs tens of microseconds. A token seen again, byte for byte, skips the parse and
+    /// the signature check; the time rules, the key (still in the key set, not retired,
+    /// the very same key) and revocation are checked again on every request, so a
+    /// remembered token is accepted exactly when a fresh verification would accept it.
+    /// Entries are keyed by the token's SHA-256 (no token is kept), hold only tokens that
+    /// passed every check, and live at most five minutes.
+    pub fn verified_cache(mut self, capacity: u64) -> Self {
+        self.verified_cache = capacity;
+        self
+    }
+
     /// Checks the settings and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.leeway > self.max_leeway {
@@ -248,6 +269,7 @@ impl VerifierBuilder {
                 revocations: self.revocations,
                 remote: self.remote,
                 headers: HeaderCache::default(),
+                verified: VerifiedCache::new(self.verified_cache),
             }),
         })
     }
@@ -269,6 +291,7 @@ impl Verifier {
             require_iat: false,
             revocations: None,
             remote: None,
+            verified_cache: DEFAULT_VERIFIED_CACHE,
         }
     }
 
@@ -356,7 +379,15 @@ impl Verifier {
     /// `serde::de::IgnoredAny`). Revocation is not checked: see
     /// [`Verifier::authenticate`].
     pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
-        let (compact, header, _) = self.check_signature(token)?;
+        self.verify_keyed(token).map(|(verified, _)| verified)
+    }
+
+    /// [`Verifier::verify`], also returning the key that verified the signature.
+    fn verify_keyed<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(Verified<C>, VerifyingKey), AuthError> {
+        let (compact, header, key) = self.check_signature(token)?;
         // Typical claims fit a small stack buffer; larger ones go to the heap.
         let mut stack = [0u8; 1024];
         let mut heap = Vec::new();
@@ -364,11 +395,12 @@ impl Verifier {
             .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
         let (claims, registered) = claims::parse::<C>(json, &self.expected())?;
         self.check_claims(&registered, self.inner.clock.now())?;
-        Ok(Verified {
+        let verified = Verified {
             header,
             registered,
             claims,
-        })
+        };
+        Ok((verified, key))
     }
 
     fn expected(&self) -> claims::Expected<'_> {
@@ -416,14 +448,24 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<C>, AuthError> {
+        self.verify_async_keyed(token)
+            .await
+            .map(|(verified, _)| verified)
+    }
+
+    /// [`Verifier::verify_async`], also returning the key that verified the signature.
+    async fn verify_async_keyed<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(Verified<C>, VerifyingKey), AuthError> {
         let Some(remote) = &self.inner.remote else {
-            return self.verify(token);
+            return self.verify_keyed(token);
         };
         remote.ensure_fresh().await?;
-        match self.verify(token) {
+        match self.verify_keyed(token) {
             Err(AuthError::Invalid("the token's kid names no known key")) => {
                 if remote.refetch_for_unknown_kid().await? {
-                    self.verify(token)
+                    self.verify_keyed(token)
                 } else {
                     Err(AuthError::Invalid("the token's kid names no known key"))
                 }
@@ -440,23 +482,90 @@ impl Verifier {
     /// token is refused when its `(iss, jti)` is revoked or when it was issued before its
     /// subject's "not before"; a store that cannot answer fails closed
     /// ([`AuthError::Unavailable`]).
+    ///
+    /// A token this verifier accepted before, byte for byte, is not parsed or
+    /// signature-checked again while it is remembered (see
+    /// [`verified_cache`](VerifierBuilder::verified_cache)); every check whose answer can
+    /// change (time, key, revocation) still runs.
     pub async fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
-        let verified = self.verify_async::<Map<String, Value>>(token).await?;
-        let registered = verified.registered;
+        let remembered = match &self.inner.verified {
+            Some(cache) if token.len() <= self.inner.max_token_len => {
+                let hash = VerifiedCache::hash(token);
+                if let Some(proven) = cache.get(&hash) {
+                    if let Some(remote) = &self.inner.remote {
+                        remote.ensure_fresh().await?;
+                    }
+                    if self.still_holds(&proven)? {
+                        self.check_revocation(&proven.registered).await?;
+                        return Ok(self.identity_now(&proven));
+                    }
+                    cache.forget(&hash);
+                }
+                Some((cache, hash))
+            }
+            _ => None,
+        };
+        let (verified, key) = self.verify_async_keyed(token).await?;
+        let proven = self.prove(verified, key)?;
+        self.check_revocation(&proven.registered).await?;
+        let identity = proven.identity.clone();
+        if let Some((cache, hash)) = remembered {
+            cache.insert(hash, proven);
+        }
+        Ok(identity)
+    }
+
+    /// Whether a remembered token still verifies, short of revocation: `Ok(false)` when its
+    /// key is no longer the key its `kid` finds (removed, replaced or retired: then the
+    /// token goes through a full verification, which decides, and may refetch a remote
+    /// JWK Set), an error when a time rule now refuses it.
+    fn still_holds(&self, proven: &Proven) -> Result<bool, AuthError> {
+        match self.inner.keys.find(proven.kid.as_deref()) {
+            Ok((key, _)) if key.is_same(&proven.key) => {}
+            _ => return Ok(false),
+        }
+        self.check_claims(&proven.registered, self.inner.clock.now())?;
+        Ok(true)
+    }
+
+    /// A remembered token's identity, as a fresh verification would build it now.
+    fn identity_now(&self, proven: &Proven) -> Identity {
+        let mut identity = proven.identity.clone();
+        if proven.registered.iat.is_none() {
+            identity.authenticated_at = self.inner.clock.now();
+        }
+        identity
+    }
+
+    /// Refuses a revoked token: its `(iss, jti)`, or its subject's "not before".
+    async fn check_revocation(&self, registered: &RegisteredClaims) -> Result<(), AuthError> {
+        let Some(store) = &self.inner.revocations else {
+            return Ok(());
+        };
         let issuer = registered.iss.as_deref().unwrap_or("");
+        let sub = registered.sub.as_deref().unwrap_or("");
+        let issued_at = registered.iat.unwrap_or(UNIX_EPOCH);
+        let revoked = store
+            .is_token_revoked(issuer, registered.jti.as_deref(), sub, issued_at)
+            .await?;
+        if revoked {
+            return Err(AuthError::Revoked);
+        }
+        Ok(())
+    }
+
+    /// The identity a verified token proves: requires `sub`; roles from `roles`, scopes
+    /// from `scope` or `scp`, every other claim kept.
+    fn prove(
+        &self,
+        verified: Verified<Map<String, Value>>,
+        key: VerifyingKey,
+    ) -> Result<Proven, AuthError> {
+        let registered = verified.registered;
         let sub = registered
             .sub
             .clone()
             .ok_or(AuthError::Invalid("the token has no sub"))?;
-        if let Some(store) = &self.inner.revocations {
-            let issued_at = registered.iat.unwrap_or(UNIX_EPOCH);
-            let revoked = store
-                .is_token_revoked(issuer, registered.jti.as_deref(), &sub, issued_at)
-                .await?;
-            if revoked {
-                return Err(AuthError::Revoked);
-            }
-        }
         let mut claims = verified.claims;
         let roles = match claims.remove("roles") {
             None => Vec::new(),
@@ -484,15 +593,21 @@ impl Verifier {
             (None, None) => Vec::new(),
         };
         let method = AuthMethod::Jwt {
-            jti: registered.jti,
-            kid: verified.header.kid.map(|kid| kid.to_string()),
+            jti: registered.jti.clone(),
+            kid: verified.header.kid.as_ref().map(|kid| kid.to_string()),
         };
         let authenticated_at = registered.iat.unwrap_or_else(|| self.inner.clock.now());
-        Ok(Identity::new(sub, method, authenticated_at)
+        let identity = Identity::new(sub, method, authenticated_at)
             .with_roles(roles)
             .with_scopes(scopes)
             .with_claims(claims)
-            .with_expires_at(registered.exp))
+            .with_expires_at(registered.exp);
+        Ok(Proven {
+            kid: verified.header.kid,
+            key,
+            registered,
+            identity,
+        })
     }
 
     /// Like [`Verifier::verify`], but accepting expired tokens: what revoking a token
@@ -527,5 +642,69 @@ fn strings(value: Value) -> Option<Vec<String>> {
             })
             .collect(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
+    use auth_core::ManualClock;
+    use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{Algorithm, Issuer, SigningKey};
+
+    fn setup(capacity: u64) -> (Verifier, Issuer) {
+        let clock: SharedClock = Arc::new(ManualClock::starting_now());
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        let keys = KeySet::with_signing_key(clock.clone(), "k1", key).unwrap();
+        let revocations = Arc::new(MemoryRevocationStore::new(clock.clone()));
+        let issuer = Issuer::builder(keys.clone(), clock.clone())
+            .issuer("https://issuer.test")
+            .build(
+                Arc::new(MemoryRefreshTokenStore::new(clock.clone())),
+                revocations.clone(),
+            )
+            .unwrap();
+        let verifier = Verifier::builder(keys, clock)
+            .issuer("https://issuer.test")
+            .revocation_store(revocations)
+            .verified_cache(capacity)
+            .build()
+            .unwrap();
+        (verifier, issuer)
+    }
+
+    fn remembered(verifier: &Verifier) -> u64 {
+        verifier.inner.verified.as_ref().unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn only_tokens_that_passed_every_check_are_remembered() {
+        let (verifier, issuer) = setup(100);
+        let token = issuer.access_token("alice", &json!({})).unwrap().token;
+        verifier.authenticate(&token).await.unwrap();
+        verifier.authenticate(&token).await.unwrap();
+        assert_eq!(remembered(&verifier), 1);
+
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let unsigned = format!("{input}.AAAA");
+        assert!(verifier.authenticate(&unsigned).await.is_err());
+        let revoked = issuer.access_token("alice", &json!({})).unwrap().token;
+        issuer.revoke(&revoked).await.unwrap();
+        assert!(verifier.authenticate(&revoked).await.is_err());
+        assert_eq!(remembered(&verifier), 1);
+
+        let other = issuer.access_token("bob", &json!({})).unwrap().token;
+        verifier.authenticate(&other).await.unwrap();
+        assert_eq!(remembered(&verifier), 2);
+    }
+
+    #[test]
+    fn a_capacity_of_zero_turns_the_cache_off() {
+        let (verifier, _) = setup(0);
+        assert!(verifier.inner.verified.is_none());
     }
 }
