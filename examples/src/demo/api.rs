@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::{AppState, users};
 
@@ -79,12 +79,24 @@ pub(crate) async fn refresh(
 }
 
 /// `GET /api/me`: the caller's identity, by bearer token or by session cookie.
-pub(crate) async fn me(Authenticated(who): Authenticated) -> Json<Value> {
+pub(crate) async fn me(Authenticated(who): Authenticated) -> Json<Me> {
     let method = match &who.method {
         AuthMethod::Session { .. } => "session",
         _ => "jwt",
     };
-    Json(json!({ "sub": who.subject, "roles": who.roles, "method": method }))
+    Json(Me {
+        method,
+        roles: who.roles,
+        sub: who.subject,
+    })
+}
+
+/// The body of `GET /api/me`.
+#[derive(Serialize)]
+pub(crate) struct Me {
+    method: &'static str,
+    roles: Vec<String>,
+    sub: String,
 }
 
 /// `POST /api/logout`: revokes this access token and its refresh family.

@@ -79,6 +79,15 @@ impl MemoryRevocationStore {
     }
 }
 
+impl MemoryRevocationStore {
+    fn live_not_before(&self, subject: &str, now: SystemTime) -> Option<SystemTime> {
+        self.subjects
+            .get(subject)
+            .filter(|nb| now < nb.until)
+            .map(|nb| nb.not_before)
+    }
+}
+
 /// An unambiguous key for `(issuer, jti)`: the issuer's length first, so no choice of
 /// strings can make two pairs collide.
 fn token_key(issuer: &str, jti: &str) -> Result<String, StoreError> {
@@ -132,11 +141,29 @@ impl RevocationStore for MemoryRevocationStore {
 
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
         check_subject(subject)?;
+        Ok(self.live_not_before(subject, self.clock.now()))
+    }
+
+    // Both questions in one future: this runs on every authenticated request.
+    async fn is_token_revoked(
+        &self,
+        issuer: &str,
+        jti: Option<&str>,
+        subject: &str,
+        issued_at: SystemTime,
+    ) -> Result<bool, StoreError> {
         let now = self.clock.now();
+        if let Some(jti) = jti
+            && self
+                .tokens
+                .get(&token_key(issuer, jti)?)
+                .is_some_and(|u| now < u.0)
+        {
+            return Ok(true);
+        }
+        check_subject(subject)?;
         Ok(self
-            .subjects
-            .get(subject)
-            .filter(|nb| now < nb.until)
-            .map(|nb| nb.not_before))
+            .live_not_before(subject, now)
+            .is_some_and(|not_before| issued_at < not_before))
     }
 }
