@@ -7,10 +7,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
-use auth_core::{AuthError, Clock as _, Identity, ManualClock};
+use auth_core::{AuthError, Clock as _, Identity, ManualClock, RevocationStore, StoreError};
 use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
 use serde_json::json;
 
@@ -215,4 +216,80 @@ async fn a_remembered_token_without_iat_is_authenticated_now() {
             .unwrap(),
         Duration::from_secs(5)
     );
+}
+
+/// A revocation store that can be switched off.
+struct Switchable {
+    inner: MemoryRevocationStore,
+    down: AtomicBool,
+}
+
+impl Switchable {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("switched off".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl RevocationStore for Switchable {
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.revoke(issuer, jti, until).await
+    }
+    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.is_revoked(issuer, jti).await
+    }
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        not_before: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.revoke_subject(subject, not_before, until).await
+    }
+    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
+        self.check()?;
+        self.inner.subject_not_before(subject).await
+    }
+}
+
+#[tokio::test]
+async fn a_remembered_token_fails_closed_when_the_revocation_store_cannot_answer() {
+    let (_, shared) = common::clock();
+    let keys = KeySet::with_signing_key(
+        shared.clone(),
+        "k1",
+        SigningKey::generate(Algorithm::EdDSA).unwrap(),
+    )
+    .unwrap();
+    let store = Arc::new(Switchable {
+        inner: MemoryRevocationStore::new(shared.clone()),
+        down: AtomicBool::new(false),
+    });
+    let issuer = Issuer::builder(keys.clone(), shared.clone())
+        .issuer(ISSUER)
+        .build(
+            Arc::new(MemoryRefreshTokenStore::new(shared.clone())),
+            store.clone(),
+        )
+        .unwrap();
+    let verifier = Verifier::builder(keys, shared)
+        .issuer(ISSUER)
+        .revocation_store(store.clone())
+        .build()
+        .unwrap();
+    let token = issuer.access_token("alice", &json!({})).unwrap().token;
+    verifier.authenticate(&token).await.unwrap();
+    verifier.authenticate(&token).await.unwrap();
+
+    store.down.store(true, Ordering::SeqCst);
+    let error = verifier.authenticate(&token).await.unwrap_err();
+    assert!(matches!(error, AuthError::Unavailable(_)), "{error:?}");
+    store.down.store(false, Ordering::SeqCst);
+    verifier.authenticate(&token).await.unwrap();
 }
