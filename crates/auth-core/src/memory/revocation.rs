@@ -77,9 +77,17 @@ impl MemoryRevocationStore {
             clock,
         }
     }
-}
 
-impl MemoryRevocationStore {
+    fn is_live_revoked(
+        &self,
+        issuer: &str,
+        jti: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let key = token_key(issuer, jti)?;
+        Ok(self.tokens.get(&key).is_some_and(|u| now < u.0))
+    }
+
     fn live_not_before(&self, subject: &str, now: SystemTime) -> Option<SystemTime> {
         self.subjects
             .get(subject)
@@ -107,9 +115,7 @@ impl RevocationStore for MemoryRevocationStore {
     }
 
     async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
-        let key = token_key(issuer, jti)?;
-        let now = self.clock.now();
-        Ok(self.tokens.get(&key).is_some_and(|u| now < u.0))
+        self.is_live_revoked(issuer, jti, self.clock.now())
     }
 
     async fn revoke_subject(
@@ -154,10 +160,7 @@ impl RevocationStore for MemoryRevocationStore {
     ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         if let Some(jti) = jti
-            && self
-                .tokens
-                .get(&token_key(issuer, jti)?)
-                .is_some_and(|u| now < u.0)
+            && self.is_live_revoked(issuer, jti, now)?
         {
             return Ok(true);
         }
