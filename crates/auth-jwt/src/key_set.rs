@@ -362,6 +362,20 @@ impl KeySet {
         kid: Option<&str>,
     ) -> Result<(VerifyingKey, Option<Arc<str>>), AuthError> {
         let state = self.read();
+        let entry = self.serving(&state, kid)?;
+        Ok((entry.key.clone(), kid.map(|_| entry.kid.clone())))
+    }
+
+    /// Whether `kid` still finds `key` itself, unretired: what a remembered token needs,
+    /// asked on every request without cloning anything.
+    pub(crate) fn still_serves(&self, kid: Option<&str>, key: &VerifyingKey) -> bool {
+        let state = self.read();
+        self.serving(&state, kid)
+            .is_ok_and(|entry| entry.key.is_same(key))
+    }
+
+    /// The unretired entry `kid` names (or the only key, for a token without a `kid`).
+    fn serving<'s>(&self, state: &'s State, kid: Option<&str>) -> Result<&'s Entry, AuthError> {
         let entry = match kid {
             Some(kid) => state
                 .keys
@@ -387,6 +401,6 @@ impl KeySet {
         {
             return Err(AuthError::Invalid("the token's key has been retired"));
         }
-        Ok((entry.key.clone(), kid.map(|_| entry.kid.clone())))
+        Ok(entry)
     }
 }

@@ -520,9 +520,12 @@ impl Verifier {
     /// token goes through a full verification, which decides, and may refetch a remote
     /// JWK Set), an error when a time rule now refuses it.
     fn still_holds(&self, proven: &Proven) -> Result<bool, AuthError> {
-        match self.inner.keys.find(proven.kid.as_deref()) {
-            Ok((key, _)) if key.is_same(&proven.key) => {}
-            _ => return Ok(false),
+        if !self
+            .inner
+            .keys
+            .still_serves(proven.kid.as_deref(), &proven.key)
+        {
+            return Ok(false);
         }
         self.check_claims(&proven.registered, self.inner.clock.now())?;
         Ok(true)
