@@ -578,18 +578,16 @@ impl Verifier {
         };
         let scope = claims.remove("scope");
         let scp = claims.remove("scp");
+        let words = |s: String| {
+            s.split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
         let scopes = match (scope, scp) {
-            (Some(Value::String(s)), _) => s
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            (Some(Value::String(s)), _) => words(s),
             (Some(_), _) => return Err(AuthError::Malformed("scope is not a string")),
-            (None, Some(Value::String(s))) => s
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            (None, Some(Value::String(s))) => words(s),
             (None, Some(value)) => strings(value).ok_or(AuthError::Malformed(
                 "scp is not a string or an array of strings",
             ))?,
@@ -703,6 +701,43 @@ mod tests {
         let other = issuer.access_token("bob", &json!({})).unwrap().token;
         verifier.authenticate(&other).await.unwrap();
         assert_eq!(remembered(&verifier), 2);
+    }
+
+    #[tokio::test]
+    async fn scopes_come_from_scope_or_scp() {
+        let (verifier, issuer) = setup(0);
+        let scopes = |claims: Value| {
+            let token = issuer.access_token("alice", &claims).unwrap().token;
+            let verifier = verifier.clone();
+            async move { verifier.authenticate(&token).await.map(|who| who.scopes) }
+        };
+        let read_write = vec!["read".to_owned(), "write".to_owned()];
+        assert_eq!(
+            scopes(json!({ "scope": " read  write" })).await.unwrap(),
+            read_write
+        );
+        assert_eq!(
+            scopes(json!({ "scp": "read write" })).await.unwrap(),
+            read_write
+        );
+        assert_eq!(
+            scopes(json!({ "scp": ["read", "write"] })).await.unwrap(),
+            read_write
+        );
+        assert_eq!(
+            scopes(json!({ "scope": "read", "scp": ["admin"] }))
+                .await
+                .unwrap(),
+            vec!["read".to_owned()]
+        );
+        assert!(matches!(
+            scopes(json!({ "scope": 5 })).await,
+            Err(AuthError::Malformed("scope is not a string"))
+        ));
+        assert!(matches!(
+            scopes(json!({ "scp": [5] })).await,
+            Err(AuthError::Malformed(_))
+        ));
     }
 
     #[test]
