@@ -54,7 +54,7 @@ fn bare() -> Router {
 fn ours() -> Router {
     Router::new().route(
         "/me",
-        get(|Authenticated(who): Authenticated| async move { who.subject }),
+        get(|who: Authenticated| async move { who.subject.clone() }),
     )
 }
 

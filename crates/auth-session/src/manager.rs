@@ -221,8 +221,10 @@ impl<S: SessionStore> SessionManager<S> {
             Admission::Live { expires_at } => {
                 Ok(Some(Session::loaded(id, key, record, expires_at)))
             }
+            // Boxed: taken once per touch interval, and unboxed its state would make every
+            // load's future (and each caller's) larger, copied on every request.
             Admission::Touch { now, expires_at } => {
-                self.touch(id, key, record, now, expires_at).await
+                Box::pin(self.touch(id, key, record, now, expires_at)).await
             }
             Admission::Dead => Ok(None),
         }

@@ -28,7 +28,7 @@ fn route() -> Router {
 fn authed_route() -> Router {
     Router::new().route(
         "/me",
-        get(|Authenticated(who): Authenticated| async move { who.subject }),
+        get(|who: Authenticated| async move { who.subject.clone() }),
     )
 }
 

@@ -3,9 +3,14 @@
 //!
 //! Rust's orphan rule forbids implementing axum's traits for auth-core's [`Identity`] here,
 //! so the extractor is the newtype [`Authenticated`].
+//!
+//! The layers put the identity into the extensions as an `Arc<Identity>`, so extracting it
+//! shares it instead of copying its subject, roles and claims on every request.
 
 use std::convert::Infallible;
 use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use auth_core::{AuthMethod, Identity};
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -17,15 +22,42 @@ use crate::{Rejection, Scheme};
 ///
 /// `Option<Authenticated>` never rejects: `None` for an anonymous request (use it behind a
 /// layer in optional mode).
+///
+/// It derefs to the [`Identity`], which it shares with the request (clone a field to keep
+/// it past the handler, or take the whole identity with [`into_identity`](Self::into_identity)):
+///
+/// ```
+/// use auth_tower::Authenticated;
+///
+/// async fn me(who: Authenticated) -> String {
+///     if who.has_role("admin") { format!("{} (admin)", who.subject) } else { who.subject.clone() }
+/// }
+/// # let _ = me;
+/// ```
 #[derive(Clone, Debug)]
-pub struct Authenticated(pub Identity);
+pub struct Authenticated(pub Arc<Identity>);
+
+impl Authenticated {
+    /// The identity, owned: moved out when nothing else holds it, cloned otherwise.
+    pub fn into_identity(self) -> Identity {
+        Arc::unwrap_or_clone(self.0)
+    }
+}
+
+impl Deref for Authenticated {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
-        match parts.extensions.get::<Identity>() {
-            Some(identity) => Ok(Self(identity.clone())),
+        match parts.extensions.get::<Arc<Identity>>() {
+            Some(identity) => Ok(Self(Arc::clone(identity))),
             None => {
                 // The layer in front says which challenge fits; bearer if there is none.
                 let scheme = parts
@@ -43,7 +75,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Infallible> {
-        Ok(parts.extensions.get::<Identity>().cloned().map(Self))
+        Ok(parts.extensions.get::<Arc<Identity>>().cloned().map(Self))
     }
 }
 
@@ -64,7 +96,7 @@ pub trait RoleName: Send + Sync + 'static {
 
 /// The request's [`Identity`], which must hold role `R`: 401 when not authenticated, 403
 /// when the role is missing.
-pub struct RequireRole<R: RoleName>(pub Identity, PhantomData<fn() -> R>);
+pub struct RequireRole<R: RoleName>(pub Arc<Identity>, PhantomData<fn() -> R>);
 
 impl<R: RoleName> RequireRole<R> {
     /// The identity that holds the role.

@@ -10,7 +10,7 @@
 //!
 //! Handlers extract [`Authenticated`] (401 without identity), `Option<Authenticated>`,
 //! [`RequireRole`] (403 without the role) and [`SessionHandle`] (login, logout, data) with
-//! feature `axum`; any other tower service reads `Identity` from the request extensions.
+//! feature `axum`; any other tower service reads `Arc<Identity>` from the request extensions.
 //! Cookie-authenticated unsafe requests from other sites are refused ([`CsrfPolicy`]).
 //!
 //! # Example
@@ -31,7 +31,7 @@
 //!         // (check the password first) -- a fresh session id is issued after this handler
 //!         session.login("alice", ["admin"]);
 //!     }))
-//!     .route("/me", get(|Authenticated(who): Authenticated| async move { who.subject }))
+//!     .route("/me", get(|who: Authenticated| async move { who.subject.clone() }))
 //!     .layer(SessionLayer::builder(sessions).optional().build());
 //!
 //! let login = Request::post("/login").header(header::HOST, "app.example").body(Body::empty())?;

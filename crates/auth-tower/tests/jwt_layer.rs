@@ -65,12 +65,12 @@ fn routes() -> Router {
     Router::new()
         .route(
             "/me",
-            get(|Authenticated(who): Authenticated| async move { who.subject }),
+            get(|who: Authenticated| async move { who.subject.clone() }),
         )
         .route(
             "/maybe",
             get(|who: Option<Authenticated>| async move {
-                who.map(|Authenticated(w)| w.subject)
+                who.map(|w| w.subject.clone())
                     .unwrap_or_else(|| "anonymous".into())
             }),
         )
@@ -229,7 +229,7 @@ async fn a_token_in_a_cookie_is_subject_to_csrf_checks() {
     let app = Router::new()
         .route(
             "/act",
-            post(|Authenticated(who): Authenticated| async move { who.subject }),
+            post(|who: Authenticated| async move { who.subject.clone() }),
         )
         .layer(
             JwtLayer::builder(f.verifier.clone())

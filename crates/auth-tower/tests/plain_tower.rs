@@ -3,6 +3,8 @@
 
 use std::convert::Infallible;
 
+use std::sync::Arc;
+
 use auth_core::Identity;
 use auth_core::memory::MemorySessionStore;
 use auth_session::SessionManager;
@@ -14,7 +16,7 @@ use tower::{ServiceBuilder, ServiceExt, service_fn};
 async fn whoami(request: Request<String>) -> Result<Response<String>, Infallible> {
     let body = request
         .extensions()
-        .get::<Identity>()
+        .get::<Arc<Identity>>()
         .map_or_else(|| "anonymous".to_owned(), |who| who.subject.clone());
     Ok(Response::new(body))
 }

@@ -28,11 +28,11 @@ fn app<S: SessionStore + Clone>(manager: SessionManager<S>, optional: bool) -> R
         builder = builder.optional();
     }
     Router::new()
-        .route("/me", get(|Authenticated(who): Authenticated| async move { who.subject }))
+        .route("/me", get(|who: Authenticated| async move { who.subject.clone() }))
         .route(
             "/maybe",
             get(|who: Option<Authenticated>| async move {
-                who.map(|Authenticated(w)| w.subject).unwrap_or_else(|| "anonymous".into())
+                who.map(|w| w.subject.clone()).unwrap_or_else(|| "anonymous".into())
             }),
         )
         .route(
@@ -58,6 +58,16 @@ fn app<S: SessionStore + Clone>(manager: SessionManager<S>, optional: bool) -> R
             }),
         )
         .route("/admin", get(|_: RequireRole<Admin>| async { "admin area" }))
+        .route(
+            "/shared",
+            get(|guard: RequireRole<Admin>, who: Authenticated| async move {
+                // Both extractors hold the request's one identity; neither copied it.
+                let shared = Arc::ptr_eq(&guard.0, &who.0);
+                drop(guard);
+                let owned = who.into_identity();
+                format!("{shared} {}", owned.subject)
+            }),
+        )
         .layer(builder.build())
 }
 
@@ -296,6 +306,16 @@ async fn role_guard_distinguishes_401_and_403() {
         send(&app, "GET", "/admin", Some(&alice)).await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn extractors_share_the_request_identity() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let alice = login(&app, "alice", None).await;
+    let response = send(&app, "GET", "/shared", Some(&alice)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "true alice");
 }
 
 #[tokio::test]

@@ -79,7 +79,8 @@ pub(crate) async fn refresh(
 }
 
 /// `GET /api/me`: the caller's identity, by bearer token or by session cookie.
-pub(crate) async fn me(Authenticated(who): Authenticated) -> Json<Me> {
+pub(crate) async fn me(who: Authenticated) -> Json<Me> {
+    let who = who.into_identity();
     let method = match &who.method {
         AuthMethod::Session { .. } => "session",
         _ => "jwt",

@@ -81,7 +81,9 @@ impl JwtPart {
             .authenticate(&token)
             .await
             .map_err(|error| Rejection::auth(scheme, error))?;
-        request.extensions_mut().insert(identity);
+        request
+            .extensions_mut()
+            .insert(std::sync::Arc::new(identity));
         Ok(true)
     }
 }

@@ -7,7 +7,7 @@ pub use handle::{SessionHandle, SessionHandleError};
 pub use layer::{SessionLayer, SessionLayerBuilder};
 
 use auth_core::{AuthError, SessionStore};
-use auth_session::{CookieConfig, SessionError, SessionManager};
+use auth_session::{CookieConfig, Session, SessionError, SessionManager};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use serde_json::json;
 
@@ -61,7 +61,9 @@ impl<S: SessionStore> SessionPart<S> {
             let identity = session
                 .identity()
                 .map_err(|e| Rejection::auth(Scheme::Cookie, AuthError::from(e)))?;
-            request.extensions_mut().insert(identity);
+            request
+                .extensions_mut()
+                .insert(std::sync::Arc::new(identity));
         }
         let dead_cookie = had_cookie && session.is_none();
         let handle = SessionHandle::new(session);
@@ -90,8 +92,18 @@ impl<S: SessionStore> SessionPart<S> {
         found: Found,
         mut response: Response<B>,
     ) -> Response<B> {
-        let (session, pending) = found.handle.take();
-        let outcome = self.apply(session, pending).await;
+        // Most requests change nothing: no store call. Otherwise `apply` runs boxed, and the
+        // session is moved into it before any await, so neither takes room in this future
+        // (which every request copies, and which must stay small enough for the layer's
+        // boxed future to avoid the allocator's slow path for large blocks).
+        let apply = match found.handle.take() {
+            (session, Pending::None) if !session.as_ref().is_some_and(Session::is_dirty) => None,
+            (session, pending) => Some(Box::pin(self.apply(session, pending))),
+        };
+        let outcome = match apply {
+            Some(apply) => apply.await,
+            None => Ok(None),
+        };
         let cookie = match outcome {
             Ok(Some(cookie)) => Some(cookie),
             Ok(None) if found.dead_cookie => Some(self.cookies.clear_cookie()),
@@ -110,7 +122,7 @@ impl<S: SessionStore> SessionPart<S> {
     /// Returns the `Set-Cookie` value to send, if any.
     async fn apply(
         &self,
-        session: Option<auth_session::Session>,
+        session: Option<Session>,
         pending: Pending,
     ) -> Result<Option<String>, SessionError> {
         let manager = &self.manager;
