@@ -190,9 +190,12 @@ impl Session {
         let method = AuthMethod::Session {
             id_hint: self.key.hint(),
         };
-        Ok(Identity::new(self.subject.clone(), method, self.created_at)
-            .with_roles(self.roles()?)
-            .with_expires_at(self.expires_at))
+        // Filled in place: the builder methods would move the whole struct at each step,
+        // on every request.
+        let mut identity = Identity::new(self.subject.clone(), method, self.created_at);
+        identity.roles = self.roles()?;
+        identity.expires_at = Some(self.expires_at);
+        Ok(identity)
     }
 }
 
