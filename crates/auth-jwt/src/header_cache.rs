@@ -6,7 +6,7 @@
 //! tokens cannot fill the cache (at worst they miss it and are parsed in full).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
 use jsonwebtoken::Algorithm;
 
@@ -35,21 +35,27 @@ impl CachedHeader {
 
 #[derive(Default)]
 pub(crate) struct HeaderCache {
-    slots: RwLock<[Option<Arc<CachedHeader>>; SLOTS]>,
+    slots: RwLock<[Option<CachedHeader>; SLOTS]>,
     next: AtomicUsize,
 }
 
 impl HeaderCache {
-    pub(crate) fn get(&self, encoded: &str) -> Option<Arc<CachedHeader>> {
+    /// Runs `use_header` on the remembered parse of `encoded`, under the read lock: a hit
+    /// copies nothing and counts no references. `None` when `encoded` is not remembered.
+    pub(crate) fn with<R>(
+        &self,
+        encoded: &str,
+        use_header: impl FnOnce(&CachedHeader) -> R,
+    ) -> Option<R> {
         let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
         slots
             .iter()
             .flatten()
             .find(|c| &*c.encoded == encoded)
-            .cloned()
+            .map(use_header)
     }
 
-    pub(crate) fn insert(&self, header: Arc<CachedHeader>) {
+    pub(crate) fn insert(&self, header: CachedHeader) {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % SLOTS;
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         slots[index] = Some(header);

@@ -7,6 +7,7 @@ use auth_core::{AuthError, AuthMethod, Identity, RevocationStore, SharedClock};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::Algorithm;
 use crate::claims::{self, RegisteredClaims};
 use crate::compact::Compact;
 use crate::error::ConfigError;
@@ -309,30 +310,57 @@ impl Verifier {
             .map_err(|error| compact.explain(error))
     }
 
-    fn check_jws<'t>(
+    /// The key a header names, checked against the header's `alg`, and whether its `typ`
+    /// is the expected one (reported only once the signature verified).
+    fn header_key(
         &self,
-        compact: Compact<'t>,
-    ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
-        let (header, fresh) = match self.inner.headers.get(compact.header) {
-            Some(cached) => (cached, false),
-            None => {
-                let mut stack = [0u8; 256];
-                let mut heap = Vec::new();
-                let parsed = header::parse(compact.header, &mut stack, &mut heap)?;
-                (Arc::new(CachedHeader::new(compact.header, &parsed)), true)
-            }
-        };
-        let (key, kid) = self.inner.keys.find(header.kid.as_deref())?;
-        if header.alg != key.algorithm() {
+        alg: Algorithm,
+        kid: Option<&str>,
+        typ: Option<&str>,
+    ) -> Result<HeaderKey, AuthError> {
+        let (key, kid) = self.inner.keys.find(kid)?;
+        if alg != key.algorithm() {
             return Err(AuthError::Invalid(
                 "the token's alg is not the algorithm of its key",
             ));
         }
-        let typ_ok = match (&self.inner.typ, &header.typ) {
+        let typ_ok = match (&self.inner.typ, typ) {
             (None, _) => true,
             (Some(expected), Some(typ)) => typ.eq_ignore_ascii_case(expected),
             (Some(_), None) => false,
         };
+        Ok(HeaderKey {
+            alg,
+            key,
+            kid,
+            typ_ok,
+        })
+    }
+
+    fn check_jws<'t>(
+        &self,
+        compact: Compact<'t>,
+    ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
+        let remembered = self.inner.headers.with(compact.header, |cached| {
+            self.header_key(cached.alg, cached.kid.as_deref(), cached.typ.as_deref())
+        });
+        let (found, fresh) = match remembered {
+            Some(found) => (found?, None),
+            None => {
+                let mut stack = [0u8; 256];
+                let mut heap = Vec::new();
+                let parsed = header::parse(compact.header, &mut stack, &mut heap)?;
+                let found =
+                    self.header_key(parsed.alg, parsed.kid.as_deref(), parsed.typ.as_deref())?;
+                (found, Some(CachedHeader::new(compact.header, &parsed)))
+            }
+        };
+        let HeaderKey {
+            alg,
+            key,
+            kid,
+            typ_ok,
+        } = found;
         if compact.signature.len() > MAX_SIGNATURE_LEN * 4 / 3 + 2 {
             return Err(AuthError::Invalid("the token's signature is too long"));
         }
@@ -353,14 +381,10 @@ impl Verifier {
                 "the token's typ is not the expected one",
             ));
         }
-        if fresh {
-            self.inner.headers.insert(header.clone());
+        if let Some(fresh) = fresh {
+            self.inner.headers.insert(fresh);
         }
-        let header = TokenHeader {
-            alg: header.alg,
-            kid,
-        };
-        Ok((compact, header, key))
+        Ok((compact, TokenHeader { alg, kid }, key))
     }
 
     /// Verifies only the JWS layer: size, compact form, header, key choice and signature.
@@ -644,6 +668,14 @@ fn strings(value: Value) -> Option<Vec<String>> {
             .collect(),
         _ => None,
     }
+}
+
+/// What a token's header resolved to.
+struct HeaderKey {
+    alg: Algorithm,
+    key: VerifyingKey,
+    kid: Option<Arc<str>>,
+    typ_ok: bool,
 }
 
 #[cfg(test)]
