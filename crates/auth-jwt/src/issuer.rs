@@ -359,12 +359,10 @@ impl Issuer {
         crate::b64::encode_into(&json, &mut token);
         let signing_input_len = token.len();
         token.push('.');
-        let mut signature = String::new();
         active
             .key
-            .sign_b64_into(&token.as_bytes()[..signing_input_len], &mut signature)
+            .sign_b64_onto(&mut token, signing_input_len)
             .map_err(|e| internal(ClaimsError::Sign(e)))?;
-        token.push_str(&signature);
         if token.len() > DEFAULT_MAX_TOKEN_LEN {
             return Err(internal(ClaimsError::TooLarge(token.len())));
         }

@@ -322,20 +322,34 @@ impl SigningKey {
         }
     }
 
-    /// Signs `message` and appends the base64url signature to `out`.
-    pub(crate) fn sign_b64_into(&self, message: &[u8], out: &mut String) -> Result<(), KeyError> {
+    /// Signs the first `signed_len` bytes of `token` (the JWS signing input) and appends
+    /// the base64url signature to it, with no buffer between: the signature is computed
+    /// before the token is written to.
+    pub(crate) fn sign_b64_onto(
+        &self,
+        token: &mut String,
+        signed_len: usize,
+    ) -> Result<(), KeyError> {
+        let message = &token.as_bytes()[..signed_len];
         match &*self.inner {
             Signing::Hmac(key) => {
-                crate::b64::encode_into(ring::hmac::sign(key, message).as_ref(), out);
+                let tag = ring::hmac::sign(key, message);
+                crate::b64::encode_into(tag.as_ref(), token);
             }
             Signing::Ec(pair) => {
                 let signature = pair
                     .sign(&SystemRandom::new(), message)
                     .map_err(|_| KeyError::Random)?;
-                crate::b64::encode_into(signature.as_ref(), out);
+                crate::b64::encode_into(signature.as_ref(), token);
             }
-            Signing::Ed(pair) => crate::b64::encode_into(pair.sign(message).as_ref(), out),
-            Signing::Rsa(_) => crate::b64::encode_into(&self.sign(message)?, out),
+            Signing::Ed(pair) => {
+                let signature = pair.sign(message);
+                crate::b64::encode_into(signature.as_ref(), token);
+            }
+            Signing::Rsa(_) => {
+                let signature = self.sign(message)?;
+                crate::b64::encode_into(&signature, token);
+            }
         }
         Ok(())
     }
