@@ -39,7 +39,7 @@ pub(crate) struct Proven {
     pub(crate) registered: RegisteredClaims,
     /// The identity as first built (its `authenticated_at` is decided again when the token
     /// has no `iat`).
-    pub(crate) identity: Identity,
+    pub(crate) identity: Arc<Identity>,
 }
 
 /// A bounded cache of [`Proven`] tokens.

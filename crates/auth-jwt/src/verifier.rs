@@ -510,8 +510,9 @@ impl Verifier {
     /// A token this verifier accepted before, byte for byte, is not parsed or
     /// signature-checked again while it is remembered (see
     /// [`verified_cache`](VerifierBuilder::verified_cache)); every check whose answer can
-    /// change (time, key, revocation) still runs.
-    pub async fn authenticate(&self, token: &str) -> Result<Identity, AuthError> {
+    /// change (time, key, revocation) still runs. The identity comes shared: a remembered
+    /// token hands out the one it proved, not a copy of its claims per request.
+    pub async fn authenticate(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
         let remembered = match &self.inner.verified {
             Some(cache) if token.len() <= self.inner.max_token_len => {
                 let hash = VerifiedCache::hash(token);
@@ -532,7 +533,7 @@ impl Verifier {
         let (verified, key) = self.verify_async_keyed(token).await?;
         let proven = self.prove(verified, key)?;
         self.check_revocation(&proven.registered).await?;
-        let identity = proven.identity.clone();
+        let identity = Arc::clone(&proven.identity);
         if let Some((cache, hash)) = remembered {
             cache.insert(hash, proven);
         }
@@ -556,12 +557,13 @@ impl Verifier {
     }
 
     /// A remembered token's identity, as a fresh verification would build it now.
-    fn identity_now(&self, proven: &Proven) -> Identity {
-        let mut identity = proven.identity.clone();
-        if proven.registered.iat.is_none() {
-            identity.authenticated_at = self.inner.clock.now();
+    fn identity_now(&self, proven: &Proven) -> Arc<Identity> {
+        if proven.registered.iat.is_some() {
+            return Arc::clone(&proven.identity);
         }
-        identity
+        let mut identity = Identity::clone(&proven.identity);
+        identity.authenticated_at = self.inner.clock.now();
+        Arc::new(identity)
     }
 
     /// Refuses a revoked token: its `(iss, jti)`, or its subject's "not before".
@@ -631,7 +633,7 @@ impl Verifier {
             kid: verified.header.kid,
             key,
             registered,
-            identity,
+            identity: Arc::new(identity),
         })
     }
 
@@ -741,7 +743,12 @@ mod tests {
         let scopes = |claims: Value| {
             let token = issuer.access_token("alice", &claims).unwrap().token;
             let verifier = verifier.clone();
-            async move { verifier.authenticate(&token).await.map(|who| who.scopes) }
+            async move {
+                verifier
+                    .authenticate(&token)
+                    .await
+                    .map(|who| who.scopes.clone())
+            }
         };
         let read_write = vec!["read".to_owned(), "write".to_owned()];
         assert_eq!(

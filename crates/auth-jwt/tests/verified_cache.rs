@@ -64,7 +64,7 @@ impl World {
     }
 
     /// Both verifiers' answers, which must agree.
-    async fn both(&self, token: &str) -> Result<Identity, AuthError> {
+    async fn both(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
         let cached = self.cached.authenticate(token).await;
         let uncached = self.uncached.authenticate(token).await;
         assert_eq!(
@@ -94,6 +94,9 @@ async fn a_remembered_token_proves_the_same_identity() {
         assert_eq!(who.subject, "alice");
         assert!(who.has_role("admin"));
         assert_eq!(who.claims.get("team"), Some(&json!("blue")));
+        // Handed out shared: a hit copies no claims.
+        let again = world.cached.authenticate(&token).await.unwrap();
+        assert!(Arc::ptr_eq(&who, &again));
     }
 }
 

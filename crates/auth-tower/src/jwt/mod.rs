@@ -81,9 +81,8 @@ impl JwtPart {
             .authenticate(&token)
             .await
             .map_err(|error| Rejection::auth(scheme, error))?;
-        request
-            .extensions_mut()
-            .insert(std::sync::Arc::new(identity));
+        // Already an `Arc<Identity>`: a remembered token's identity is shared, not copied.
+        request.extensions_mut().insert(identity);
         Ok(true)
     }
 }
