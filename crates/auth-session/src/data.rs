@@ -48,6 +48,12 @@ impl Data {
         self.dirty
     }
 
+    /// The stored encoding, if no edit began since it was loaded or written (the map then
+    /// is exactly what these bytes decode to).
+    pub(crate) fn unedited_stored(&self) -> Option<&[u8]> {
+        self.edited.is_none().then_some(self.stored.as_slice())
+    }
+
     /// The decoded map.
     pub(crate) fn map(&self) -> Result<&Map<String, Value>, SessionError> {
         if let Some(map) = &self.edited {

@@ -110,6 +110,7 @@ mod config;
 mod cookie;
 mod data;
 mod error;
+mod identity_memo;
 mod info;
 mod manager;
 mod session;

@@ -1,14 +1,18 @@
 //! `SessionManager`: the session life cycle on top of any `SessionStore`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use auth_core::store::SessionRecord;
-use auth_core::{SessionId, SessionKey, SessionStore, SharedClock, StoreError, SystemClock};
+use auth_core::{
+    Identity, SessionId, SessionKey, SessionStore, SharedClock, StoreError, SystemClock,
+};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::data::{Data, encode};
+use crate::identity_memo::IdentityMemo;
 use crate::{ConfigError, CookieConfig, Session, SessionConfig, SessionError, SessionInfo};
 
 /// The outcome of the expiry check on a load.
@@ -39,6 +43,7 @@ pub struct SessionManager<S> {
     store: S,
     clock: SharedClock,
     config: SessionConfig,
+    identities: Arc<IdentityMemo>,
 }
 
 /// Builds a [`SessionManager`] with non-default timeouts, limits or clock.
@@ -111,6 +116,7 @@ impl<S> SessionManagerBuilder<S> {
             store: self.store,
             clock: self.clock,
             config: self.config,
+            identities: Arc::new(IdentityMemo::new()),
         })
     }
 }
@@ -122,6 +128,7 @@ impl<S> SessionManager<S> {
             store,
             clock: SystemClock::shared(),
             config: SessionConfig::default(),
+            identities: Arc::new(IdentityMemo::new()),
         }
     }
 
@@ -152,6 +159,32 @@ impl<S> SessionManager<S> {
     /// The default cookie policy with `Max-Age` equal to this manager's absolute lifetime.
     pub fn cookie_config(&self) -> CookieConfig {
         CookieConfig::default().with_max_age(Some(self.config.absolute_lifetime))
+    }
+
+    /// [`Session::identity`], shared: while a session's subject, data and deadlines stay as
+    /// they were, every call for it (through any clone of this manager) returns the same
+    /// `Arc` instead of parsing the roles and copying the subject again. This is what the
+    /// auth-tower layers call on each request. A change to any of them, saved or not, is
+    /// seen by the next call. The manager remembers a bounded number of sessions (those
+    /// with more than 4 KiB of data are always built afresh).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use auth_session::SessionManager;
+    /// # use auth_core::memory::MemorySessionStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let manager = SessionManager::new(MemorySessionStore::default());
+    /// let session = manager.create("alice", &serde_json::json!({ "roles": ["admin"] })).await?;
+    /// let first = manager.identity(&session)?;
+    /// let again = manager.load(session.id().expose_secret()).await?.unwrap();
+    /// assert!(Arc::ptr_eq(&first, &manager.identity(&again)?));
+    /// assert!(first.has_role("admin"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn identity(&self, session: &Session) -> Result<Arc<Identity>, SessionError> {
+        self.identities.identity(session)
     }
 }
 

@@ -70,7 +70,7 @@ impl Found {
             Kind::Nothing => false,
             Kind::Bearer => true,
             #[cfg(feature = "session")]
-            Kind::Session(found) => found.handle.is_authenticated(),
+            Kind::Session(found) => found.live,
         }
     }
 }

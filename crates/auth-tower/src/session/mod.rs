@@ -24,6 +24,9 @@ pub(crate) struct SessionPart<S> {
 /// What the session part found in a request.
 pub(crate) struct Found {
     pub(crate) handle: SessionHandle,
+    /// The cookie named a live session (decided before the handler runs, which is when
+    /// the layer asks: reading it here spares the handle's lock).
+    pub(crate) live: bool,
     /// A session cookie came with the request but named no live session.
     pub(crate) dead_cookie: bool,
 }
@@ -58,19 +61,19 @@ impl<S: SessionStore> SessionPart<S> {
             .check(request.method(), request.headers())
             .map_err(Rejection::CrossSite)?;
         if let Some(session) = &session {
-            let identity = session
-                .identity()
+            let identity = self
+                .manager
+                .identity(session)
                 .map_err(|e| Rejection::auth(Scheme::Cookie, AuthError::from(e)))?;
-            request
-                .extensions_mut()
-                .insert(std::sync::Arc::new(identity));
+            request.extensions_mut().insert(identity);
         }
-        let dead_cookie = had_cookie && session.is_none();
+        let live = session.is_some();
         let handle = SessionHandle::new(session);
         request.extensions_mut().insert(handle.clone());
         Ok(Found {
             handle,
-            dead_cookie,
+            live,
+            dead_cookie: had_cookie && !live,
         })
     }
 
