@@ -49,14 +49,27 @@ impl Default for DemoConfig {
     }
 }
 
-/// Everything the handlers share.
+/// Everything the handlers share, behind one `Arc`: axum clones the state for every
+/// request (twice behind a layer), and one reference count is cheaper to move than one
+/// per field.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub(crate) struct Shared {
     pub(crate) sessions: SessionManager<Arc<dyn SessionStore>>,
     pub(crate) issuer: Issuer,
     pub(crate) keys: KeySet,
     /// Background work tied to the stores (SQL purges), stopped with the last clone.
-    _background: Arc<Vec<store_sql::PurgeHandle>>,
+    _background: Vec<store_sql::PurgeHandle>,
 }
 
 /// The demo's router, with its stores connected (and migrated, for SQL).
@@ -106,12 +119,12 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
     let bearer = Router::new()
         .route("/api/logout", post(api::logout))
         .layer(JwtLayer::new(verifier));
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         sessions,
         issuer,
         keys,
-        _background: Arc::new(stores.background),
-    };
+        _background: stores.background,
+    }));
     Ok(open
         .merge(browser)
         .merge(either)

@@ -5,7 +5,7 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 
 use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
-use crate::store::{RevocationStore, check_subject, check_token_id};
+use crate::store::{MAX_TOKEN_ID_LEN, RevocationStore, check_subject, check_token_id};
 use crate::{SharedClock, StoreError, SystemClock};
 
 #[derive(Clone, Copy)]
@@ -34,7 +34,7 @@ impl Deadline for NotBefore {
 #[derive(Clone)]
 pub struct MemoryRevocationStore {
     clock: SharedClock,
-    tokens: Cache<String, Until>,
+    tokens: Cache<Box<[u8]>, Until>,
     subjects: Cache<String, NotBefore>,
 }
 
@@ -84,8 +84,8 @@ impl MemoryRevocationStore {
         jti: &str,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let key = token_key(issuer, jti)?;
-        Ok(self.tokens.get(&key).is_some_and(|u| now < u.0))
+        let key = TokenKey::new(issuer, jti)?;
+        Ok(self.tokens.get(key.as_bytes()).is_some_and(|u| now < u.0))
     }
 
     fn live_not_before(&self, subject: &str, now: SystemTime) -> Option<SystemTime> {
@@ -96,20 +96,43 @@ impl MemoryRevocationStore {
     }
 }
 
-/// An unambiguous key for `(issuer, jti)`: the issuer's length first, so no choice of
-/// strings can make two pairs collide.
-fn token_key(issuer: &str, jti: &str) -> Result<String, StoreError> {
-    check_token_id("issuer", issuer)?;
-    check_token_id("jti", jti)?;
-    Ok(format!("{}:{issuer}{jti}", issuer.len()))
+/// An unambiguous key for `(issuer, jti)`: the issuer's length (at most 255, one byte)
+/// first, so no choice of strings can make two pairs collide. Built on the stack, since
+/// every authenticated request looks one up.
+struct TokenKey {
+    bytes: [u8; 1 + 2 * MAX_TOKEN_ID_LEN],
+    len: usize,
+}
+
+impl TokenKey {
+    fn new(issuer: &str, jti: &str) -> Result<Self, StoreError> {
+        check_token_id("issuer", issuer)?;
+        check_token_id("jti", jti)?;
+        let mut bytes = [0; 1 + 2 * MAX_TOKEN_ID_LEN];
+        let issuer_len = u8::try_from(issuer.len()).map_err(|_| StoreError::TooLarge {
+            what: "issuer",
+            size: issuer.len(),
+            limit: MAX_TOKEN_ID_LEN,
+        })?;
+        let jti_at = 1 + issuer.len();
+        let len = jti_at + jti.len();
+        bytes[0] = issuer_len;
+        bytes[1..jti_at].copy_from_slice(issuer.as_bytes());
+        bytes[jti_at..len].copy_from_slice(jti.as_bytes());
+        Ok(Self { bytes, len })
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 #[async_trait]
 impl RevocationStore for MemoryRevocationStore {
     async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
-        let key = token_key(issuer, jti)?;
+        let key = TokenKey::new(issuer, jti)?;
         if until > self.clock.now() {
-            self.tokens.insert(key, Until(until));
+            self.tokens.insert(key.as_bytes().into(), Until(until));
         }
         Ok(())
     }
