@@ -23,8 +23,10 @@ use crate::{Rejection, Scheme};
 /// `Option<Authenticated>` never rejects: `None` for an anonymous request (use it behind a
 /// layer in optional mode).
 ///
-/// It derefs to the [`Identity`], which it shares with the request (clone a field to keep
-/// it past the handler, or take the whole identity with [`into_identity`](Self::into_identity)):
+/// It derefs to the [`Identity`], which it shares with the request and, for a session or
+/// a token seen before, with the layer's memory of it: read it through the reference, and
+/// clone only the fields you keep past the handler
+/// ([`into_identity`](Self::into_identity) copies the whole identity when it is shared):
 ///
 /// ```
 /// use auth_tower::Authenticated;

@@ -79,25 +79,26 @@ pub(crate) async fn refresh(
 }
 
 /// `GET /api/me`: the caller's identity, by bearer token or by session cookie.
-pub(crate) async fn me(who: Authenticated) -> Json<Me> {
-    let who = who.into_identity();
+pub(crate) async fn me(who: Authenticated) -> Response {
     let method = match &who.method {
         AuthMethod::Session { .. } => "session",
         _ => "jwt",
     };
+    // Serialized from the shared identity, not from a copy of it.
     Json(Me {
         method,
-        roles: who.roles,
-        sub: who.subject,
+        roles: &who.roles,
+        sub: &who.subject,
     })
+    .into_response()
 }
 
 /// The body of `GET /api/me`.
 #[derive(Serialize)]
-pub(crate) struct Me {
+pub(crate) struct Me<'a> {
     method: &'static str,
-    roles: Vec<String>,
-    sub: String,
+    roles: &'a [String],
+    sub: &'a str,
 }
 
 /// `POST /api/logout`: revokes this access token and its refresh family.
