@@ -95,7 +95,8 @@ mod tests {
     use std::time::Duration;
 
     use auth_core::memory::MemorySessionStore;
-    use auth_core::{ManualClock, SessionId};
+    use auth_core::store::SessionRecord;
+    use auth_core::{AuthMethod, ManualClock, SessionId, SessionStore};
     use serde_json::json;
 
     use crate::SessionManager;
@@ -187,28 +188,47 @@ mod tests {
                 break (other, id);
             }
         };
-        let store = manager.store();
-        for (id, subject) in [(&a, "alice"), (&b, "bob")] {
-            let now = manager.clock().now();
-            let data = serde_json::to_vec(&json!({ "roles": [subject] })).unwrap();
-            let record = auth_core::store::SessionRecord::new(
-                subject,
-                data,
-                now,
-                now + Duration::from_secs(600),
-            );
-            auth_core::SessionStore::create(store, &id.key(), &record)
+        // Two sessions alike in everything but their key: only the key tells them apart.
+        let now = manager.clock().now();
+        let data = serde_json::to_vec(&json!({ "roles": ["admin"] })).unwrap();
+        let record = SessionRecord::new("alice", data, now, now + Duration::from_secs(600));
+        for id in [&a, &b] {
+            SessionStore::create(manager.store(), &id.key(), &record)
                 .await
                 .unwrap();
         }
         for _ in 0..2 {
-            for (id, subject) in [(&a, "alice"), (&b, "bob")] {
+            for id in [&a, &b] {
                 let session = manager.load_id(id.clone()).await.unwrap().unwrap();
                 let who = manager.identity(&session).unwrap();
-                assert_eq!(who.subject, subject);
-                assert_eq!(who.roles, [subject]);
+                let id_hint = id.key().hint();
+                assert_eq!(who.method, AuthMethod::Session { id_hint });
                 assert_eq!(*who, session.identity().unwrap());
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_record_rewritten_under_the_same_key_is_built_afresh() {
+        // Nothing but the manager writes sessions in this crate, yet the memo must not
+        // depend on it: another process or an operator may rewrite a stored record.
+        let (manager, _) = manager();
+        let id = SessionId::generate().unwrap();
+        let now = manager.clock().now();
+        let data = serde_json::to_vec(&json!({ "roles": ["admin"] })).unwrap();
+        let expires = now + Duration::from_secs(600);
+        let earlier = now - Duration::from_secs(10);
+        for (subject, created_at) in [("alice", now), ("mallory", now), ("mallory", earlier)] {
+            let store = manager.store();
+            SessionStore::delete(store, &id.key()).await.unwrap();
+            let record = SessionRecord::new(subject, data.clone(), created_at, expires);
+            SessionStore::create(store, &id.key(), &record)
+                .await
+                .unwrap();
+            let session = manager.load_id(id.clone()).await.unwrap().unwrap();
+            let who = manager.identity(&session).unwrap();
+            assert_eq!(who.subject, subject);
+            assert_eq!(who.authenticated_at, created_at);
         }
     }
 
