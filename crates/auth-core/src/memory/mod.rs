@@ -8,6 +8,7 @@
 //! [`Clock`](crate::Clock), so a [`ManualClock`](crate::ManualClock) expires records in
 //! tests without waiting.
 
+mod digest_hasher;
 mod expiry;
 mod refresh;
 mod revocation;

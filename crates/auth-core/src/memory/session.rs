@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use moka::ops::compute::{CompResult, Op};
 use moka::sync::Cache;
 
+use super::digest_hasher::BuildDigestHasher;
 use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
 use crate::store::{SessionEntry, SessionRecord, SessionStore, check_subject};
 use crate::{SessionKey, SharedClock, StoreError, SystemClock};
@@ -24,7 +25,7 @@ impl Deadline for SessionRecord {
 #[derive(Clone)]
 pub struct MemorySessionStore {
     clock: SharedClock,
-    cache: Cache<SessionKey, Arc<SessionRecord>>,
+    cache: Cache<SessionKey, Arc<SessionRecord>, BuildDigestHasher>,
 }
 
 /// Builds a [`MemorySessionStore`].
@@ -55,7 +56,7 @@ impl MemorySessionStoreBuilder {
                 clock: self.clock.clone(),
                 max_ttl: None,
             })
-            .build();
+            .build_with_hasher(BuildDigestHasher::default());
         MemorySessionStore {
             clock: self.clock,
             cache,
