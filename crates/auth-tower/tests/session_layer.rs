@@ -309,6 +309,28 @@ async fn role_guard_distinguishes_401_and_403() {
 }
 
 #[tokio::test]
+async fn a_role_taken_away_in_the_store_is_refused_on_the_next_request() {
+    // The layer shares one identity between the requests of an unchanged session; a
+    // change made elsewhere (another process, an operator) must end that at once.
+    let clock = Arc::new(ManualClock::starting_now());
+    let manager = manager(&clock);
+    let app = app(manager.clone(), true);
+    let alice = login(&app, "alice", None).await;
+    for _ in 0..2 {
+        let response = send(&app, "GET", "/admin", Some(&alice)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let id = alice.split_once('=').unwrap().1;
+    let mut session = manager.load(id).await.unwrap().unwrap();
+    session.set_roles(["user"]).unwrap();
+    manager.update(&mut session).await.unwrap();
+    assert_eq!(
+        send(&app, "GET", "/admin", Some(&alice)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
 async fn extractors_share_the_request_identity() {
     let clock = Arc::new(ManualClock::starting_now());
     let app = app(manager(&clock), true);
