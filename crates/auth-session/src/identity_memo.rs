@@ -2,7 +2,6 @@
 //! one [`Identity`] instead of each parsing the roles and copying the subject again.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
 
 use auth_core::{Identity, SessionKey};
 
@@ -22,14 +21,12 @@ pub(crate) struct IdentityMemo {
     slots: Box<[Mutex<Option<Box<Remembered>>>]>,
 }
 
-/// Everything [`Session::identity`] reads, and what it built from it. A hit needs all of
-/// it to be equal, so a remembered identity is exactly the one a fresh build would give:
-/// nothing here trusts a store's version numbers.
+/// An identity with the inputs of [`Session::identity`] that it does not carry itself
+/// (its subject, creation and expiry it does). A hit needs every input to be equal, so a
+/// remembered identity is exactly the one a fresh build would give: nothing here trusts a
+/// store's version numbers.
 struct Remembered {
     key: SessionKey,
-    subject: String,
-    created_at: SystemTime,
-    expires_at: SystemTime,
     data: Vec<u8>,
     identity: Arc<Identity>,
 }
@@ -37,9 +34,9 @@ struct Remembered {
 impl Remembered {
     fn matches(&self, session: &Session, data: &[u8]) -> bool {
         self.key == session.key
-            && self.created_at == session.created_at
-            && self.expires_at == session.expires_at
-            && self.subject == session.subject
+            && self.identity.authenticated_at == session.created_at
+            && self.identity.expires_at == Some(session.expires_at)
+            && self.identity.subject == session.subject
             && self.data == data
     }
 }
@@ -65,9 +62,6 @@ impl IdentityMemo {
         if data.len() <= MAX_REMEMBERED_DATA {
             let remembered = Box::new(Remembered {
                 key: session.key,
-                subject: session.subject.clone(),
-                created_at: session.created_at,
-                expires_at: session.expires_at,
                 data: data.to_vec(),
                 identity: identity.clone(),
             });
@@ -90,6 +84,8 @@ fn lock(slot: &Mutex<Option<Box<Remembered>>>) -> MutexGuard<'_, Option<Box<Reme
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
     use super::*;
 
     use std::time::Duration;

@@ -44,6 +44,8 @@ impl DigestHasher {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
     use std::hash::BuildHasher;
 
     use super::*;
