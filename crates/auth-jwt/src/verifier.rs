@@ -230,8 +230,10 @@ impl VerifierBuilder {
     /// the signature check; the time rules, the key (still in the key set, not retired,
     /// the very same key) and revocation are checked again on every request, so a
     /// remembered token is accepted exactly when a fresh verification would accept it.
-    /// Entries are keyed by the token's SHA-256 (no token is kept), hold only tokens that
-    /// passed every check, and live at most five minutes.
+    /// Entries hold only tokens that passed every check, are found only by the token's
+    /// exact text, and live at most five minutes; tokens over 4 KiB are not remembered.
+    /// The table is allocated when the verifier is built: about 48 bytes per entry of
+    /// `capacity`, rounded up to a power of two, plus each remembered token and identity.
     pub fn verified_cache(mut self, capacity: u64) -> Self {
         self.verified_cache = capacity;
         self
@@ -513,29 +515,28 @@ impl Verifier {
     /// change (time, key, revocation) still runs. The identity comes shared: a remembered
     /// token hands out the one it proved, not a copy of its claims per request.
     pub async fn authenticate(&self, token: &str) -> Result<Arc<Identity>, AuthError> {
-        let remembered = match &self.inner.verified {
-            Some(cache) if token.len() <= self.inner.max_token_len => {
-                let hash = VerifiedCache::hash(token);
-                if let Some(proven) = cache.get(&hash) {
-                    if let Some(remote) = &self.inner.remote {
-                        remote.ensure_fresh().await?;
-                    }
-                    if self.still_holds(&proven)? {
-                        self.check_revocation(&proven.registered).await?;
-                        return Ok(self.identity_now(&proven));
-                    }
-                    cache.forget(&hash);
+        let cache =
+            (self.inner.verified.as_ref()).filter(|_| token.len() <= self.inner.max_token_len);
+        if let Some(cache) = cache {
+            let mut now = self.inner.clock.now();
+            if let Some(proven) = cache.get(token, now) {
+                if let Some(remote) = &self.inner.remote {
+                    remote.ensure_fresh().await?;
+                    now = self.inner.clock.now();
                 }
-                Some((cache, hash))
+                if self.still_holds(&proven, now)? {
+                    self.check_revocation(&proven.registered).await?;
+                    return Ok(self.identity_now(&proven, now));
+                }
+                cache.forget(token);
             }
-            _ => None,
-        };
+        }
         let (verified, key) = self.verify_async_keyed(token).await?;
         let proven = self.prove(verified, key)?;
         self.check_revocation(&proven.registered).await?;
         let identity = Arc::clone(&proven.identity);
-        if let Some((cache, hash)) = remembered {
-            cache.insert(hash, proven);
+        if let Some(cache) = cache {
+            cache.insert(token, proven, self.inner.clock.now());
         }
         Ok(identity)
     }
@@ -544,7 +545,7 @@ impl Verifier {
     /// key is no longer the key its `kid` finds (removed, replaced or retired: then the
     /// token goes through a full verification, which decides, and may refetch a remote
     /// JWK Set), an error when a time rule now refuses it.
-    fn still_holds(&self, proven: &Proven) -> Result<bool, AuthError> {
+    fn still_holds(&self, proven: &Proven, now: SystemTime) -> Result<bool, AuthError> {
         if !self
             .inner
             .keys
@@ -552,17 +553,17 @@ impl Verifier {
         {
             return Ok(false);
         }
-        self.check_claims(&proven.registered, self.inner.clock.now())?;
+        self.check_claims(&proven.registered, now)?;
         Ok(true)
     }
 
     /// A remembered token's identity, as a fresh verification would build it now.
-    fn identity_now(&self, proven: &Proven) -> Arc<Identity> {
+    fn identity_now(&self, proven: &Proven, now: SystemTime) -> Arc<Identity> {
         if proven.registered.iat.is_some() {
             return Arc::clone(&proven.identity);
         }
         let mut identity = Identity::clone(&proven.identity);
-        identity.authenticated_at = self.inner.clock.now();
+        identity.authenticated_at = now;
         Arc::new(identity)
     }
 
@@ -692,7 +693,11 @@ mod tests {
     use crate::{Algorithm, Issuer, SigningKey};
 
     fn setup(capacity: u64) -> (Verifier, Issuer) {
-        let clock: SharedClock = Arc::new(ManualClock::starting_now());
+        setup_with(Arc::new(ManualClock::starting_now()), capacity)
+    }
+
+    fn setup_with(clock: Arc<ManualClock>, capacity: u64) -> (Verifier, Issuer) {
+        let clock: SharedClock = clock;
         let key = SigningKey::generate(Algorithm::ES256).unwrap();
         let keys = KeySet::with_signing_key(clock.clone(), "k1", key).unwrap();
         let revocations = Arc::new(MemoryRevocationStore::new(clock.clone()));
@@ -712,8 +717,9 @@ mod tests {
         (verifier, issuer)
     }
 
-    fn remembered(verifier: &Verifier) -> u64 {
-        verifier.inner.verified.as_ref().unwrap().len()
+    fn remembered(verifier: &Verifier) -> usize {
+        let now = verifier.inner.clock.now();
+        verifier.inner.verified.as_ref().unwrap().len(now)
     }
 
     #[tokio::test]
@@ -735,6 +741,20 @@ mod tests {
         let other = issuer.access_token("bob", &json!({})).unwrap().token;
         verifier.authenticate(&other).await.unwrap();
         assert_eq!(remembered(&verifier), 2);
+    }
+
+    #[tokio::test]
+    async fn a_token_is_remembered_for_five_minutes_of_the_clock() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let (verifier, issuer) = setup_with(clock.clone(), 100);
+        let token = issuer.access_token("alice", &json!({})).unwrap().token;
+        verifier.authenticate(&token).await.unwrap();
+        clock.advance(crate::verified_cache::TIME_TO_LIVE - Duration::from_secs(1));
+        assert_eq!(remembered(&verifier), 1);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(remembered(&verifier), 0);
+        verifier.authenticate(&token).await.unwrap();
+        assert_eq!(remembered(&verifier), 1);
     }
 
     #[tokio::test]
