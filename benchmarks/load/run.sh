@@ -3,13 +3,17 @@
 # memory store, logs in as alice for a session cookie and a bearer token, and drives wrk
 # against the unauthenticated GET /api/health and the authenticated GET /api/me (cookie,
 # and bearer for each --jwt-alg). Prints requests/s and p99 side by side, writes the same
-# table to results.md, and fails if any response was not 2xx.
+# table to results.md, and fails if any response was not 2xx. Each demo's rows are
+# measured in interleaved rounds (baseline, then each authenticated row, again and
+# again), so that a ratio compares stretches of load seconds apart, not a drifting
+# machine's first and last minute.
 #
-#   benchmarks/load/run.sh                     # build, then about 90 s of load
-#   DURATION=3 WARMUP=1 benchmarks/load/run.sh # a quick smoke run
+#   benchmarks/load/run.sh                              # build, then about 85 s of load
+#   ROUNDS=1 DURATION=2 WARMUP=1 benchmarks/load/run.sh # a quick smoke run
 #
-# Environment: DURATION (s per measured run, 10), WARMUP (s of unmeasured load before
-# each run, 2), CONNECTIONS (16), THREADS (wrk threads, 2), ALGS ("hs256 eddsa es256"),
+# Environment: ROUNDS (interleaved rounds per demo, 3), DURATION (s measured per row and
+# round, 3), WARMUP (s of unmeasured load per row before the first round, 2),
+# CONNECTIONS (16), THREADS (wrk threads, 2), ALGS ("hs256 eddsa es256"),
 # PIN (1: server on CPU 0, wrk on CPU 1; default 0, both float), OUT (results file,
 # benchmarks/load/results.md), SKIP_BUILD (1: use the binary already built),
 # CARGO_TARGET_DIR (as cargo reads it). See README.md beside this file for the caveats.
@@ -18,7 +22,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-3}"
 WARMUP="${WARMUP:-2}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
@@ -152,19 +157,26 @@ cpu_ticks() {
     echo $((fields[11] + fields[12]))
 }
 
-rows=()     # demo|route|auth|rps|p99_ms|ratio|non2xx|cpu_us
+rows=()     # demo|route|auth|rps|p99_ms|ratio|non2xx|cpu_us|ratio per round
 failures=()
 below=()    # authenticated rows under the target ratio
-baseline="" # requests/s of the current demo's unauthenticated row
+# Sums over the rounds, per "demo|auth".
+declare -A requests=() micros=() ticks=() non2xx=() p99_max=() round_ratios=()
+round_base="" # requests/s of the unauthenticated row in the current round
 
-# measure DEMO ROUTE AUTH [HEADER VALUE]: warm-up, then the measured wrk run.
-measure() {
-    local demo=$1 path=$2 auth=$3 name=${4:-} value=${5:-}
-    local output line ticks_before ticks_after rps p99 cpu_us errors ratio
-    local -A r=()
-    printf '  %-11s %-15s ' "$path" "$auth"
+# warm_up ROUTE [HEADER VALUE]: unmeasured load, so the first round starts warm.
+warm_up() {
+    local path=$1 name=${2:-} value=${3:-}
     LOAD_HEADER_NAME=$name LOAD_HEADER_VALUE=$value "${client_cpu[@]}" \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$here/wrk.lua" "$base$path" >/dev/null
+}
+
+# measure DEMO ROUTE AUTH [HEADER VALUE]: one measured wrk run of one round, added to the
+# row's sums.
+measure() {
+    local demo=$1 path=$2 auth=$3 name=${4:-} value=${5:-}
+    local key="$1|$3" output line ticks_before ticks_after rps ratio errors
+    local -A r=()
     ticks_before="$(cpu_ticks)"
     output="$(LOAD_HEADER_NAME=$name LOAD_HEADER_VALUE=$value "${client_cpu[@]}" \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$here/wrk.lua" "$base$path")"
@@ -172,18 +184,19 @@ measure() {
     line="$(grep '^LOAD_RESULT ' <<<"$output")" || die "wrk printed no result: $output"
     for kv in ${line#LOAD_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
 
+    requests[$key]=$((${requests[$key]:-0} + r[requests]))
+    micros[$key]=$((${micros[$key]:-0} + r[duration_us]))
+    ticks[$key]=$((${ticks[$key]:-0} + ticks_after - ticks_before))
+    non2xx[$key]=$((${non2xx[$key]:-0} + r[non2xx]))
+    if ((r[p99_us] > ${p99_max[$key]:-0})); then p99_max[$key]=${r[p99_us]}; fi
     rps="$(awk -v n="${r[requests]}" -v us="${r[duration_us]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
-    p99="$(awk -v us="${r[p99_us]}" 'BEGIN { printf "%.2f", us / 1000 }')"
-    cpu_us="$(awk -v t="$((ticks_after - ticks_before))" -v hz="$clk_tck" -v n="${r[requests]}" \
-        'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')"
-    errors=$((r[connect] + r[read] + r[write] + r[timeout]))
-    if [[ $auth == none ]]; then baseline=$rps; fi
-    ratio="$(awk -v a="$rps" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }')"
-    if awk -v q="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(q < t) }'; then below+=("$auth"); fi
+    if [[ $auth == none ]]; then round_base=$rps; fi
+    ratio="$(awk -v a="$rps" -v b="$round_base" 'BEGIN { printf "%.2f", a / b }')"
+    round_ratios[$key]+="${round_ratios[$key]:+ / }$ratio"
+    printf '  %-11s %-15s %7s req/s  x%s  server CPU %6s us/req  non-2xx %s\n' "$path" "$auth" \
+        "$rps" "$ratio" "$(cpu_per_request $((ticks_after - ticks_before)) "${r[requests]}")" "${r[non2xx]}"
 
-    printf '%7s req/s  p99 %6s ms  x%s  server CPU %6s us/req  non-2xx %s\n' \
-        "$rps" "$p99" "$ratio" "$cpu_us" "${r[non2xx]}"
-    rows+=("$demo|$path|$auth|$rps|$p99|$ratio|${r[non2xx]}|$cpu_us")
+    errors=$((r[connect] + r[read] + r[write] + r[timeout]))
     if ((r[non2xx] > 0)); then
         failures+=("$path ($auth): ${r[non2xx]} non-2xx responses (first status ${r[first_bad]})")
         printf '%s\n' "$output" >&2
@@ -191,6 +204,24 @@ measure() {
     if ((errors > 0)); then
         failures+=("$path ($auth): $errors socket errors (connect ${r[connect]}, read ${r[read]}, write ${r[write]}, timeout ${r[timeout]})")
     fi
+}
+
+# cpu_per_request TICKS REQUESTS: server CPU per request in µs.
+cpu_per_request() {
+    awk -v t="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }'
+}
+
+# row DEMO ROUTE AUTH: the row of a demo's route from its sums over the rounds; the
+# ratio divides by the same demo's unauthenticated sums.
+row() {
+    local demo=$1 path=$2 auth=$3 key="$1|$3" rps base ratio p99 cpu_us
+    rps="$(awk -v n="${requests[$key]}" -v us="${micros[$key]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
+    base="$(awk -v n="${requests[$demo|none]}" -v us="${micros[$demo|none]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
+    ratio="$(awk -v a="$rps" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
+    if awk -v q="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(q < t) }'; then below+=("$auth"); fi
+    p99="$(awk -v us="${p99_max[$key]}" 'BEGIN { printf "%.2f", us / 1000 }')"
+    cpu_us="$(cpu_per_request "${ticks[$key]}" "${requests[$key]}")"
+    rows+=("$demo|$path|$auth|$rps|$p99|$ratio|${non2xx[$key]}|$cpu_us|${round_ratios[$key]}")
 }
 
 jose_name() {
@@ -205,25 +236,40 @@ jose_name() {
 load_start=$SECONDS
 started_at="$(date -u '+%Y-%m-%d %H:%M UTC')"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-echo "load: ${DURATION} s per row (+${WARMUP} s warm-up), wrk -t$THREADS -c$CONNECTIONS, PIN=$PIN;" \
-    "load average before: $load_before"
+echo "load: $ROUNDS rounds of ${DURATION} s per row (+${WARMUP} s warm-up), wrk -t$THREADS" \
+    "-c$CONNECTIONS, PIN=$PIN; load average before: $load_before"
 
 # One demo per algorithm (its key is generated at start). Each demo's unauthenticated
-# row is measured first and is the baseline of that demo's authenticated rows, so a
-# ratio compares runs a few seconds apart.
+# route is the baseline of its authenticated ones: every round measures the baseline,
+# then each authenticated route, for DURATION seconds each.
 session_done=0
 for alg in $ALGS; do
     jose="$(jose_name "$alg")"
     start_demo "$alg"
     echo "demo --jwt-alg $alg on $base"
-    measure "$alg" /api/health none
+    routes=("/api/health|none||")
     if ((!session_done)); then
         cookie="$(login_cookie)"
-        measure "$alg" /api/me "session cookie" Cookie "$cookie"
+        routes+=("/api/me|session cookie|Cookie|$cookie")
         session_done=1
     fi
     token="$(login_token "$jose")"
-    measure "$alg" /api/me "bearer $jose" Authorization "Bearer $token"
+    routes+=("/api/me|bearer $jose|Authorization|Bearer $token")
+    for route in "${routes[@]}"; do
+        IFS='|' read -r path auth name value <<<"$route"
+        warm_up "$path" "$name" "$value"
+    done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        echo " round $round of $ROUNDS"
+        for route in "${routes[@]}"; do
+            IFS='|' read -r path auth name value <<<"$route"
+            measure "$alg" "$path" "$auth" "$name" "$value"
+        done
+    done
+    for route in "${routes[@]}"; do
+        IFS='|' read -r path auth _ _ <<<"$route"
+        row "$alg" "$path" "$auth"
+    done
     if grep -q 'panicked' "$work/demo-$alg.log"; then
         failures+=("the demo ($alg) panicked: $(grep -m1 panicked "$work/demo-$alg.log")")
     fi
@@ -237,12 +283,12 @@ revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]]; then revision+=" (with local changes)"; fi
 
 table() {
-    echo "| demo \`--jwt-alg\` | route | auth | requests/s | p99 latency | vs. unauthenticated | non-2xx | server CPU per request |"
-    echo "|---|---|---|--:|--:|--:|--:|--:|"
-    local row demo path auth rps p99 ratio non2xx cpu_us
+    echo "| demo \`--jwt-alg\` | route | auth | requests/s | p99 latency (worst round) | vs. unauthenticated | each round | non-2xx | server CPU per request |"
+    echo "|---|---|---|--:|--:|--:|--:|--:|--:|"
+    local row demo path auth rps p99 ratio non2xx cpu_us rounds
     for row in "${rows[@]}"; do
-        IFS='|' read -r demo path auth rps p99 ratio non2xx cpu_us <<<"$row"
-        echo "| $demo | GET $path | $auth | $rps | $p99 ms | $ratio | $non2xx | $cpu_us µs |"
+        IFS='|' read -r demo path auth rps p99 ratio non2xx cpu_us rounds <<<"$row"
+        echo "| $demo | GET $path | $auth | $rps | $p99 ms | $ratio | $rounds | $non2xx | $cpu_us µs |"
     done
 }
 
@@ -264,15 +310,15 @@ fi
 {
     echo "# HTTP load: authkit demo"
     echo
-    echo "Written by \`benchmarks/load/run.sh\` (see README.md here); one run, not an average."
+    echo "Written by \`benchmarks/load/run.sh\` (see README.md here): one run; each row sums its $ROUNDS interleaved rounds."
     echo
     echo "- When: $started_at, revision $revision"
     echo "- Machine: $(nproc) CPUs ($cpu), $(uname -sr); load average before the run: $load_before"
     echo "- Load: $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $THREADS threads, $CONNECTIONS" \
-        "keep-alive connections, ${WARMUP} s warm-up then ${DURATION} s measured per row;" \
+        "keep-alive connections, ${WARMUP} s warm-up per row, then $ROUNDS rounds of ${DURATION} s per row;" \
         "wrk and the server on the same machine ($placement)"
     echo "- Server: release \`demo --store memory --jwt-alg <alg>\` on 127.0.0.1, a fresh process per" \
-        "algorithm; each ratio divides by the unauthenticated row of the same process"
+        "algorithm; each ratio divides by the unauthenticated row of the same process, over the same rounds"
     echo "- Target: authenticated /api/me at >= ${TARGET_RATIO} of the unauthenticated requests/s; $verdict"
     echo
     table
