@@ -86,6 +86,12 @@ fn load(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| async { black_box(memory.store().load(black_box(&key)).await.unwrap()) })
     });
+    // As an application that picks its store at run time holds it.
+    let shared: Arc<dyn SessionStore> = Arc::new(memory.store().clone());
+    group.bench_function("memory_store_load_through_arc_dyn", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(shared.load(black_box(&key)).await.unwrap()) })
+    });
     group.finish();
 
     let mut group = c.benchmark_group("session_load_best_of_chunks");

@@ -8,7 +8,15 @@ pub use refresh::{RefreshRecord, RefreshTokenStore, Rotation};
 pub use revocation::RevocationStore;
 pub use session::{SessionEntry, SessionRecord, SessionStore};
 
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::StoreError;
+
+/// The future a store method returns, as `#[async_trait]` writes it. The `Arc` forwarding
+/// impls name it so that they can hand on the inner store's future as it is: through
+/// `#[async_trait]` they would box it a second time on every call.
+type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The largest `data` a session or refresh record may carry, in bytes (64 KiB). Every store
 /// round-trips values up to this size byte for byte and refuses larger ones with

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{MAX_DATA_LEN, check_len, check_subject};
+use super::{MAX_DATA_LEN, StoreFuture, check_len, check_subject};
 use crate::{FamilyId, RefreshTokenHash, StoreError};
 
 /// A refresh token as a store holds it (keyed by its [`RefreshTokenHash`]).
@@ -128,28 +128,50 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError>;
 }
 
-#[async_trait]
+// By hand, not `#[async_trait]`: see `StoreFuture`.
 impl<T: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<T> {
-    async fn insert(
-        &self,
-        hash: &RefreshTokenHash,
-        record: &RefreshRecord,
-    ) -> Result<(), StoreError> {
-        (**self).insert(hash, record).await
+    fn insert<'s, 'h, 'r, 'f>(
+        &'s self,
+        hash: &'h RefreshTokenHash,
+        record: &'r RefreshRecord,
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'h: 'f,
+        'r: 'f,
+        Self: 'f,
+    {
+        (**self).insert(hash, record)
     }
-    async fn rotate(
-        &self,
-        old: &RefreshTokenHash,
-        new: &RefreshTokenHash,
+    fn rotate<'s, 'o, 'n, 'f>(
+        &'s self,
+        old: &'o RefreshTokenHash,
+        new: &'n RefreshTokenHash,
         issued_at: SystemTime,
         expires_at: SystemTime,
-    ) -> Result<Rotation, StoreError> {
-        (**self).rotate(old, new, issued_at, expires_at).await
+    ) -> StoreFuture<'f, Rotation>
+    where
+        's: 'f,
+        'o: 'f,
+        'n: 'f,
+        Self: 'f,
+    {
+        (**self).rotate(old, new, issued_at, expires_at)
     }
-    async fn revoke_family(&self, family: &FamilyId) -> Result<u64, StoreError> {
-        (**self).revoke_family(family).await
+    fn revoke_family<'s, 'm, 'f>(&'s self, family: &'m FamilyId) -> StoreFuture<'f, u64>
+    where
+        's: 'f,
+        'm: 'f,
+        Self: 'f,
+    {
+        (**self).revoke_family(family)
     }
-    async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        (**self).revoke_subject(subject).await
+    fn revoke_subject<'s, 'u, 'f>(&'s self, subject: &'u str) -> StoreFuture<'f, u64>
+    where
+        's: 'f,
+        'u: 'f,
+        Self: 'f,
+    {
+        (**self).revoke_subject(subject)
     }
 }

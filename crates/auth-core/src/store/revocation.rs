@@ -3,6 +3,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::StoreFuture;
 use crate::StoreError;
 
 /// Where JWT revocations live: single tokens by `(issuer, jti)`, and whole subjects by a
@@ -65,34 +66,69 @@ pub trait RevocationStore: Send + Sync + 'static {
     }
 }
 
-#[async_trait]
+// By hand, not `#[async_trait]`: see `StoreFuture`.
 impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
-    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
-        (**self).revoke(issuer, jti, until).await
+    fn revoke<'s, 'i, 'j, 'f>(
+        &'s self,
+        issuer: &'i str,
+        jti: &'j str,
+        until: SystemTime,
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'i: 'f,
+        'j: 'f,
+        Self: 'f,
+    {
+        (**self).revoke(issuer, jti, until)
     }
-    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
-        (**self).is_revoked(issuer, jti).await
+    fn is_revoked<'s, 'i, 'j, 'f>(&'s self, issuer: &'i str, jti: &'j str) -> StoreFuture<'f, bool>
+    where
+        's: 'f,
+        'i: 'f,
+        'j: 'f,
+        Self: 'f,
+    {
+        (**self).is_revoked(issuer, jti)
     }
-    async fn revoke_subject(
-        &self,
-        subject: &str,
+    fn revoke_subject<'s, 'u, 'f>(
+        &'s self,
+        subject: &'u str,
         not_before: SystemTime,
         until: SystemTime,
-    ) -> Result<(), StoreError> {
-        (**self).revoke_subject(subject, not_before, until).await
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'u: 'f,
+        Self: 'f,
+    {
+        (**self).revoke_subject(subject, not_before, until)
     }
-    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
-        (**self).subject_not_before(subject).await
+    fn subject_not_before<'s, 'u, 'f>(
+        &'s self,
+        subject: &'u str,
+    ) -> StoreFuture<'f, Option<SystemTime>>
+    where
+        's: 'f,
+        'u: 'f,
+        Self: 'f,
+    {
+        (**self).subject_not_before(subject)
     }
-    async fn is_token_revoked(
-        &self,
-        issuer: &str,
-        jti: Option<&str>,
-        subject: &str,
+    fn is_token_revoked<'s, 'i, 'j, 'u, 'f>(
+        &'s self,
+        issuer: &'i str,
+        jti: Option<&'j str>,
+        subject: &'u str,
         issued_at: SystemTime,
-    ) -> Result<bool, StoreError> {
-        (**self)
-            .is_token_revoked(issuer, jti, subject, issued_at)
-            .await
+    ) -> StoreFuture<'f, bool>
+    where
+        's: 'f,
+        'i: 'f,
+        'j: 'f,
+        'u: 'f,
+        Self: 'f,
+    {
+        (**self).is_token_revoked(issuer, jti, subject, issued_at)
     }
 }

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{MAX_DATA_LEN, check_len, check_subject};
+use super::{MAX_DATA_LEN, StoreFuture, check_len, check_subject};
 use crate::{SessionKey, StoreError};
 
 /// A session as a store holds it. The store treats `data` as opaque bytes.
@@ -226,35 +226,84 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
-#[async_trait]
+// By hand, not `#[async_trait]`: see `StoreFuture`.
 impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
-    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
-        (**self).create(key, record).await
+    fn create<'s, 'k, 'r, 'f>(
+        &'s self,
+        key: &'k SessionKey,
+        record: &'r SessionRecord,
+    ) -> StoreFuture<'f, ()>
+    where
+        's: 'f,
+        'k: 'f,
+        'r: 'f,
+        Self: 'f,
+    {
+        (**self).create(key, record)
     }
-    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        (**self).load(key).await
+    fn load<'s, 'k, 'f>(&'s self, key: &'k SessionKey) -> StoreFuture<'f, Option<SessionRecord>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).load(key)
     }
-    async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
-        (**self).save(key, record).await
+    fn save<'s, 'k, 'r, 'f>(
+        &'s self,
+        key: &'k SessionKey,
+        record: &'r SessionRecord,
+    ) -> StoreFuture<'f, u64>
+    where
+        's: 'f,
+        'k: 'f,
+        'r: 'f,
+        Self: 'f,
+    {
+        (**self).save(key, record)
     }
-    async fn touch(
-        &self,
-        key: &SessionKey,
+    fn touch<'s, 'k, 'f>(
+        &'s self,
+        key: &'k SessionKey,
         last_seen_at: SystemTime,
         expires_at: SystemTime,
-    ) -> Result<bool, StoreError> {
-        (**self).touch(key, last_seen_at, expires_at).await
+    ) -> StoreFuture<'f, bool>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).touch(key, last_seen_at, expires_at)
     }
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        (**self).delete(key).await
+    fn delete<'s, 'k, 'f>(&'s self, key: &'k SessionKey) -> StoreFuture<'f, bool>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).delete(key)
     }
-    async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        (**self).delete_subject(subject).await
+    fn delete_subject<'s, 'u, 'f>(&'s self, subject: &'u str) -> StoreFuture<'f, u64>
+    where
+        's: 'f,
+        'u: 'f,
+        Self: 'f,
+    {
+        (**self).delete_subject(subject)
     }
-    async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
-        (**self).list_subject(subject).await
+    fn list_subject<'s, 'u, 'f>(&'s self, subject: &'u str) -> StoreFuture<'f, Vec<SessionEntry>>
+    where
+        's: 'f,
+        'u: 'f,
+        Self: 'f,
+    {
+        (**self).list_subject(subject)
     }
-    async fn purge_expired(&self) -> Result<u64, StoreError> {
-        (**self).purge_expired().await
+    fn purge_expired<'s, 'f>(&'s self) -> StoreFuture<'f, u64>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).purge_expired()
     }
 }
