@@ -2,6 +2,7 @@
 //! tokens may name, some of them retired until a deadline.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
@@ -44,8 +45,15 @@ pub const MAX_KID_LEN: usize = 255;
 /// ```
 #[derive(Clone)]
 pub struct KeySet {
-    state: Arc<RwLock<State>>,
+    shared: Arc<Shared>,
     clock: SharedClock,
+}
+
+struct Shared {
+    state: RwLock<State>,
+    /// Counts the changes to `state`, so that a key resolved earlier can be reused while
+    /// nothing changed, without taking the lock or hashing the `kid` again.
+    generation: AtomicU64,
 }
 
 #[derive(Default)]
@@ -66,6 +74,16 @@ struct Entry {
     kid: Arc<str>,
     key: VerifyingKey,
     retire_at: Option<SystemTime>,
+}
+
+/// The key a `kid` found, and what tells whether it still would.
+#[derive(Clone)]
+pub(crate) struct Resolved {
+    pub(crate) key: VerifyingKey,
+    /// The set's shared copy of the `kid`, when the token named one.
+    pub(crate) kid: Option<Arc<str>>,
+    retire_at: Option<SystemTime>,
+    generation: u64,
 }
 
 /// A key of a JWK Set that [`KeySet::from_jwk_set`] left out, and why.
@@ -103,7 +121,10 @@ impl KeySet {
     pub fn new(clock: SharedClock) -> Self {
         crate::provider::install();
         Self {
-            state: Arc::new(RwLock::new(State::default())),
+            shared: Arc::new(Shared {
+                state: RwLock::new(State::default()),
+                generation: AtomicU64::new(0),
+            }),
             clock,
         }
     }
@@ -200,11 +221,22 @@ impl KeySet {
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
         // No code panics while holding the lock; a poisoned lock still holds a whole map.
-        self.state.read().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The state, to change it: every caller changes it, so the generation moves on
+    /// (under the lock, so a reader never pairs the old generation with the new state).
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(PoisonError::into_inner)
+        let state = self
+            .shared
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        state
     }
 
     /// The clock deciding retirement.
@@ -356,14 +388,22 @@ impl KeySet {
 
     /// Finds the key a token names. `kid` is only a lookup: a token without one is
     /// accepted only when the set holds exactly one key.
-    /// Returns the key and, when the token named one, the set's shared copy of its `kid`.
-    pub(crate) fn find(
-        &self,
-        kid: Option<&str>,
-    ) -> Result<(VerifyingKey, Option<Arc<str>>), AuthError> {
+    pub(crate) fn resolve(&self, kid: Option<&str>) -> Result<Resolved, AuthError> {
         let state = self.read();
         let entry = self.serving(&state, kid)?;
-        Ok((entry.key.clone(), kid.map(|_| entry.kid.clone())))
+        Ok(Resolved {
+            key: entry.key.clone(),
+            kid: kid.map(|_| entry.kid.clone()),
+            retire_at: entry.retire_at,
+            generation: self.shared.generation.load(Ordering::Acquire),
+        })
+    }
+
+    /// Whether [`resolve`](Self::resolve) would still give `resolved`: the set has not
+    /// changed since, and the key has not reached its retirement.
+    pub(crate) fn still_resolves(&self, resolved: &Resolved) -> bool {
+        resolved.generation == self.shared.generation.load(Ordering::Acquire)
+            && resolved.retire_at.is_none_or(|at| self.clock.now() < at)
     }
 
     /// Whether `kid` still finds `key` itself, unretired: what a remembered token needs,

@@ -15,7 +15,7 @@ use crate::header::{self, TokenHeader};
 use crate::header_cache::{CachedHeader, HeaderCache};
 use crate::jwks::RemoteJwks;
 use crate::key::VerifyingKey;
-use crate::key_set::KeySet;
+use crate::key_set::{KeySet, Resolved};
 use crate::verified_cache::{Proven, VerifiedCache};
 
 /// The default limit on a token's length, checked before any decoding: 8 KiB.
@@ -319,9 +319,9 @@ impl Verifier {
         alg: Algorithm,
         kid: Option<&str>,
         typ: Option<&str>,
-    ) -> Result<HeaderKey, AuthError> {
-        let (key, kid) = self.inner.keys.find(kid)?;
-        if alg != key.algorithm() {
+    ) -> Result<(Resolved, bool), AuthError> {
+        let resolved = self.inner.keys.resolve(kid)?;
+        if alg != resolved.key.algorithm() {
             return Err(AuthError::Invalid(
                 "the token's alg is not the algorithm of its key",
             ));
@@ -331,30 +331,49 @@ impl Verifier {
             (Some(expected), Some(typ)) => typ.eq_ignore_ascii_case(expected),
             (Some(_), None) => false,
         };
-        Ok(HeaderKey {
-            alg,
-            key,
-            kid,
-            typ_ok,
-        })
+        Ok((resolved, typ_ok))
     }
 
     fn check_jws<'t>(
         &self,
         compact: Compact<'t>,
     ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
-        let remembered = self.inner.headers.with(compact.header, |cached| {
-            self.header_key(cached.alg, cached.kid.as_deref(), cached.typ.as_deref())
-        });
+        type Remembered = Result<(HeaderKey, Option<CachedHeader>), AuthError>;
+        let remembered = self
+            .inner
+            .headers
+            .with(compact.header, |cached| -> Remembered {
+                let found = |resolved: &Resolved| HeaderKey {
+                    alg: cached.alg,
+                    key: resolved.key.clone(),
+                    kid: resolved.kid.clone(),
+                    typ_ok: cached.typ_ok,
+                };
+                if self.inner.keys.still_resolves(&cached.resolved) {
+                    return Ok((found(&cached.resolved), None));
+                }
+                // The key set changed since: find the key again, and remember it once the
+                // signature verified.
+                let (resolved, _) =
+                    self.header_key(cached.alg, cached.kid.as_deref(), cached.typ.as_deref())?;
+                Ok((found(&resolved), Some(cached.resolved_again(resolved))))
+            });
         let (found, fresh) = match remembered {
-            Some(found) => (found?, None),
+            Some(found) => found?,
             None => {
                 let mut stack = [0u8; 256];
                 let mut heap = Vec::new();
                 let parsed = header::parse(compact.header, &mut stack, &mut heap)?;
-                let found =
+                let (resolved, typ_ok) =
                     self.header_key(parsed.alg, parsed.kid.as_deref(), parsed.typ.as_deref())?;
-                (found, Some(CachedHeader::new(compact.header, &parsed)))
+                let found = HeaderKey {
+                    alg: parsed.alg,
+                    key: resolved.key.clone(),
+                    kid: resolved.kid.clone(),
+                    typ_ok,
+                };
+                let fresh = CachedHeader::new(compact.header, &parsed, resolved, typ_ok);
+                (found, Some(fresh))
             }
         };
         let HeaderKey {

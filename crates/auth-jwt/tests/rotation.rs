@@ -96,3 +96,43 @@ fn a_removed_key_fails_at_once_and_the_active_key_cannot_be_retired() {
     assert!(keys.active_kid().is_none());
     let _: SharedClock = shared;
 }
+
+/// The verifier remembers which key a header's `kid` found; any change to the key set
+/// must make it look again.
+#[test]
+fn a_key_replaced_under_the_same_kid_no_longer_verifies_its_old_tokens() {
+    let (_clock, shared) = common::clock();
+    let signing = SigningKey::generate(Algorithm::HS256).unwrap();
+    let keys = KeySet::with_signing_key(shared.clone(), "k1", signing).unwrap();
+    let issuer = Issuer::builder(keys.clone(), shared.clone())
+        .issuer("https://issuer.test")
+        .build(
+            Arc::new(MemoryRefreshTokenStore::new(shared.clone())),
+            Arc::new(MemoryRevocationStore::new(shared.clone())),
+        )
+        .unwrap();
+    let verifier = Verifier::builder(keys.clone(), shared.clone())
+        .issuer("https://issuer.test")
+        .build()
+        .unwrap();
+    let token = issuer.access_token("alice", &json!({})).unwrap().token;
+    assert!(verifier.verify::<Map<String, Value>>(&token).is_ok());
+
+    assert!(keys.remove("k1"));
+    let error = verifier.verify::<Map<String, Value>>(&token).unwrap_err();
+    assert_eq!(
+        common::reason(&error),
+        "invalid: the token's kid names no known key"
+    );
+
+    let other = SigningKey::generate(Algorithm::HS256).unwrap();
+    keys.set_active("k1", other).unwrap();
+    let error = verifier.verify::<Map<String, Value>>(&token).unwrap_err();
+    assert_eq!(
+        common::reason(&error),
+        "invalid: the token's signature does not verify"
+    );
+    let fresh = issuer.access_token("alice", &json!({})).unwrap().token;
+    assert!(verifier.verify::<Map<String, Value>>(&fresh).is_ok());
+    assert!(verifier.verify::<Map<String, Value>>(&token).is_err());
+}
