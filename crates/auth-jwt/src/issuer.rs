@@ -135,16 +135,18 @@ struct Inner {
 /// is still 128 fresh random bits, without a system call per token.
 struct JtiPool {
     rng: SystemRandom,
-    bytes: [u8; 1024],
+    bytes: [u8; JTI_POOL_LEN],
     used: usize,
 }
+
+const JTI_POOL_LEN: usize = 1024;
 
 impl JtiPool {
     fn new() -> Self {
         Self {
             rng: SystemRandom::new(),
-            bytes: [0; 1024],
-            used: 1024,
+            bytes: [0; JTI_POOL_LEN],
+            used: JTI_POOL_LEN,
         }
     }
 
@@ -490,5 +492,23 @@ impl Issuer {
             .revoke_subject(subject, not_before, until)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn the_jti_pool_hands_out_fresh_bytes_across_refills() {
+        let mut pool = JtiPool::new();
+        let draws = 2 * JTI_POOL_LEN / 16 + 3;
+        let jtis: HashSet<[u8; 16]> = (0..draws).map(|_| pool.take().unwrap()).collect();
+        assert_eq!(jtis.len(), draws);
+        assert!(!jtis.contains(&[0u8; 16]));
     }
 }
