@@ -132,7 +132,7 @@ impl<S> Cached<S> {
     /// Caches `record` unless this process already holds something newer: a later version,
     /// the same version seen later, or a local delete. Calls finishing out of order never
     /// replace newer knowledge with older.
-    fn remember(&self, key: &SessionKey, record: SessionRecord) {
+    fn remember(&self, key: &SessionKey, record: Arc<SessionRecord>) {
         self.cache.entry(*key).and_compute_with(|held| {
             let newer_held = match held.as_ref().map(|e| e.value()) {
                 Some(Local::Gone(_)) => true,
@@ -144,7 +144,7 @@ impl<S> Cached<S> {
             if newer_held {
                 Op::Nop
             } else {
-                Op::Put(Local::Live(Arc::new(record)))
+                Op::Put(Local::Live(record))
             }
         });
     }
@@ -187,17 +187,22 @@ impl<S: SessionStore> SessionStore for Cached<S> {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.load_shared(key).await?.map(Arc::unwrap_or_clone))
+    }
+
+    async fn load_shared(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let now = self.clock.now();
         match self.cache.get(key) {
-            Some(Local::Live(hit)) if hit.is_live_at(now) => {
-                return Ok(Some(SessionRecord::clone(&hit)));
-            }
+            Some(Local::Live(hit)) if hit.is_live_at(now) => return Ok(Some(hit)),
             Some(Local::Gone(_)) => return Ok(None),
             // Dead by our copy; another process may have extended it, so ask.
             Some(Local::Live(_)) => self.drop_copy(key),
             None => {}
         }
-        let loaded = self.inner.load(key).await?;
+        let loaded = self.inner.load_shared(key).await?;
         if let Some(record) = &loaded {
             self.remember(key, record.clone());
         }
@@ -209,7 +214,7 @@ impl<S: SessionStore> SessionStore for Cached<S> {
             Ok(version) => {
                 let mut stored = record.clone();
                 stored.version = version;
-                self.remember(key, stored);
+                self.remember(key, Arc::new(stored));
                 Ok(version)
             }
             Err(error) => {
@@ -231,7 +236,7 @@ impl<S: SessionStore> SessionStore for Cached<S> {
                 let mut record = SessionRecord::clone(&hit);
                 record.last_seen_at = last_seen_at;
                 record.expires_at = expires_at;
-                self.remember(key, record);
+                self.remember(key, Arc::new(record));
             }
             (Ok(true), _) => {}
             _ => self.drop_copy(key),
@@ -294,7 +299,7 @@ mod tests {
         v1.data = b"v1".to_vec();
         store.save(&key, &v1).await.unwrap();
         // A load that read version 0 before the save finishes only now.
-        store.remember(&key, v0.clone());
+        store.remember(&key, Arc::new(v0.clone()));
         assert_eq!(store.load(&key).await.unwrap().unwrap().data, b"v1");
     }
 
@@ -307,7 +312,7 @@ mod tests {
         store.create(&key, &record).await.unwrap();
         assert!(store.delete(&key).await.unwrap());
         // A load that read the record before the delete finishes only now.
-        store.remember(&key, record.clone());
+        store.remember(&key, Arc::new(record.clone()));
         assert!(store.load(&key).await.unwrap().is_none());
         // The key can still be created again (through this cache or after the mark ends).
         store.create(&key, &record).await.unwrap();

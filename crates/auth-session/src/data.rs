@@ -12,12 +12,11 @@ use serde_json::{Map, Value};
 
 use crate::SessionError;
 
-/// The data of one session: the bytes as the store holds them, the decoded map (filled on
-/// first read), and whether it changed since it was loaded or last written.
+/// The data of one session beside the bytes the store holds (which the session keeps in
+/// its shared record and passes in as `stored`): the decoded map (filled on first read),
+/// the edited map once an edit began, and whether it differs from `stored`.
 #[derive(Clone, Default)]
 pub(crate) struct Data {
-    /// The encoding the store holds (empty means an empty map).
-    stored: Vec<u8>,
     /// The decoded map, filled on first read while nothing has been edited.
     decoded: OnceLock<Map<String, Value>>,
     /// The map once an edit began (moved out of `decoded`).
@@ -27,18 +26,9 @@ pub(crate) struct Data {
 }
 
 impl Data {
-    /// Data as loaded from a store, not yet decoded.
-    pub(crate) fn from_stored(stored: Vec<u8>) -> Self {
+    /// Data whose stored encoding is `map`'s.
+    pub(crate) fn decoded(map: Map<String, Value>) -> Self {
         Self {
-            stored,
-            ..Self::default()
-        }
-    }
-
-    /// Data from an already-encoded map that the store now holds.
-    pub(crate) fn from_saved(stored: Vec<u8>, map: Map<String, Value>) -> Self {
-        Self {
-            stored,
             decoded: OnceLock::from(map),
             ..Self::default()
         }
@@ -48,34 +38,38 @@ impl Data {
         self.dirty
     }
 
-    /// The stored encoding, if no edit began since it was loaded or written (the map then
-    /// is exactly what these bytes decode to).
-    pub(crate) fn unedited_stored(&self) -> Option<&[u8]> {
-        self.edited.is_none().then_some(self.stored.as_slice())
+    /// Whether no edit began since the data was loaded or written (the map then is
+    /// exactly what `stored` decodes to).
+    pub(crate) fn is_unedited(&self) -> bool {
+        self.edited.is_none()
     }
 
     /// The decoded map.
-    pub(crate) fn map(&self) -> Result<&Map<String, Value>, SessionError> {
+    pub(crate) fn map(&self, stored: &[u8]) -> Result<&Map<String, Value>, SessionError> {
         if let Some(map) = &self.edited {
             return Ok(map);
         }
         if let Some(map) = self.decoded.get() {
             return Ok(map);
         }
-        let decoded = decode(&self.stored)?;
+        let decoded = decode(stored)?;
         Ok(self.decoded.get_or_init(|| decoded))
     }
 
-    fn map_mut(&mut self) -> Result<&mut Map<String, Value>, SessionError> {
+    fn map_mut(&mut self, stored: &[u8]) -> Result<&mut Map<String, Value>, SessionError> {
         let map = match (self.edited.take(), self.decoded.take()) {
             (Some(map), _) | (None, Some(map)) => map,
-            (None, None) => decode(&self.stored)?,
+            (None, None) => decode(stored)?,
         };
         Ok(self.edited.insert(map))
     }
 
-    pub(crate) fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        match self.map()?.get(key) {
+    pub(crate) fn get<T: DeserializeOwned>(
+        &self,
+        stored: &[u8],
+        key: &str,
+    ) -> Result<Option<T>, SessionError> {
+        match self.map(stored)?.get(key) {
             Some(value) => T::deserialize(value).map(Some).map_err(SessionError::Value),
             None => Ok(None),
         }
@@ -85,11 +79,15 @@ impl Data {
     /// stored JSON is read once and only the entry under `key` is built. Each request's
     /// identity needs just the roles, so this keeps the rest of the data undecoded until a
     /// handler reads it.
-    pub(crate) fn peek<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        if self.edited.is_some() || self.decoded.get().is_some() || self.stored.is_empty() {
-            return self.get(key);
+    pub(crate) fn peek<T: DeserializeOwned>(
+        &self,
+        stored: &[u8],
+        key: &str,
+    ) -> Result<Option<T>, SessionError> {
+        if self.edited.is_some() || self.decoded.get().is_some() || stored.is_empty() {
+            return self.get(stored, key);
         }
-        let mut reader = serde_json::Deserializer::from_slice(&self.stored);
+        let mut reader = serde_json::Deserializer::from_slice(stored);
         let found = Entry::<T>::new(key)
             .deserialize(&mut reader)
             .and_then(|found| reader.end().map(|()| found));
@@ -99,19 +97,20 @@ impl Data {
             // not a `T` is `Value` only if the rest is well formed and no later repeat of
             // the key replaces it (found by the `session_data` fuzz target). Failures are
             // rare, so the full decode settles them.
-            Err(_) => self.get(key),
+            Err(_) => self.get(stored, key),
         }
     }
 
     pub(crate) fn insert<T: Serialize + ?Sized>(
         &mut self,
+        stored: &[u8],
         key: &str,
         value: &T,
     ) -> Result<(), SessionError> {
         let value = serde_json::to_value(value).map_err(SessionError::Value)?;
         // Refused here, not only when saving, so the session never holds unsaveable data.
         check_nesting(std::iter::once(&value), 2)?;
-        let map = self.map_mut()?;
+        let map = self.map_mut(stored)?;
         if map.get(key) != Some(&value) {
             map.insert(key.to_owned(), value);
             self.dirty = true;
@@ -119,14 +118,14 @@ impl Data {
         Ok(())
     }
 
-    pub(crate) fn remove(&mut self, key: &str) -> Result<bool, SessionError> {
-        let removed = self.map_mut()?.remove(key).is_some();
+    pub(crate) fn remove(&mut self, stored: &[u8], key: &str) -> Result<bool, SessionError> {
+        let removed = self.map_mut(stored)?.remove(key).is_some();
         self.dirty |= removed;
         Ok(removed)
     }
 
-    pub(crate) fn clear(&mut self) -> Result<(), SessionError> {
-        let map = self.map_mut()?;
+    pub(crate) fn clear(&mut self, stored: &[u8]) -> Result<(), SessionError> {
+        let map = self.map_mut(stored)?;
         if !map.is_empty() {
             map.clear();
             self.dirty = true;
@@ -134,23 +133,18 @@ impl Data {
         Ok(())
     }
 
-    /// The encoding to write: the stored bytes if nothing changed, else the map re-encoded.
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, SessionError> {
+    /// The encoding to write: `stored` if nothing changed, else the map re-encoded.
+    pub(crate) fn encode(&self, stored: &[u8]) -> Result<Vec<u8>, SessionError> {
         if !self.dirty {
-            return Ok(self.stored.clone());
+            return Ok(stored.to_vec());
         }
-        encode(self.map()?)
+        encode(self.map(stored)?)
     }
 
-    /// Records that `stored` (an [`encode`](Self::encode) of the current map) is now what
-    /// the store holds.
-    pub(crate) fn mark_saved(&mut self, stored: Vec<u8>) {
-        self.stored = stored;
+    /// Records that an [`encode`](Self::encode) of the current map is now what the store
+    /// holds.
+    pub(crate) fn mark_saved(&mut self) {
         self.dirty = false;
-    }
-
-    pub(crate) fn stored_len(&self) -> usize {
-        self.stored.len()
     }
 }
 
@@ -328,29 +322,30 @@ mod tests {
 
     #[test]
     fn decoding_waits_for_the_first_read() {
-        let data = Data::from_stored(br#"{"a":1}"#.to_vec());
+        let stored = br#"{"a":1}"#;
+        let data = Data::default();
         assert!(data.decoded.get().is_none());
-        assert_eq!(data.get::<u32>("a").unwrap(), Some(1));
+        assert_eq!(data.get::<u32>(stored, "a").unwrap(), Some(1));
         assert!(data.decoded.get().is_some());
     }
 
     #[test]
     fn peek_reads_one_entry_and_answers_as_get_does() {
         let stored = br#"{"a":1,"roles":["x"],"b":{"c":[1,2]},"roles":["admin","user"]}"#;
-        let data = Data::from_stored(stored.to_vec());
-        let roles: Option<Vec<String>> = data.peek("roles").unwrap();
-        assert_eq!(roles, data.get("roles").unwrap());
+        let data = Data::default();
+        let roles: Option<Vec<String>> = data.peek(stored, "roles").unwrap();
+        assert_eq!(roles, data.get(stored, "roles").unwrap());
         assert_eq!(roles.unwrap(), ["admin", "user"]);
         assert!(data.decoded.get().is_some(), "get decoded the map");
 
-        let fresh = Data::from_stored(stored.to_vec());
-        assert_eq!(fresh.peek::<u32>("missing").unwrap(), None);
+        let fresh = Data::default();
+        assert_eq!(fresh.peek::<u32>(stored, "missing").unwrap(), None);
         assert!(
             fresh.decoded.get().is_none(),
             "peek decodes nothing to keep"
         );
         assert!(matches!(
-            fresh.peek::<u32>("roles"),
+            fresh.peek::<u32>(stored, "roles"),
             Err(SessionError::Value(_))
         ));
         for corrupt in [
@@ -360,10 +355,9 @@ mod tests {
             b"{\"roles\":[]",
             b"nul",
         ] {
-            let data = Data::from_stored(corrupt.to_vec());
             assert!(
                 matches!(
-                    data.peek::<Vec<String>>("roles"),
+                    Data::default().peek::<Vec<String>>(corrupt, "roles"),
                     Err(SessionError::CorruptData(_))
                 ),
                 "{:?}",
@@ -374,12 +368,12 @@ mod tests {
         // so damage after the entry, or a later repeat of the key, changes its answer.
         let damaged_after = &br#"{"roles":["user"],"x":"#[..];
         assert!(matches!(
-            Data::from_stored(damaged_after.to_vec()).peek::<u32>("roles"),
+            Data::default().peek::<u32>(damaged_after, "roles"),
             Err(SessionError::CorruptData(_))
         ));
         let bad_utf8_elsewhere = &b"{\"roles\":[\"user\"],\"x\":\"\xff\"}"[..];
         assert!(matches!(
-            Data::from_stored(bad_utf8_elsewhere.to_vec()).peek::<Vec<String>>("roles"),
+            Data::default().peek::<Vec<String>>(bad_utf8_elsewhere, "roles"),
             Err(SessionError::CorruptData(_))
         ));
         let too_deep_elsewhere = format!(
@@ -388,43 +382,47 @@ mod tests {
             "]".repeat(200)
         );
         assert!(matches!(
-            Data::from_stored(too_deep_elsewhere.into_bytes()).peek::<Vec<String>>("roles"),
+            Data::default().peek::<Vec<String>>(too_deep_elsewhere.as_bytes(), "roles"),
             Err(SessionError::CorruptData(_))
         ));
         let repeated = &br#"{"roles":1,"roles":["user"]}"#[..];
         assert_eq!(
-            Data::from_stored(repeated.to_vec())
-                .peek::<Vec<String>>("roles")
+            Data::default()
+                .peek::<Vec<String>>(repeated, "roles")
                 .unwrap()
                 .unwrap(),
             ["user"]
         );
-        let mut edited = Data::from_stored(stored.to_vec());
-        edited.insert("roles", &["root"]).unwrap();
+        let mut edited = Data::default();
+        edited.insert(stored, "roles", &["root"]).unwrap();
         assert_eq!(
-            edited.peek::<Vec<String>>("roles").unwrap().unwrap(),
+            edited
+                .peek::<Vec<String>>(stored, "roles")
+                .unwrap()
+                .unwrap(),
             ["root"]
         );
     }
 
     #[test]
     fn only_real_changes_make_it_dirty_and_encoding_is_compact() {
-        let mut data = Data::from_stored(br#"{"a":1}"#.to_vec());
-        data.insert("a", &1).unwrap();
-        assert!(!data.remove("b").unwrap());
+        let stored = br#"{"a":1}"#;
+        let mut data = Data::default();
+        data.insert(stored, "a", &1).unwrap();
+        assert!(!data.remove(stored, "b").unwrap());
         assert!(!data.is_dirty());
-        assert_eq!(data.encode().unwrap(), br#"{"a":1}"#);
+        assert_eq!(data.encode(stored).unwrap(), stored);
 
-        data.insert("b", &[true, false]).unwrap();
+        data.insert(stored, "b", &[true, false]).unwrap();
         assert!(data.is_dirty());
-        let encoded = data.encode().unwrap();
+        let encoded = data.encode(stored).unwrap();
         assert_eq!(encoded, br#"{"a":1,"b":[true,false]}"#);
-        data.mark_saved(encoded);
+        data.mark_saved();
         assert!(!data.is_dirty());
 
-        data.clear().unwrap();
+        data.clear(&encoded).unwrap();
         assert!(data.is_dirty());
-        assert_eq!(data.encode().unwrap(), b"{}");
+        assert_eq!(data.encode(&encoded).unwrap(), b"{}");
     }
 
     /// A value `depth` arrays deep.
@@ -448,17 +446,18 @@ mod tests {
 
     #[test]
     fn too_deep_values_are_refused_when_inserted_and_nothing_changes() {
-        let mut data = Data::from_stored(br#"{"a":1}"#.to_vec());
+        let stored = br#"{"a":1}"#;
+        let mut data = Data::default();
         assert!(matches!(
-            data.insert("deep", &nested(MAX_NESTING)),
+            data.insert(stored, "deep", &nested(MAX_NESTING)),
             Err(SessionError::Value(_))
         ));
         assert!(!data.is_dirty());
-        data.insert("ok", &nested(MAX_NESTING - 1)).unwrap();
-        let encoded = data.encode().unwrap();
+        data.insert(stored, "ok", &nested(MAX_NESTING - 1)).unwrap();
+        let encoded = data.encode(stored).unwrap();
         assert!(
-            Data::from_stored(encoded)
-                .get::<Value>("ok")
+            Data::default()
+                .get::<Value>(&encoded, "ok")
                 .unwrap()
                 .is_some()
         );
@@ -491,13 +490,17 @@ mod tests {
             fn inserted_values_load_back(map in json_map()) {
                 let mut data = Data::default();
                 for (key, value) in &map {
-                    data.insert(key, value).unwrap();
+                    data.insert(&[], key, value).unwrap();
                 }
-                let loaded = Data::from_stored(data.encode().unwrap());
+                let encoded = data.encode(&[]).unwrap();
+                let loaded = Data::default();
                 for (key, value) in &map {
-                    prop_assert_eq!(loaded.get::<Value>(key).unwrap(), Some(value.clone()));
+                    prop_assert_eq!(
+                        loaded.get::<Value>(&encoded, key).unwrap(),
+                        Some(value.clone())
+                    );
                 }
-                prop_assert_eq!(loaded.map().unwrap().len(), map.len());
+                prop_assert_eq!(loaded.map(&encoded).unwrap().len(), map.len());
             }
 
             /// Any bytes: a map or `CorruptData`, never a panic; a decoded map re-encodes

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use auth_core::store::SessionRecord;
 use auth_core::{Identity, SessionKey};
 
 use crate::{Session, SessionError};
@@ -22,22 +23,23 @@ pub(crate) struct IdentityMemo {
 }
 
 /// An identity with the inputs of [`Session::identity`] that it does not carry itself
-/// (its subject, creation and expiry it does). A hit needs every input to be equal, so a
-/// remembered identity is exactly the one a fresh build would give: nothing here trusts a
-/// store's version numbers.
+/// (its subject, creation and expiry it does): the key, and the record whose stored data
+/// it read (shared, not copied). A hit needs every input to be equal, so a remembered
+/// identity is exactly the one a fresh build would give: nothing here trusts a store's
+/// version numbers.
 struct Remembered {
     key: SessionKey,
-    data: Vec<u8>,
+    record: Arc<SessionRecord>,
     identity: Arc<Identity>,
 }
 
 impl Remembered {
-    fn matches(&self, session: &Session, data: &[u8]) -> bool {
+    fn matches(&self, session: &Session) -> bool {
         self.key == session.key
-            && self.identity.authenticated_at == session.created_at
+            && self.identity.authenticated_at == session.record.created_at
             && self.identity.expires_at == Some(session.expires_at)
-            && self.identity.subject == session.subject
-            && self.data == data
+            && self.identity.subject == session.record.subject
+            && self.record.data == session.record.data
     }
 }
 
@@ -51,18 +53,18 @@ impl IdentityMemo {
     /// `session`'s identity: the remembered one if its inputs are unchanged, otherwise a
     /// fresh build, then remembered. A session with unsaved edits is always built fresh.
     pub(crate) fn identity(&self, session: &Session) -> Result<Arc<Identity>, SessionError> {
-        let Some(data) = session.data.unedited_stored() else {
+        if !session.data.is_unedited() {
             return session.identity().map(Arc::new);
-        };
+        }
         let slot = &self.slots[slot_of(&session.key)];
-        if let Some(hit) = lock(slot).as_deref().filter(|r| r.matches(session, data)) {
+        if let Some(hit) = lock(slot).as_deref().filter(|r| r.matches(session)) {
             return Ok(hit.identity.clone());
         }
         let identity = Arc::new(session.identity()?);
-        if data.len() <= MAX_REMEMBERED_DATA {
+        if session.record.data.len() <= MAX_REMEMBERED_DATA {
             let remembered = Box::new(Remembered {
                 key: session.key,
-                data: data.to_vec(),
+                record: session.record.clone(),
                 identity: identity.clone(),
             });
             // The entry it replaces is dropped after the lock is released.
@@ -91,7 +93,6 @@ mod tests {
     use std::time::Duration;
 
     use auth_core::memory::MemorySessionStore;
-    use auth_core::store::SessionRecord;
     use auth_core::{AuthMethod, ManualClock, SessionId, SessionStore};
     use serde_json::json;
 

@@ -140,12 +140,12 @@ pub mod fuzzing {
 
     /// `Session::get` on a session loaded with `stored`: decodes the whole map.
     pub fn get<T: DeserializeOwned>(stored: &[u8], key: &str) -> Result<Option<T>, SessionError> {
-        crate::data::Data::from_stored(stored.to_vec()).get(key)
+        crate::data::Data::default().get(stored, key)
     }
 
     /// What `Session::roles` uses on a session loaded with `stored`: reads the one entry.
     pub fn peek<T: DeserializeOwned>(stored: &[u8], key: &str) -> Result<Option<T>, SessionError> {
-        crate::data::Data::from_stored(stored.to_vec()).peek(key)
+        crate::data::Data::default().peek(stored, key)
     }
 }
 

@@ -219,16 +219,13 @@ impl<S: SessionStore> SessionManager<S> {
         let record = SessionRecord::new(subject, stored, now, expires_at);
         record.check_limits()?;
         let (id, key) = self.insert_new(&record).await?;
-        Ok(Session {
+        Ok(Session::new(
             id,
             key,
-            subject: record.subject,
-            created_at: now,
-            last_seen_at: now,
+            Arc::new(record),
             expires_at,
-            version: 0,
-            data: Data::from_saved(record.data, map),
-        })
+            Data::decoded(map),
+        ))
     }
 
     /// The live session whose id is `id` (the text from the client's cookie), or `None`:
@@ -249,13 +246,17 @@ impl<S: SessionStore> SessionManager<S> {
     /// [`load`](Self::load) for an already parsed id.
     pub async fn load_id(&self, id: SessionId) -> Result<Option<Session>, SessionError> {
         let key = id.key();
-        let Some(record) = self.store.load(&key).await? else {
+        let Some(record) = self.store.load_shared(&key).await? else {
             return Ok(None);
         };
         match self.admit(&record, self.clock.now()) {
-            Admission::Live { expires_at } => {
-                Ok(Some(Session::loaded(id, key, record, expires_at)))
-            }
+            Admission::Live { expires_at } => Ok(Some(Session::new(
+                id,
+                key,
+                record,
+                expires_at,
+                Data::default(),
+            ))),
             // Boxed: taken once per touch interval, and unboxed its state would make every
             // load's future (and each caller's) larger, copied on every request.
             Admission::Touch { now, expires_at } => {
@@ -281,12 +282,11 @@ impl<S: SessionStore> SessionManager<S> {
         if !session.is_dirty() {
             return Ok(false);
         }
-        let (record, now) = self.record_for_write(session)?;
-        let version = self.store.save(&session.key, &record).await?;
-        session.version = version;
-        session.last_seen_at = now;
+        let mut record = self.record_for_write(session)?;
+        record.version = self.store.save(&session.key, &record).await?;
         session.expires_at = record.expires_at;
-        session.data.mark_saved(record.data);
+        session.record = Arc::new(record);
+        session.data.mark_saved();
         Ok(true)
     }
 
@@ -386,7 +386,7 @@ impl<S: SessionStore> SessionManager<S> {
         &self,
         id: SessionId,
         key: SessionKey,
-        mut record: SessionRecord,
+        mut record: Arc<SessionRecord>,
         now: SystemTime,
         expires_at: SystemTime,
     ) -> Result<Option<Session>, SessionError> {
@@ -394,8 +394,15 @@ impl<S: SessionStore> SessionManager<S> {
             // Deleted since the read.
             return Ok(None);
         }
-        record.last_seen_at = now;
-        Ok(Some(Session::loaded(id, key, record, expires_at)))
+        // A copy when the store shares its record: once per touch interval.
+        Arc::make_mut(&mut record).last_seen_at = now;
+        Ok(Some(Session::new(
+            id,
+            key,
+            record,
+            expires_at,
+            Data::default(),
+        )))
     }
 
     fn check_size(&self, size: usize) -> Result<(), SessionError> {
@@ -411,12 +418,9 @@ impl<S: SessionStore> SessionManager<S> {
     }
 
     /// The record a write of `session` at the clock's `now` would store (at the session's
-    /// loaded version), after the size and expiry checks.
-    fn record_for_write(
-        &self,
-        session: &Session,
-    ) -> Result<(SessionRecord, SystemTime), SessionError> {
-        let data = session.data.encode()?;
+    /// loaded version, last seen `now`), after the size and expiry checks.
+    fn record_for_write(&self, session: &Session) -> Result<SessionRecord, SessionError> {
+        let data = session.data.encode(session.stored())?;
         self.check_size(data.len())?;
         let now = self.clock.now();
         if now >= session.expires_at {
@@ -424,19 +428,19 @@ impl<S: SessionStore> SessionManager<S> {
         }
         let expires_at = self
             .config
-            .deadline(session.created_at, now)
+            .deadline(session.record.created_at, now)
             .filter(|deadline| now < *deadline)
             .ok_or(SessionError::Expired)?;
         let mut record = SessionRecord::new(
-            session.subject.clone(),
+            session.record.subject.clone(),
             data,
-            session.created_at,
+            session.record.created_at,
             expires_at,
         );
         record.last_seen_at = now;
-        record.version = session.version;
+        record.version = session.record.version;
         record.check_limits()?;
-        Ok((record, now))
+        Ok(record)
     }
 
     async fn rotate_inner(
@@ -444,7 +448,8 @@ impl<S: SessionStore> SessionManager<S> {
         session: &mut Session,
         subject: Option<String>,
     ) -> Result<(), SessionError> {
-        let (fence, now) = self.record_for_write(session)?;
+        let fence = self.record_for_write(session)?;
+        let now = fence.last_seen_at;
         // Everything the new record needs is checked before the first write.
         let mut record = fence.clone();
         if let Some(subject) = subject {
@@ -467,12 +472,9 @@ impl<S: SessionStore> SessionManager<S> {
         let (id, key) = self.insert_new(&record).await?;
         session.id = id;
         session.key = key;
-        session.subject = record.subject;
-        session.created_at = record.created_at;
-        session.last_seen_at = now;
         session.expires_at = record.expires_at;
-        session.version = 0;
-        session.data.mark_saved(record.data);
+        session.record = Arc::new(record);
+        session.data.mark_saved();
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! One loaded session: its id, its timestamps and its typed data.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use auth_core::store::SessionRecord;
@@ -49,33 +50,35 @@ pub const ROLES_KEY: &str = "roles";
 pub struct Session {
     pub(crate) id: SessionId,
     pub(crate) key: SessionKey,
-    pub(crate) subject: String,
-    pub(crate) created_at: SystemTime,
-    pub(crate) last_seen_at: SystemTime,
+    /// The record as the store holds it (subject, times, version and the data's stored
+    /// encoding), shared with the store where it keeps records behind an `Arc`.
+    pub(crate) record: Arc<SessionRecord>,
     pub(crate) expires_at: SystemTime,
-    pub(crate) version: u64,
     pub(crate) data: Data,
 }
 
 impl Session {
-    /// A session handed out by a load: `record` as the store holds it, live until
-    /// `expires_at` by the manager's limits.
-    pub(crate) fn loaded(
+    /// A session handed out by a load or written by a create: `record` as the store
+    /// holds it, live until `expires_at` by the manager's limits, with `data` beside it.
+    pub(crate) fn new(
         id: SessionId,
         key: SessionKey,
-        record: SessionRecord,
+        record: Arc<SessionRecord>,
         expires_at: SystemTime,
+        data: Data,
     ) -> Self {
         Self {
             id,
             key,
-            subject: record.subject,
-            created_at: record.created_at,
-            last_seen_at: record.last_seen_at,
+            record,
             expires_at,
-            version: record.version,
-            data: Data::from_stored(record.data),
+            data,
         }
+    }
+
+    /// The stored encoding of the data.
+    pub(crate) fn stored(&self) -> &[u8] {
+        &self.record.data
     }
 
     /// The id to put in the client's cookie. Do not log it.
@@ -90,19 +93,19 @@ impl Session {
 
     /// Whose session it is.
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.record.subject
     }
 
     /// When the session was created (or logged in through
     /// [`rotate_to`](crate::SessionManager::rotate_to)); its absolute lifetime counts
     /// from here.
     pub fn created_at(&self) -> SystemTime {
-        self.created_at
+        self.record.created_at
     }
 
     /// The "last seen" time the store holds (updated at most once per touch interval).
     pub fn last_seen_at(&self) -> SystemTime {
-        self.last_seen_at
+        self.record.last_seen_at
     }
 
     /// When the session stops loading unless it is used again: the earlier of its idle and
@@ -113,7 +116,7 @@ impl Session {
 
     /// The stored version this handle was loaded at (optimistic concurrency).
     pub fn version(&self) -> u64 {
-        self.version
+        self.record.version
     }
 
     /// Whether the data changed since it was loaded or last written.
@@ -125,7 +128,7 @@ impl Session {
     /// [`SessionError::Value`] if the stored value does not fit `T`, and with
     /// [`SessionError::CorruptData`] if the stored data is not a JSON object.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        self.data.get(key)
+        self.data.get(&self.record.data, key)
     }
 
     /// Sets `key` to `value`. Marks the session dirty unless the value was already there.
@@ -134,27 +137,30 @@ impl Session {
         key: &str,
         value: &T,
     ) -> Result<(), SessionError> {
-        self.data.insert(key, value)
+        self.data.insert(&self.record.data, key, value)
     }
 
     /// Removes `key`; returns whether it was there (and so whether the session is now dirty).
     pub fn remove(&mut self, key: &str) -> Result<bool, SessionError> {
-        self.data.remove(key)
+        self.data.remove(&self.record.data, key)
     }
 
     /// Removes every key.
     pub fn clear(&mut self) -> Result<(), SessionError> {
-        self.data.clear()
+        self.data.clear(&self.record.data)
     }
 
     /// Whether `key` holds a value.
     pub fn contains(&self, key: &str) -> Result<bool, SessionError> {
-        Ok(self.data.map()?.contains_key(key))
+        Ok(self.data.map(&self.record.data)?.contains_key(key))
     }
 
     /// The roles stored under [`ROLES_KEY`] (none if the key is absent).
     pub fn roles(&self) -> Result<Vec<String>, SessionError> {
-        Ok(self.data.peek(ROLES_KEY)?.unwrap_or_default())
+        Ok(self
+            .data
+            .peek(&self.record.data, ROLES_KEY)?
+            .unwrap_or_default())
     }
 
     /// Stores `roles` under [`ROLES_KEY`]. A privilege change: follow it with
@@ -192,7 +198,8 @@ impl Session {
         };
         // Filled in place: the builder methods would move the whole struct at each step,
         // on every request.
-        let mut identity = Identity::new(self.subject.clone(), method, self.created_at);
+        let mut identity =
+            Identity::new(self.record.subject.clone(), method, self.record.created_at);
         identity.roles = self.roles()?;
         identity.expires_at = Some(self.expires_at);
         Ok(identity)
@@ -204,12 +211,12 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("key", &self.key)
-            .field("subject", &self.subject)
-            .field("created_at", &self.created_at)
-            .field("last_seen_at", &self.last_seen_at)
+            .field("subject", &self.record.subject)
+            .field("created_at", &self.record.created_at)
+            .field("last_seen_at", &self.record.last_seen_at)
             .field("expires_at", &self.expires_at)
-            .field("version", &self.version)
-            .field("stored_len", &self.data.stored_len())
+            .field("version", &self.record.version)
+            .field("stored_len", &self.record.data.len())
             .field("dirty", &self.data.is_dirty())
             .finish_non_exhaustive()
     }
@@ -226,5 +233,27 @@ mod tests {
         // http's `Extensions` wants `Clone + Send + Sync + 'static`.
         shareable::<Session>();
         shareable::<crate::SessionManager<auth_core::memory::MemorySessionStore>>();
+    }
+
+    #[tokio::test]
+    async fn loads_share_the_memory_stores_record_instead_of_copying_it() {
+        let manager = crate::SessionManager::new(auth_core::memory::MemorySessionStore::default());
+        let created = manager
+            .create("alice", &serde_json::json!({ "roles": ["admin"] }))
+            .await
+            .unwrap();
+        let first = manager
+            .load_id(created.id().clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let second = manager
+            .load_id(created.id().clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&first.record, &second.record));
+        assert_eq!(second.subject(), "alice");
+        assert_eq!(second.roles().unwrap(), ["admin"]);
     }
 }

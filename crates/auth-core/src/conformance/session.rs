@@ -33,8 +33,24 @@ fn assert_same(actual: &SessionRecord, expected: &SessionRecord) {
     assert_eq!(actual.version, expected.version, "version");
 }
 
+/// Loads through both `load` and `load_shared`, which must answer alike.
+async fn load<S: SessionStore>(store: &S, key: &SessionKey) -> Option<SessionRecord> {
+    let owned = store.load(key).await.expect("load");
+    let shared = store.load_shared(key).await.expect("load_shared");
+    match (&owned, &shared) {
+        (Some(owned), Some(shared)) => assert_same(shared, owned),
+        (None, None) => {}
+        _ => panic!(
+            "load found {} record, load_shared {}",
+            if owned.is_some() { "a" } else { "no" },
+            if shared.is_some() { "one" } else { "none" },
+        ),
+    }
+    owned
+}
+
 async fn must_load<S: SessionStore>(store: &S, key: &SessionKey) -> SessionRecord {
-    store.load(key).await.expect("load").expect("a live record")
+    load(store, key).await.expect("a live record")
 }
 
 /// What was created loads back unchanged, at version 0.
@@ -50,7 +66,7 @@ pub async fn create_then_load_round_trips<S: SessionStore>(store: S, clock: Arc<
     store.create(&k, &r).await.unwrap();
     r.version = 0;
     assert_same(&must_load(&store, &k).await, &r);
-    assert!(store.load(&key()).await.unwrap().is_none(), "unknown key");
+    assert!(load(&store, &key()).await.is_none(), "unknown key");
 }
 
 /// A second create under a live key fails and the first record survives.
@@ -90,7 +106,7 @@ pub async fn expired_records_never_load<S: SessionStore>(store: S, clock: Arc<Ma
     let r = record(&clock, &subject, b"x", 10 * MINUTE);
     store.create(&k, &r).await.unwrap();
     clock.advance(10 * MINUTE + Duration::from_secs(1));
-    assert!(store.load(&k).await.unwrap().is_none(), "load");
+    assert!(load(&store, &k).await.is_none(), "load");
     assert!(
         store.list_subject(&subject).await.unwrap().is_empty(),
         "list"
@@ -101,7 +117,7 @@ pub async fn expired_records_never_load<S: SessionStore>(store: S, clock: Arc<Ma
         matches!(store.save(&k, &r).await, Err(StoreError::Conflict)),
         "save"
     );
-    assert!(store.load(&k).await.unwrap().is_none(), "still gone");
+    assert!(load(&store, &k).await.is_none(), "still gone");
     assert!(
         !store.delete(&k).await.unwrap(),
         "delete reports no live record"
@@ -118,12 +134,9 @@ pub async fn expiry_is_exact_to_the_millisecond<S: SessionStore>(
     clock.set(r.created_at);
     store.create(&k, &r).await.unwrap();
     clock.set(r.expires_at - Duration::from_millis(1));
-    assert!(
-        store.load(&k).await.unwrap().is_some(),
-        "1 ms before expiry"
-    );
+    assert!(load(&store, &k).await.is_some(), "1 ms before expiry");
     clock.set(r.expires_at);
-    assert!(store.load(&k).await.unwrap().is_none(), "at expiry");
+    assert!(load(&store, &k).await.is_none(), "at expiry");
 }
 
 /// A save with the current version stores the new data and returns version + 1.
@@ -191,7 +204,7 @@ pub async fn save_never_resurrects_a_deleted_session<S: SessionStore>(
         store.save(&k, &loaded).await,
         Err(StoreError::Conflict)
     ));
-    assert!(store.load(&k).await.unwrap().is_none());
+    assert!(load(&store, &k).await.is_none());
 }
 
 /// Of many concurrent saves from the same loaded version exactly one succeeds.
@@ -268,7 +281,7 @@ pub async fn touch_of_missing_or_expired_is_false<S: SessionStore>(
     let now = now_ms(&clock);
     let unknown = key();
     assert!(!store.touch(&unknown, now, now + MINUTE).await.unwrap());
-    assert!(store.load(&unknown).await.unwrap().is_none());
+    assert!(load(&store, &unknown).await.is_none());
 }
 
 /// `delete` removes a session and says whether one was there.
@@ -279,7 +292,7 @@ pub async fn delete_removes_and_reports<S: SessionStore>(store: S, clock: Arc<Ma
         .await
         .unwrap();
     assert!(store.delete(&k).await.unwrap());
-    assert!(store.load(&k).await.unwrap().is_none());
+    assert!(load(&store, &k).await.is_none());
     assert!(!store.delete(&k).await.unwrap());
 }
 
@@ -315,11 +328,11 @@ pub async fn delete_subject_removes_every_session_of_that_subject_and_no_other<S
     }
     assert_eq!(store.delete_subject(&alice).await.unwrap(), 5);
     for k in &alices {
-        assert!(store.load(k).await.unwrap().is_none());
+        assert!(load(&store, k).await.is_none());
     }
     assert!(store.list_subject(&alice).await.unwrap().is_empty());
     for (other, k) in others.iter().zip(&other_keys) {
-        assert!(store.load(k).await.unwrap().is_some(), "{other} survives");
+        assert!(load(&store, k).await.is_some(), "{other} survives");
         assert_eq!(store.list_subject(other).await.unwrap().len(), 1);
     }
     assert_eq!(store.delete_subject(&alice).await.unwrap(), 0);
@@ -410,7 +423,7 @@ pub async fn oversized_values_are_refused_and_nothing_changes<S: SessionStore>(
             .await,
         Err(StoreError::TooLarge { .. })
     ));
-    assert!(store.load(&k).await.unwrap().is_none());
+    assert!(load(&store, &k).await.is_none());
     let long_subject = "s".repeat(MAX_SUBJECT_LEN + 1);
     assert!(matches!(
         store
@@ -492,7 +505,7 @@ pub async fn hostile_subjects_stay_isolated<S: SessionStore>(store: S, clock: Ar
     let star = format!("{base}*");
     assert_eq!(store.delete_subject(&star).await.unwrap(), 1);
     for (s, k) in subjects.iter().zip(&keys) {
-        assert_eq!(store.load(k).await.unwrap().is_some(), *s != star, "{s:?}");
+        assert_eq!(load(&store, k).await.is_some(), *s != star, "{s:?}");
     }
 }
 
@@ -513,5 +526,5 @@ pub async fn purge_expired_keeps_live_records<S: SessionStore>(store: S, clock: 
     let purged = store.purge_expired().await.unwrap();
     assert!(purged <= 1, "purged {purged} records, only one was expired");
     assert_eq!(must_load(&store, &live).await.data, b"live");
-    assert!(store.load(&dead).await.unwrap().is_none());
+    assert!(load(&store, &dead).await.is_none());
 }

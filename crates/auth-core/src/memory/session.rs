@@ -111,6 +111,12 @@ impl MemorySessionStore {
         }
     }
 
+    /// The record under `key` if it is live by this store's clock.
+    fn live(&self, key: &SessionKey) -> Option<Arc<SessionRecord>> {
+        let now = self.clock.now();
+        self.cache.get(key).filter(|r| r.is_live_at(now))
+    }
+
     fn subject_keys(&self, subject: &str) -> Vec<(SessionKey, Arc<SessionRecord>)> {
         self.cache
             .iter()
@@ -143,12 +149,14 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let now = self.clock.now();
-        Ok(self
-            .cache
-            .get(key)
-            .filter(|r| r.is_live_at(now))
-            .map(|r| SessionRecord::clone(&r)))
+        Ok(self.live(key).map(Arc::unwrap_or_clone))
+    }
+
+    async fn load_shared(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        Ok(self.live(key))
     }
 
     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {

@@ -188,6 +188,17 @@ pub trait SessionStore: Send + Sync + 'static {
     /// round trip where the backend allows it.
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
 
+    /// [`load`](Self::load), answering with a shared record. A store that keeps its records
+    /// behind an `Arc` (the memory store, [`Cached`](crate::Cached) on a hit) hands out its
+    /// own, without copying the subject and data; the default wraps `load`'s answer, so a
+    /// store never needs to implement it. Both answer alike in every case.
+    async fn load_shared(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        Ok(self.load(key).await?.map(Arc::new))
+    }
+
     /// Replaces `data`, `last_seen_at` and `expires_at` of the live record under `key`, if
     /// its stored version equals `record.version`; the stored version becomes
     /// `record.version + 1`, which is returned. `subject` and `created_at` are fixed at
@@ -248,6 +259,17 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
         Self: 'f,
     {
         (**self).load(key)
+    }
+    fn load_shared<'s, 'k, 'f>(
+        &'s self,
+        key: &'k SessionKey,
+    ) -> StoreFuture<'f, Option<Arc<SessionRecord>>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).load_shared(key)
     }
     fn save<'s, 'k, 'r, 'f>(
         &'s self,

@@ -1,5 +1,6 @@
 //! A `SessionStore` decorator that counts the calls reaching the store.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
@@ -95,6 +96,14 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
         bump(&self.loads);
         self.inner.load(key).await
+    }
+
+    async fn load_shared(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        bump(&self.loads);
+        self.inner.load_shared(key).await
     }
 
     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
