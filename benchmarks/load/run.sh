@@ -8,11 +8,11 @@
 # again), so that a ratio compares stretches of load seconds apart, not a drifting
 # machine's first and last minute.
 #
-#   benchmarks/load/run.sh                              # build, then about 85 s of load
+#   benchmarks/load/run.sh                              # build, then about 75 s of load
 #   ROUNDS=1 DURATION=2 WARMUP=1 benchmarks/load/run.sh # a quick smoke run
 #
-# Environment: ROUNDS (interleaved rounds per demo, 3), DURATION (s measured per row and
-# round, 3), WARMUP (s of unmeasured load per row before the first round, 2),
+# Environment: ROUNDS (interleaved rounds per demo, 9), DURATION (whole s measured per row
+# and round, 1), WARMUP (s of unmeasured load per row before the first round, 1),
 # CONNECTIONS (16), THREADS (wrk threads, 2), ALGS ("hs256 eddsa es256"),
 # PIN (1: server on CPU 0, wrk on CPU 1; default 0, both float), OUT (results file,
 # benchmarks/load/results.md), SKIP_BUILD (1: use the binary already built),
@@ -22,9 +22,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-ROUNDS="${ROUNDS:-3}"
-DURATION="${DURATION:-3}"
-WARMUP="${WARMUP:-2}"
+ROUNDS="${ROUNDS:-9}"
+DURATION="${DURATION:-1}"
+WARMUP="${WARMUP:-1}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
 ALGS="${ALGS:-hs256 eddsa es256}"
