@@ -420,7 +420,7 @@ impl<S: SessionStore> SessionManager<S> {
     /// The record a write of `session` at the clock's `now` would store (at the session's
     /// loaded version, last seen `now`), after the size and expiry checks.
     fn record_for_write(&self, session: &Session) -> Result<SessionRecord, SessionError> {
-        let data = session.data.encode(session.stored())?;
+        let data = session.data.encode(&session.record.data)?;
         self.check_size(data.len())?;
         let now = self.clock.now();
         if now >= session.expires_at {

@@ -76,11 +76,6 @@ impl Session {
         }
     }
 
-    /// The stored encoding of the data.
-    pub(crate) fn stored(&self) -> &[u8] {
-        &self.record.data
-    }
-
     /// The id to put in the client's cookie. Do not log it.
     pub fn id(&self) -> &SessionId {
         &self.id

@@ -33,7 +33,8 @@ fn assert_same(actual: &SessionRecord, expected: &SessionRecord) {
     assert_eq!(actual.version, expected.version, "version");
 }
 
-/// Loads through both `load` and `load_shared`, which must answer alike.
+/// Loads through both `load` and `load_shared`, which must answer alike. Test-suite code:
+/// a store error fails the clause.
 async fn load<S: SessionStore>(store: &S, key: &SessionKey) -> Option<SessionRecord> {
     let owned = store.load(key).await.expect("load");
     let shared = store.load_shared(key).await.expect("load_shared");
