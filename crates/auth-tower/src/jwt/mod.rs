@@ -68,17 +68,17 @@ impl JwtPart {
     ) -> Result<bool, Rejection> {
         let (token, scheme) = match self.presented(request.headers())? {
             Presented::None => return Ok(false),
-            Presented::Bearer(token) => (token.to_owned(), Scheme::Bearer),
+            Presented::Bearer(token) => (token, Scheme::Bearer),
             Presented::Cookie(token) => {
                 self.csrf
                     .check(request.method(), request.headers())
                     .map_err(Rejection::CrossSite)?;
-                (token.to_owned(), Scheme::Cookie)
+                (token, Scheme::Cookie)
             }
         };
         let identity = self
             .verifier
-            .authenticate(&token)
+            .authenticate(token)
             .await
             .map_err(|error| Rejection::auth(scheme, error))?;
         // Already an `Arc<Identity>`: a remembered token's identity is shared, not copied.
