@@ -14,6 +14,10 @@
 //!   revocation checks (against the memory store) without the signature check.
 //! - `authkit AuthLayer (session cookie)`: the combined layer, given the cookie.
 //!
+//! Every router, ours and the peers' alike, is prepared with `with_state(())` first, as
+//! `axum::serve` does: without it axum builds a layered route again on every request
+//! (cloning the handler and applying the layer), a cost no served application pays.
+//!
 //! Every route is checked once before measuring: 200 with body `alice` with credentials,
 //! 401 without, so no function measures a rejection.
 //!
@@ -100,7 +104,7 @@ impl Case {
     fn new(name: &str, router: Router, credentials: Option<(HeaderName, String)>) -> Self {
         Self {
             name: name.to_owned(),
-            router,
+            router: router.with_state(()),
             credentials,
         }
     }
