@@ -13,6 +13,12 @@
 //!   remembers it (`VerifierBuilder::verified_cache`), so these measure the time, key and
 //!   revocation checks (against the memory store) without the signature check.
 //! - `authkit AuthLayer (session cookie)`: the combined layer, given the cookie.
+//! - `pass-through layer (clone + boxed future)`: the route without authentication behind
+//!   a tower layer that does only what any middleware must do to be able to await before
+//!   the route runs (clone the route, box the future that calls it): the floor under
+//!   every session or token layer, ours and the peers'.
+//! - `axum from_fn, no work`: the same route behind `axum::middleware::from_fn` with a
+//!   function that only runs the rest of the stack.
 //!
 //! Every router, ours and the peers' alike, is prepared with `with_state(())` first, as
 //! `axum::serve` does: without it axum builds a layered route again on every request
@@ -25,7 +31,10 @@
 #![allow(missing_docs)] // A bench binary, not an API.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Bench setup: a panic is a failed run.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore};
 use auth_core::{SharedClock, SystemClock};
@@ -39,7 +48,7 @@ use benchmarks::{MEASUREMENT, ROLES, SUBJECT, WARM_UP, session_data};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderName, Request, StatusCode, header};
 use tokio::runtime::Runtime;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 use tower_sessions::cookie::time::Duration as TimeDuration;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 
@@ -83,6 +92,46 @@ fn theirs() -> Router {
             }
         }),
     )
+}
+
+/// The bare route behind axum's `from_fn` with a function that only runs the rest of the
+/// stack: the cheapest middleware most axum users would write.
+fn from_fn_pass_through() -> Router {
+    bare().layer(axum::middleware::from_fn(
+        |request: Request<Body>, next: axum::middleware::Next| next.run(request),
+    ))
+}
+
+/// The bare route behind [`Await`]: the floor under every middleware that may await
+/// before the route runs.
+fn await_pass_through() -> Router {
+    bare().layer(tower::layer::layer_fn(Await))
+}
+
+/// The least a tower middleware does that can await before calling the service it wraps
+/// (as every session or token layer must, to ask its store): it moves the service that was
+/// polled ready into a boxed future, leaving a clone behind, and calls it from there.
+#[derive(Clone)]
+struct Await<S>(S);
+
+impl<S> Service<Request<Body>> for Await<S>
+where
+    S: Service<Request<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let clone = self.0.clone();
+        let mut ready = std::mem::replace(&mut self.0, clone);
+        Box::pin(async move { ready.call(request).await })
+    }
 }
 
 fn request(header: Option<&(HeaderName, String)>) -> Request<Body> {
@@ -210,6 +259,12 @@ fn middleware(c: &mut Criterion) {
 
     let mut cases = vec![
         Case::new("no layer", bare(), None),
+        Case::new(
+            "pass-through layer (clone + boxed future)",
+            await_pass_through(),
+            None,
+        ),
+        Case::new("axum from_fn, no work", from_fn_pass_through(), None),
         Case::new(
             "tower-sessions SessionManagerLayer (MemoryStore)",
             theirs,
