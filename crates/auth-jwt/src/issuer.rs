@@ -113,6 +113,14 @@ fn internal(error: ClaimsError) -> AuthError {
 /// millisecond on are accepted. Tokens from other issuers, without `iat_ms`, are compared by `iat` alone,
 /// rounded down: those issued in the same second after the revocation are refused too
 /// (safe, never lenient).
+///
+/// # Build it after any `fork`
+///
+/// `jti`s are cut from up to a kilobyte of system randomness read ahead of time, so that
+/// minting a token makes no system call. A process that forks (without `exec`) after
+/// building an `Issuer` leaves parent and child holding the same unread bytes: both would
+/// hand out the same `jti`s until their next refill, and revoking one token would revoke
+/// the other process's twin. Build the `Issuer` in each process after forking.
 #[derive(Clone)]
 pub struct Issuer {
     inner: Arc<Inner>,
