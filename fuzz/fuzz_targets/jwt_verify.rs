@@ -1,13 +1,20 @@
-//! `Verifier::verify` / `verify_signature` on any token.
+//! `Verifier::verify` / `verify_signature` / `authenticate` on any token.
 //!
 //! Properties: no input panics; a token is accepted only if one of our keys signed its
 //! exact signing input (the genuine fixture tokens, or a message this target signed
 //! itself); the key that accepts a token is the key that signed it (no key family or
 //! `kid` confusion); acceptance does not depend on the claims type; an accepted token
-//! satisfies the verifier's time, `iss` and `aud` rules.
+//! satisfies the verifier's time, `iss` and `aud` rules; `authenticate` accepts only what
+//! `verify` accepts, answers a token it remembers exactly as it did the first time, and
+//! never lends a remembered token's verdict to another text of the same length and end.
 #![no_main]
 
-use auth_core::AuthError;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use auth_core::{AuthError, Identity};
 use auth_jwt::{DEFAULT_LEEWAY, Verified, Verifier};
 use authkit_fuzz::{ISSUER, KIDS, b64, fixture, jwt_mode, now, sign_token, signing_input};
 use base64::Engine as _;
@@ -34,6 +41,7 @@ struct Outcome {
     jws: Result<auth_jwt::VerifiedJws, AuthError>,
     map: Result<Verified<Claims>, AuthError>,
     ignored: Result<Verified<IgnoredAny>, AuthError>,
+    identity: Result<Arc<Identity>, AuthError>,
 }
 
 fn run(verifier: &Verifier, token: &str) -> Outcome {
@@ -41,7 +49,25 @@ fn run(verifier: &Verifier, token: &str) -> Outcome {
         jws: verifier.verify_signature(token),
         map: verifier.verify::<Claims>(token),
         ignored: verifier.verify::<IgnoredAny>(token),
+        identity: authenticate(verifier, token),
     };
+    // `authenticate` is a full verification plus a subject the first time; the second
+    // time the verifier may answer from its memory of verified tokens, and must answer
+    // the same.
+    assert!(outcome.identity.is_err() || outcome.map.is_ok(), "{token}");
+    let again = authenticate(verifier, token);
+    assert_eq!(
+        outcome.identity.as_ref().ok(),
+        again.as_ref().ok(),
+        "{token}"
+    );
+    // The memory finds a token by its length and last bytes, which this twin shares with
+    // the token just remembered: only the whole text may match.
+    if outcome.identity.is_ok()
+        && let Some(twin) = payload_twin(token)
+    {
+        assert!(authenticate(verifier, &twin).is_err(), "{twin}");
+    }
     // The claims type collects the unregistered claims; it never decides acceptance.
     // auth-jwt now refuses claims that are not UTF-8 for every claims type (the case this
     // target found). Still tolerated: text serde_json passes over when skipping but cannot
@@ -58,6 +84,31 @@ fn run(verifier: &Verifier, token: &str) -> Outcome {
         check_time_rules(verified, token);
     }
     outcome
+}
+
+/// `Verifier::authenticate`, which the layers call. The fixture verifiers have no
+/// revocation store and no remote key set, so it never waits.
+fn authenticate(verifier: &Verifier, token: &str) -> Result<Arc<Identity>, AuthError> {
+    let mut future = pin!(verifier.authenticate(token));
+    let mut context = Context::from_waker(Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        Poll::Ready(result) => result,
+        Poll::Pending => panic!("a verifier without stores waited"),
+    }
+}
+
+/// `token` with the first character of its payload changed: the same length and the
+/// same signature, another signing input.
+fn payload_twin(token: &str) -> Option<String> {
+    let at = token.find('.')? + 1;
+    let first = *token.as_bytes().get(at)?;
+    if first == b'.' || !first.is_ascii() {
+        return None;
+    }
+    let other = if first == b'A' { "B" } else { "A" };
+    let mut twin = token.to_owned();
+    twin.replace_range(at..at + 1, other);
+    Some(twin)
 }
 
 /// Whether the token's payload is not JSON text that serde_json reads as a `Value`.
