@@ -17,9 +17,12 @@ use crate::{SessionKey, SharedClock, StoreError, SystemClock};
 ///
 /// **Staleness is bounded by the TTL** (default [`Cached::DEFAULT_TTL`], 5 s): a change
 /// made through *another* process (a logout there, a save there) is seen here at most that
-/// late. Changes made through this `Cached` are seen here at once: creates, saves and
-/// touches write through and refresh the local copy (never replacing a newer one with an
-/// older, whatever order concurrent calls finish in); `delete` marks the key deleted
+/// late, by the store's clock. The TTL runs from when the copy was last read from (or
+/// written whole to) the inner store: a touch through this `Cached` updates the copy's
+/// times but never restarts its TTL, since a touch does not read what another process may
+/// have changed. Changes made through this `Cached` are seen here at once: creates, saves
+/// and touches write through and refresh the local copy (never replacing a newer one with
+/// an older, whatever order concurrent calls finish in); `delete` marks the key deleted
 /// locally before it deletes, so no racing load can cache it again, and `delete_subject`
 /// does the same for the subject's sessions this process holds. Expiry is still decided by the clock on every load, and
 /// optimistic concurrency still holds (the inner store checks versions; a conflict drops
@@ -47,8 +50,12 @@ pub struct Cached<S> {
 /// What this process knows of a key.
 #[derive(Clone)]
 enum Local {
-    /// A copy of the stored record.
-    Live(Arc<SessionRecord>),
+    /// A copy of the stored record, as the inner store held it at `fetched_at` (by the
+    /// clock): the copy is served until `fetched_at + ttl` at most.
+    Live {
+        record: Arc<SessionRecord>,
+        fetched_at: SystemTime,
+    },
     /// Deleted through this `Cached`: a slower load or save that read the record before the
     /// delete must not bring it back into the cache.
     Gone(SystemTime),
@@ -57,7 +64,7 @@ enum Local {
 impl Deadline for Local {
     fn deadline(&self) -> SystemTime {
         match self {
-            Self::Live(record) => record.expires_at,
+            Self::Live { record, .. } => record.expires_at,
             Self::Gone(until) => *until,
         }
     }
@@ -129,14 +136,14 @@ impl<S> Cached<S> {
         &self.inner
     }
 
-    /// Caches `record` unless this process already holds something newer: a later version,
-    /// the same version seen later, or a local delete. Calls finishing out of order never
-    /// replace newer knowledge with older.
-    fn remember(&self, key: &SessionKey, record: Arc<SessionRecord>) {
+    /// Caches `record`, as the inner store held it at `fetched_at`, unless this process
+    /// already holds something newer: a later version, the same version seen later, or a
+    /// local delete. Calls finishing out of order never replace newer knowledge with older.
+    fn remember(&self, key: &SessionKey, record: Arc<SessionRecord>, fetched_at: SystemTime) {
         self.cache.entry(*key).and_compute_with(|held| {
             let newer_held = match held.as_ref().map(|e| e.value()) {
                 Some(Local::Gone(_)) => true,
-                Some(Local::Live(old)) => {
+                Some(Local::Live { record: old, .. }) => {
                     (old.version, old.last_seen_at) > (record.version, record.last_seen_at)
                 }
                 None => false,
@@ -144,9 +151,16 @@ impl<S> Cached<S> {
             if newer_held {
                 Op::Nop
             } else {
-                Op::Put(Local::Live(record))
+                Op::Put(Local::Live { record, fetched_at })
             }
         });
+    }
+
+    /// Whether a copy read at `fetched_at` may still be served at `now`.
+    fn fresh(&self, fetched_at: SystemTime, now: SystemTime) -> bool {
+        fetched_at
+            .checked_add(self.ttl)
+            .is_some_and(|stale| now < stale)
     }
 
     /// Marks `key` deleted here for as long as a stale copy could otherwise be cached.
@@ -160,7 +174,7 @@ impl<S> Cached<S> {
         self.cache
             .entry(*key)
             .and_compute_with(|held| match held.map(|e| e.into_value()) {
-                Some(Local::Live(_)) => Op::Remove,
+                Some(Local::Live { .. }) => Op::Remove,
                 _ => Op::Nop,
             });
     }
@@ -178,11 +192,18 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Cached<S> {
 #[async_trait]
 impl<S: SessionStore> SessionStore for Cached<S> {
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+        let written_at = self.clock.now();
         self.inner.create(key, record).await?;
         let mut stored = record.clone();
         stored.version = 0;
         // The inner store accepted it, so it replaces whatever was known of the key.
-        self.cache.insert(*key, Local::Live(Arc::new(stored)));
+        self.cache.insert(
+            *key,
+            Local::Live {
+                record: Arc::new(stored),
+                fetched_at: written_at,
+            },
+        );
         Ok(())
     }
 
@@ -196,25 +217,33 @@ impl<S: SessionStore> SessionStore for Cached<S> {
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let now = self.clock.now();
         match self.cache.get(key) {
-            Some(Local::Live(hit)) if hit.is_live_at(now) => return Ok(Some(hit)),
+            Some(Local::Live { record, fetched_at })
+                if record.is_live_at(now) && self.fresh(fetched_at, now) =>
+            {
+                return Ok(Some(record));
+            }
             Some(Local::Gone(_)) => return Ok(None),
-            // Dead by our copy; another process may have extended it, so ask.
-            Some(Local::Live(_)) => self.drop_copy(key),
+            // Dead by our copy (another process may have extended it), or read too long
+            // ago: ask.
+            Some(Local::Live { .. }) => self.drop_copy(key),
             None => {}
         }
         let loaded = self.inner.load_shared(key).await?;
         if let Some(record) = &loaded {
-            self.remember(key, record.clone());
+            self.remember(key, record.clone(), now);
         }
         Ok(loaded)
     }
 
     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+        let written_at = self.clock.now();
         match self.inner.save(key, record).await {
             Ok(version) => {
+                // The save succeeded against the version it names: the whole record is
+                // what the inner store holds now.
                 let mut stored = record.clone();
                 stored.version = version;
-                self.remember(key, Arc::new(stored));
+                self.remember(key, Arc::new(stored), written_at);
                 Ok(version)
             }
             Err(error) => {
@@ -232,11 +261,13 @@ impl<S: SessionStore> SessionStore for Cached<S> {
     ) -> Result<bool, StoreError> {
         let touched = self.inner.touch(key, last_seen_at, expires_at).await;
         match (&touched, self.cache.get(key)) {
-            (Ok(true), Some(Local::Live(hit))) => {
-                let mut record = SessionRecord::clone(&hit);
+            (Ok(true), Some(Local::Live { record, fetched_at })) => {
+                // A touch reads nothing back: the copy keeps the age of its last read, so
+                // another process's change still reaches it within the TTL.
+                let mut record = SessionRecord::clone(&record);
                 record.last_seen_at = last_seen_at;
                 record.expires_at = expires_at;
-                self.remember(key, Arc::new(record));
+                self.remember(key, Arc::new(record), fetched_at);
             }
             (Ok(true), _) => {}
             _ => self.drop_copy(key),
@@ -255,7 +286,9 @@ impl<S: SessionStore> SessionStore for Cached<S> {
         let local: Vec<SessionKey> = self
             .cache
             .iter()
-            .filter(|(_, held)| matches!(held, Local::Live(r) if r.subject == subject))
+            .filter(
+                |(_, held)| matches!(held, Local::Live { record, .. } if record.subject == subject),
+            )
             .map(|(key, _)| *key)
             .collect();
         for key in local {
@@ -299,7 +332,7 @@ mod tests {
         v1.data = b"v1".to_vec();
         store.save(&key, &v1).await.unwrap();
         // A load that read version 0 before the save finishes only now.
-        store.remember(&key, Arc::new(v0.clone()));
+        store.remember(&key, Arc::new(v0.clone()), now);
         assert_eq!(store.load(&key).await.unwrap().unwrap().data, b"v1");
     }
 
@@ -312,10 +345,42 @@ mod tests {
         store.create(&key, &record).await.unwrap();
         assert!(store.delete(&key).await.unwrap());
         // A load that read the record before the delete finishes only now.
-        store.remember(&key, Arc::new(record.clone()));
+        store.remember(&key, Arc::new(record.clone()), now);
         assert!(store.load(&key).await.unwrap().is_none());
         // The key can still be created again (through this cache or after the mark ends).
         store.create(&key, &record).await.unwrap();
         assert!(store.load(&key).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn touches_never_keep_another_nodes_change_out_past_the_ttl() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let shared = MemorySessionStore::builder().clock(clock.clone()).build();
+        let here = Cached::builder(shared.clone())
+            .clock(clock.clone())
+            .ttl(Duration::from_secs(5))
+            .build();
+        let key = SessionId::generate().unwrap().key();
+        let now = clock.now();
+        let hour = Duration::from_secs(3600);
+        let record = SessionRecord::new("carol", b"admin".to_vec(), now, now + hour);
+        here.create(&key, &record).await.unwrap();
+        // Another node demotes the session, straight in the shared store.
+        let mut demoted = shared.load(&key).await.unwrap().unwrap();
+        demoted.data = b"user".to_vec();
+        shared.save(&key, &demoted).await.unwrap();
+        // This node keeps touching its copy every second, as a busy client makes it.
+        for _ in 1..=4 {
+            clock.advance(Duration::from_secs(1));
+            let at = clock.now();
+            assert!(here.touch(&key, at, at + hour).await.unwrap());
+            here.load(&key).await.unwrap().unwrap();
+        }
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            here.load(&key).await.unwrap().unwrap().data,
+            b"user",
+            "five seconds after the copy was read, the change is seen"
+        );
     }
 }

@@ -1,5 +1,9 @@
 //! Typed errors, one enum per concern.
 
+use std::time::Duration;
+
+use crate::FamilyId;
+
 /// A boxed error kept as the `source` of ours.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -35,6 +39,14 @@ pub enum StoreError {
     /// The backend returned something that is not a valid record.
     #[error("the store holds a corrupt record")]
     Corrupt(#[source] BoxError),
+    /// The store holds as many entries as it was sized for and refuses to drop one to make
+    /// room: a bounded in-memory store answers this rather than silently forgetting a
+    /// revocation or a refresh token. Nothing was written; callers fail closed.
+    #[error("the store is full ({limit} entries)")]
+    Full {
+        /// The number of entries the store was sized for.
+        limit: u64,
+    },
     /// Any other backend failure.
     #[error("the store failed")]
     Backend(#[source] BoxError),
@@ -77,9 +89,23 @@ pub enum AuthError {
     /// The credential was revoked.
     #[error("the credential was revoked")]
     Revoked,
-    /// An already used refresh token was presented again; its whole family is now revoked.
+    /// An already used refresh token was presented again; its whole family is now revoked,
+    /// access tokens included. Worth an alert: either the client retried a refresh it had
+    /// already made, or someone else holds a copy of the token.
     #[error("a refresh token was reused; its family has been revoked")]
-    Reused,
+    Reused {
+        /// Whose family it was.
+        subject: String,
+        /// The revoked family.
+        family: FamilyId,
+    },
+    /// Too many failed logins for this user name or client address: refused without
+    /// checking the password, until the window ends (HTTP 429 with `Retry-After`).
+    #[error("too many failed logins; retry after {} s", retry_after.as_secs())]
+    Throttled {
+        /// How long until the window that counts the failures ends.
+        retry_after: Duration,
+    },
     /// A store needed for the decision could not answer: fail closed (503).
     #[error("a store needed to decide is unavailable")]
     Unavailable(#[source] StoreError),
@@ -94,7 +120,8 @@ pub enum AuthError {
 impl From<StoreError> for AuthError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(_) => Self::Unavailable(error),
+            // A full store cannot take the write now: fail closed exactly as when it is down.
+            StoreError::Unavailable(_) | StoreError::Full { .. } => Self::Unavailable(error),
             other => Self::Store(other),
         }
     }

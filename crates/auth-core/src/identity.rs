@@ -27,8 +27,9 @@ pub struct Identity {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// How the identity was proved.
     pub method: AuthMethod,
-    /// When the credential was issued (session creation, JWT `iat`).
-    pub authenticated_at: SystemTime,
+    /// When the credential was issued (session creation, JWT `iat`); `None` when the
+    /// credential does not say (a JWT without `iat`), never a guess such as "now".
+    pub authenticated_at: Option<SystemTime>,
     /// When the credential stops being valid, if known.
     pub expires_at: Option<SystemTime>,
 }
@@ -52,11 +53,12 @@ pub enum AuthMethod {
 }
 
 impl Identity {
-    /// An identity with no roles, scopes or extra claims.
+    /// An identity with no roles, scopes or extra claims, authenticated at
+    /// `authenticated_at` (a `SystemTime`, or `None` when the credential does not say).
     pub fn new(
         subject: impl Into<String>,
         method: AuthMethod,
-        authenticated_at: SystemTime,
+        authenticated_at: impl Into<Option<SystemTime>>,
     ) -> Self {
         Self {
             subject: subject.into(),
@@ -64,7 +66,7 @@ impl Identity {
             scopes: Vec::new(),
             claims: serde_json::Map::new(),
             method,
-            authenticated_at,
+            authenticated_at: authenticated_at.into(),
             expires_at: None,
         }
     }

@@ -1,8 +1,9 @@
 //! The shared vocabulary of authkit: who a request is ([`Identity`]), what time it is
 //! ([`Clock`]), the secrets clients hold ([`SessionId`], [`RefreshToken`]) and the hashes
-//! stores keep instead ([`SessionKey`], [`RefreshTokenHash`]), the three store traits
-//! ([`SessionStore`], [`RevocationStore`], [`RefreshTokenStore`]), typed errors, and
-//! in-memory stores on moka (feature `memory`, on by default).
+//! stores keep instead ([`SessionKey`], [`RefreshTokenHash`]), the four store traits
+//! ([`SessionStore`], [`RevocationStore`], [`RefreshTokenStore`], [`ThrottleStore`]), the
+//! [`LoginThrottle`] policy, typed errors, and in-memory stores on moka (feature `memory`,
+//! on by default).
 //!
 //! Backends implement the traits and prove it with the conformance suite (feature
 //! `test-suite`); the session and JWT crates are written against the traits only, so a
@@ -46,6 +47,7 @@ mod refresh_token;
 mod secret;
 mod session_id;
 pub mod store;
+mod throttle;
 
 #[cfg(feature = "memory")]
 mod cached;
@@ -65,4 +67,8 @@ pub use identity::{AuthMethod, Identity};
 pub use refresh_token::{FamilyId, RefreshToken, RefreshTokenHash};
 pub use secret::constant_time_eq;
 pub use session_id::{SessionId, SessionKey};
-pub use store::{RefreshTokenStore, RevocationStore, SessionStore};
+pub use store::{RefreshTokenStore, RevocationStore, SessionStore, ThrottleStore};
+pub use throttle::{
+    DEFAULT_PER_ADDRESS, DEFAULT_PER_USERNAME, DEFAULT_WINDOW, LoginAttempt, LoginThrottle,
+    LoginThrottleBuilder,
+};

@@ -1,6 +1,8 @@
 //! The conformance suite against the in-memory stores and `Cached<memory>`.
 
-use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore};
+use auth_core::memory::{
+    MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore, MemoryThrottleStore,
+};
 use auth_core::{Cached, SharedClock};
 
 async fn memory_sessions(clock: SharedClock) -> MemorySessionStore {
@@ -21,6 +23,10 @@ async fn memory_refresh(clock: SharedClock) -> MemoryRefreshTokenStore {
     MemoryRefreshTokenStore::new(clock)
 }
 
+async fn memory_throttle(clock: SharedClock) -> MemoryThrottleStore {
+    MemoryThrottleStore::new(clock)
+}
+
 mod memory_session {
     auth_core::session_store_conformance!(super::memory_sessions);
 }
@@ -35,4 +41,8 @@ mod memory_revocation {
 
 mod memory_refresh {
     auth_core::refresh_store_conformance!(super::memory_refresh);
+}
+
+mod memory_throttle {
+    auth_core::throttle_store_conformance!(super::memory_throttle);
 }

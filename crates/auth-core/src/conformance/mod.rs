@@ -1,10 +1,12 @@
 //! The conformance suite: one test per clause of the store contracts, run by every store
 //! implementation so that every backend keeps the same promises.
 //!
-//! Each clause is a public `async fn(store, clock)` in [`session`], [`revocation`] or
-//! [`refresh`]; the macros [`session_store_conformance!`](crate::session_store_conformance),
-//! [`revocation_store_conformance!`](crate::revocation_store_conformance) and
-//! [`refresh_store_conformance!`](crate::refresh_store_conformance) expand to one
+//! Each clause is a public `async fn(store, clock)` in [`session`], [`revocation`],
+//! [`refresh`] or [`throttle`]; the macros
+//! [`session_store_conformance!`](crate::session_store_conformance),
+//! [`revocation_store_conformance!`](crate::revocation_store_conformance),
+//! [`refresh_store_conformance!`](crate::refresh_store_conformance) and
+//! [`throttle_store_conformance!`](crate::throttle_store_conformance) expand to one
 //! `#[tokio::test]` per clause. The crate using them needs `tokio` (features
 //! `rt-multi-thread`, `macros`) as a dev-dependency.
 //!
@@ -27,6 +29,7 @@
 pub mod refresh;
 pub mod revocation;
 pub mod session;
+pub mod throttle;
 
 use std::time::SystemTime;
 
@@ -112,6 +115,8 @@ macro_rules! revocation_store_conformance {
                 subject_revocation_lasts_until_and_no_longer,
                 subject_not_before_never_moves_backwards,
                 is_token_revoked_checks_jti_and_subject,
+                family_revocation_refuses_its_tokens_until_until,
+                a_revocation_is_never_shortened,
                 oversized_ids_are_refused,
             ]
         );
@@ -135,6 +140,26 @@ macro_rules! refresh_store_conformance {
                 revoke_family_revokes_only_that_family,
                 revoke_subject_revokes_only_that_subject,
                 data_up_to_the_limit_round_trips_and_larger_is_refused,
+                rotation_never_extends_a_family_past_its_end,
+            ]
+        );
+    };
+}
+
+/// One `#[tokio::test]` per [`ThrottleStore`](crate::ThrottleStore) contract clause, for a
+/// factory `async fn(SharedClock) -> impl ThrottleStore`.
+#[macro_export]
+macro_rules! throttle_store_conformance {
+    ($factory:path) => {
+        $crate::__conformance_tests!(
+            $factory,
+            throttle,
+            [
+                hits_count_up_within_one_window,
+                a_new_window_opens_when_the_old_one_ends,
+                release_takes_one_back_and_never_goes_below_zero,
+                reset_forgets_only_that_key,
+                concurrent_hits_all_count,
             ]
         );
     };

@@ -16,6 +16,7 @@ fn hash() -> RefreshTokenHash {
     RefreshToken::generate().expect("CSPRNG").hash()
 }
 
+/// The first token of a new family: 14 days for the token, 30 for the family.
 fn first_token(clock: &ManualClock, subject: &str, data: &[u8]) -> RefreshRecord {
     let now = now_ms(clock);
     RefreshRecord::new(
@@ -25,6 +26,7 @@ fn first_token(clock: &ManualClock, subject: &str, data: &[u8]) -> RefreshRecord
         now,
         now + 14 * DAY,
     )
+    .with_family_expires_at(now + 30 * DAY)
 }
 
 async fn rotate<S: RefreshTokenStore>(
@@ -52,6 +54,10 @@ pub async fn rotate_keeps_family_subject_and_data<S: RefreshTokenStore>(
     assert_eq!(second.family, first.family);
     assert_eq!(second.subject, first.subject);
     assert_eq!(second.data, first.data);
+    assert_eq!(
+        unix_millis(second.family_expires_at),
+        unix_millis(first.family_expires_at)
+    );
     assert_eq!(unix_millis(second.issued_at), unix_millis(now_ms(&clock)));
     assert_eq!(
         unix_millis(second.expires_at),
@@ -258,4 +264,53 @@ pub async fn data_up_to_the_limit_round_trips_and_larger_is_refused<S: RefreshTo
         Err(StoreError::TooLarge { .. })
     ));
     assert_eq!(rotate(&store, &clock, &a, &hash()).await, Rotation::Unknown);
+}
+
+/// A family has an absolute end: a token cannot be inserted past it, and rotation caps the
+/// new token's expiry at it however often the family rotates; then the family is over.
+pub async fn rotation_never_extends_a_family_past_its_end<S: RefreshTokenStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let now = now_ms(&clock);
+    let family_end = now + 3 * DAY;
+    let subject = unique_subject("end");
+    let record = first_token(&clock, &subject, b"").with_family_expires_at(family_end);
+    assert!(record.expires_at > family_end);
+    assert!(matches!(
+        store.insert(&hash(), &record).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    let record = RefreshRecord::new(
+        FamilyId::generate().expect("CSPRNG"),
+        subject,
+        Vec::new(),
+        now,
+        now + DAY,
+    )
+    .with_family_expires_at(family_end);
+    let mut token = hash();
+    store.insert(&token, &record).await.unwrap();
+    for day in 1..=2 {
+        clock.advance(DAY - Duration::from_secs(1));
+        let next = hash();
+        let Rotation::Rotated(rotated) = rotate(&store, &clock, &token, &next).await else {
+            panic!("rotates on day {day}");
+        };
+        assert_eq!(
+            unix_millis(rotated.family_expires_at),
+            unix_millis(family_end)
+        );
+        assert!(
+            rotated.expires_at <= family_end,
+            "capped at the family's end"
+        );
+        token = next;
+    }
+    clock.set(family_end);
+    assert_eq!(
+        rotate(&store, &clock, &token, &hash()).await,
+        Rotation::Unknown,
+        "the family is over, however recently it rotated"
+    );
 }

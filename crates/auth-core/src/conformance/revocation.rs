@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{now_ms, unique_subject};
-use crate::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN};
-use crate::{ManualClock, RevocationStore, StoreError};
+use crate::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN, TokenRef};
+use crate::{FamilyId, ManualClock, RevocationStore, StoreError};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -66,7 +66,7 @@ pub async fn subject_revocation_rejects_older_and_accepts_newer<S: RevocationSto
         let store = &store;
         async move {
             store
-                .is_token_revoked("iss", None, &subject, issued)
+                .is_token_revoked(&TokenRef::new("iss", &subject, issued))
                 .await
                 .unwrap()
         }
@@ -96,7 +96,7 @@ pub async fn subject_revocation_lasts_until_and_no_longer<S: RevocationStore>(
     assert_eq!(store.subject_not_before(&subject).await.unwrap(), None);
     assert!(
         !store
-            .is_token_revoked("iss", None, &subject, at - MINUTE)
+            .is_token_revoked(&TokenRef::new("iss", &subject, at - MINUTE))
             .await
             .unwrap()
     );
@@ -138,19 +138,19 @@ pub async fn is_token_revoked_checks_jti_and_subject<S: RevocationStore>(
     store.revoke(&iss, "dead", now + MINUTE).await.unwrap();
     assert!(
         store
-            .is_token_revoked(&iss, Some("dead"), &subject, now)
+            .is_token_revoked(&TokenRef::new(&iss, &subject, now).jti(Some("dead")))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_token_revoked(&iss, Some("alive"), &subject, now)
+            .is_token_revoked(&TokenRef::new(&iss, &subject, now).jti(Some("alive")))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .is_token_revoked(&iss, None, &subject, now)
+            .is_token_revoked(&TokenRef::new(&iss, &subject, now).jti(None))
             .await
             .unwrap()
     );
@@ -160,7 +160,7 @@ pub async fn is_token_revoked_checks_jti_and_subject<S: RevocationStore>(
         .unwrap();
     assert!(
         store
-            .is_token_revoked(&iss, Some("alive"), &subject, now)
+            .is_token_revoked(&TokenRef::new(&iss, &subject, now).jti(Some("alive")))
             .await
             .unwrap()
     );
@@ -186,4 +186,91 @@ pub async fn oversized_ids_are_refused<S: RevocationStore>(store: S, clock: Arc<
         store.revoke_subject(&long_subject, exp, exp).await,
         Err(StoreError::TooLarge { .. })
     ));
+}
+
+/// A revoked family refuses every token of that issuer naming it, until `until`, and no
+/// token of another family or issuer; it is answered in the same call as the `jti`.
+pub async fn family_revocation_refuses_its_tokens_until_until<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let iss = unique_subject("iss");
+    let subject = unique_subject("sub");
+    let family = FamilyId::generate().unwrap();
+    let other = FamilyId::generate().unwrap();
+    let now = now_ms(&clock);
+    let until = now + 15 * MINUTE;
+    let token = |iss, family| {
+        TokenRef::new(iss, &subject, now)
+            .jti(Some("j1"))
+            .family(family)
+    };
+    assert!(
+        !store
+            .is_token_revoked(&token(&iss, Some(&family)))
+            .await
+            .unwrap()
+    );
+    store.revoke_family(&iss, &family, until).await.unwrap();
+    assert!(
+        store
+            .is_token_revoked(&token(&iss, Some(&family)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_token_revoked(&token(&iss, Some(&other)))
+            .await
+            .unwrap()
+    );
+    assert!(!store.is_token_revoked(&token(&iss, None)).await.unwrap());
+    let elsewhere = format!("{iss}x");
+    assert!(
+        !store
+            .is_token_revoked(&token(&elsewhere, Some(&family)))
+            .await
+            .unwrap(),
+        "families are per issuer"
+    );
+    assert!(
+        !store.is_revoked(&iss, family.as_str()).await.unwrap(),
+        "a family is not a jti"
+    );
+    clock.set(until - Duration::from_millis(1));
+    assert!(
+        store
+            .is_token_revoked(&token(&iss, Some(&family)))
+            .await
+            .unwrap()
+    );
+    clock.set(until);
+    assert!(
+        !store
+            .is_token_revoked(&token(&iss, Some(&family)))
+            .await
+            .unwrap()
+    );
+}
+
+/// A second, shorter revocation of the same token or family never shortens the first:
+/// the token stays refused until the later `until`.
+pub async fn a_revocation_is_never_shortened<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let iss = unique_subject("iss");
+    let subject = unique_subject("sub");
+    let family = FamilyId::generate().unwrap();
+    let now = now_ms(&clock);
+    let long = now + 30 * MINUTE;
+    let short = now + MINUTE;
+    store.revoke(&iss, "j", long).await.unwrap();
+    store.revoke(&iss, "j", short).await.unwrap();
+    store.revoke_family(&iss, &family, long).await.unwrap();
+    store.revoke_family(&iss, &family, short).await.unwrap();
+    clock.set(short + MINUTE);
+    assert!(store.is_revoked(&iss, "j").await.unwrap());
+    let by_family = TokenRef::new(&iss, &subject, now).family(Some(&family));
+    assert!(store.is_token_revoked(&by_family).await.unwrap());
 }

@@ -2,9 +2,11 @@
 //! services. Nothing survives a restart, and nothing is shared between processes; use
 //! `store-redis` or `store-sql` for that.
 //!
-//! Each store is bounded (default one million entries; when full, moka evicts the least
-//! useful entries, which logs those users out) and lets moka drop records once their
-//! deadline passes in real time. Expiry *decisions* always go through the store's
+//! Each store is bounded (default one million entries) and lets moka drop records once
+//! their deadline passes in real time. When full, the session store evicts the least
+//! useful sessions (logging those users out) and the throttle store forgets counts, but
+//! the revocation and refresh-token stores refuse new entries ([`StoreError::Full`](crate::StoreError::Full)):
+//! an evicted revocation or tombstone would accept a token it must refuse. Expiry *decisions* always go through the store's
 //! [`Clock`](crate::Clock), so a [`ManualClock`](crate::ManualClock) expires records in
 //! tests without waiting.
 
@@ -12,11 +14,14 @@ mod digest_hasher;
 mod expiry;
 mod refresh;
 mod revocation;
+mod room;
 mod session;
+mod throttle;
 
 pub use refresh::MemoryRefreshTokenStore;
 pub use revocation::MemoryRevocationStore;
 pub use session::{MemorySessionStore, MemorySessionStoreBuilder};
+pub use throttle::MemoryThrottleStore;
 
 pub(crate) use expiry::{Deadline, DeadlineExpiry};
 

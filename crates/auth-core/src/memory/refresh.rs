@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use moka::sync::Cache;
 
+use super::room::ensure_room;
 use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
 use crate::store::{RefreshRecord, RefreshTokenStore, Rotation};
 use crate::{FamilyId, RefreshTokenHash, SharedClock, StoreError, SystemClock};
@@ -31,9 +32,10 @@ struct Family {
 ///
 /// Tokens (and the tombstones of used ones) live in a moka map that drops them at their
 /// expiry; every multi-key change (insert, rotate, revoke) happens under one lock over the
-/// family index, which is what makes rotation atomic and reuse detection complete. If the
-/// store is full, moka evicts entries, and an evicted tombstone can no longer detect reuse:
-/// size it above the number of refresh tokens issued per token lifetime.
+/// family index, which is what makes rotation atomic and reuse detection complete. Nothing
+/// is evicted to make room (an evicted tombstone could no longer detect reuse): a full
+/// store refuses new tokens with [`StoreError::Full`]. Size it above the number of
+/// refresh tokens issued per token lifetime.
 #[derive(Clone)]
 pub struct MemoryRefreshTokenStore {
     inner: Arc<Inner>,
@@ -41,6 +43,7 @@ pub struct MemoryRefreshTokenStore {
 
 struct Inner {
     clock: SharedClock,
+    max_entries: u64,
     tokens: Cache<RefreshTokenHash, Arc<StoredToken>>,
     index: Mutex<Index>,
 }
@@ -76,7 +79,6 @@ impl MemoryRefreshTokenStore {
     /// A store holding up to `max_entries` tokens (used ones included).
     pub fn with_max_entries(clock: SharedClock, max_entries: u64) -> Self {
         let tokens = Cache::builder()
-            .max_capacity(max_entries)
             .expire_after(DeadlineExpiry {
                 clock: clock.clone(),
                 max_ttl: None,
@@ -85,6 +87,7 @@ impl MemoryRefreshTokenStore {
         Self {
             inner: Arc::new(Inner {
                 clock,
+                max_entries,
                 tokens,
                 index: Mutex::new(Index {
                     families: HashMap::new(),
@@ -100,6 +103,14 @@ impl MemoryRefreshTokenStore {
             .index
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ensure_room(&self) -> Result<(), StoreError> {
+        ensure_room(
+            &self.inner.tokens,
+            self.inner.max_entries,
+            &self.inner.clock,
+        )
     }
 
     fn live(&self, hash: &RefreshTokenHash, now: SystemTime) -> Option<Arc<StoredToken>> {
@@ -139,6 +150,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         if self.inner.tokens.contains_key(hash) {
             return Err(StoreError::AlreadyExists);
         }
+        self.ensure_room()?;
         if index.families.len() >= index.sweep_at {
             // Forget families whose every token has expired, so the index stays bounded;
             // sweeping only when the index has doubled keeps inserts amortised O(1).
@@ -195,11 +207,8 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         if self.inner.tokens.contains_key(new) {
             return Err(StoreError::AlreadyExists);
         }
-        let next = RefreshRecord {
-            issued_at,
-            expires_at,
-            ..presented.record.clone()
-        };
+        self.ensure_room()?;
+        let next = presented.record.rotated(issued_at, expires_at);
         self.inner.tokens.insert(
             *old,
             Arc::new(StoredToken {
@@ -233,5 +242,55 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             .map(|(id, _)| id.clone())
             .collect();
         Ok(ids.iter().map(|id| self.remove_family(families, id)).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Clock, ManualClock, RefreshToken};
+
+    #[tokio::test]
+    async fn a_full_store_refuses_instead_of_evicting_a_tombstone() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let store = MemoryRefreshTokenStore::with_max_entries(clock.clone(), 2);
+        let now = clock.now();
+        let record = RefreshRecord::new(
+            FamilyId::generate().unwrap(),
+            "alice",
+            Vec::new(),
+            now,
+            now + Duration::from_secs(60),
+        );
+        let hash = || RefreshToken::generate().unwrap().hash();
+        let (first, second) = (hash(), hash());
+        store.insert(&first, &record).await.unwrap();
+        assert!(matches!(
+            store
+                .rotate(&first, &second, now, now + Duration::from_secs(60))
+                .await,
+            Ok(Rotation::Rotated(_))
+        ));
+        // Full: the used first token is a tombstone that must keep detecting reuse.
+        assert!(matches!(
+            store.insert(&hash(), &record).await,
+            Err(StoreError::Full { limit: 2 })
+        ));
+        assert!(matches!(
+            store
+                .rotate(&second, &hash(), now, now + Duration::from_secs(60))
+                .await,
+            Err(StoreError::Full { .. })
+        ));
+        assert!(matches!(
+            store
+                .rotate(&first, &hash(), now, now + Duration::from_secs(60))
+                .await,
+            Ok(Rotation::Reused { .. })
+        ));
     }
 }

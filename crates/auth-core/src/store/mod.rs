@@ -1,12 +1,14 @@
-//! The three store traits every backend implements, and the records they hold.
+//! The four store traits every backend implements, and the records they hold.
 
 mod refresh;
 mod revocation;
 mod session;
+mod throttle;
 
 pub use refresh::{RefreshRecord, RefreshTokenStore, Rotation};
-pub use revocation::RevocationStore;
+pub use revocation::{RevocationStore, TokenRef};
 pub use session::{SessionEntry, SessionRecord, SessionStore};
+pub use throttle::{ThrottleKey, ThrottleStore, ThrottleWindow};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -20,12 +20,16 @@ pub struct RefreshRecord {
     pub data: Vec<u8>,
     /// When this token was issued.
     pub issued_at: SystemTime,
-    /// When this token stops being usable.
+    /// When this token stops being usable; never after `family_expires_at`.
     pub expires_at: SystemTime,
+    /// The family's absolute end, set at login: no rotation hands out a token that lives
+    /// past it.
+    pub family_expires_at: SystemTime,
 }
 
 impl RefreshRecord {
-    /// A record for a token of `family`.
+    /// A record for a token of `family`; the family ends when this token does, unless
+    /// [`with_family_expires_at`](Self::with_family_expires_at) says otherwise.
     pub fn new(
         family: FamilyId,
         subject: impl Into<String>,
@@ -39,7 +43,14 @@ impl RefreshRecord {
             data,
             issued_at,
             expires_at,
+            family_expires_at: expires_at,
         }
+    }
+
+    /// Sets the family's absolute end (at least this token's `expires_at`).
+    pub fn with_family_expires_at(mut self, family_expires_at: SystemTime) -> Self {
+        self.family_expires_at = family_expires_at;
+        self
     }
 
     /// Whether the token is still usable at `now`.
@@ -47,10 +58,28 @@ impl RefreshRecord {
         now < self.expires_at
     }
 
-    /// Refuses subjects and data over the documented limits.
+    /// Refuses subjects and data over the documented limits, and a token that would
+    /// outlive its family.
     pub fn check_limits(&self) -> Result<(), StoreError> {
         check_subject(&self.subject)?;
-        check_len("refresh data", self.data.len(), MAX_DATA_LEN)
+        check_len("refresh data", self.data.len(), MAX_DATA_LEN)?;
+        if self.expires_at > self.family_expires_at {
+            return Err(StoreError::InvalidInput(
+                "a refresh token cannot outlive its family",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The record of the token that replaces this one at `issued_at`: same family,
+    /// subject and data, expiring at `expires_at` or at the family's end, whichever is
+    /// first. What every store's `rotate` stores and returns.
+    pub fn rotated(&self, issued_at: SystemTime, expires_at: SystemTime) -> Self {
+        Self {
+            issued_at,
+            expires_at: expires_at.min(self.family_expires_at),
+            ..self.clone()
+        }
     }
 }
 
@@ -62,6 +91,7 @@ impl fmt::Debug for RefreshRecord {
             .field("data_len", &self.data.len())
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
+            .field("family_expires_at", &self.family_expires_at)
             .finish()
     }
 }
@@ -71,7 +101,8 @@ impl fmt::Debug for RefreshRecord {
 #[non_exhaustive]
 pub enum Rotation {
     /// The old token was live and unused: it is now used, and the new token is stored with
-    /// this record (same family, subject and data; the new issue and expiry times).
+    /// this record ([`RefreshRecord::rotated`]: same family, subject, data and family end;
+    /// the new issue time, and the asked expiry capped at the family's end).
     Rotated(RefreshRecord),
     /// The old token had already been rotated: this is a replay. The whole family,
     /// including its newest token, has been revoked.
@@ -90,6 +121,10 @@ pub enum Rotation {
 /// Contract (proved by the conformance suite):
 ///
 /// - Tokens are keyed by [`RefreshTokenHash`], never by the token.
+/// - **A family has an absolute end** ([`RefreshRecord::family_expires_at`]): `insert`
+///   refuses a token that outlives it ([`StoreError::InvalidInput`]), and `rotate` never
+///   stores a token past it, whatever expiry it is asked for
+///   ([`RefreshRecord::rotated`]).
 /// - `rotate(old, new, ..)` is atomic: of any number of concurrent rotations of the same
 ///   token exactly one returns [`Rotation::Rotated`]; every other sees the token as used.
 /// - Presenting a used token returns [`Rotation::Reused`] and revokes its whole family,
@@ -111,7 +146,7 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Atomically uses `old` and stores `new` in its family, issued at `issued_at` and
-    /// expiring at `expires_at`.
+    /// expiring at `expires_at` or at the family's end, whichever is first.
     async fn rotate(
         &self,
         old: &RefreshTokenHash,

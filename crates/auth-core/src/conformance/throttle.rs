@@ -1,0 +1,125 @@
+//! The [`ThrottleStore`] contract, clause by clause.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{now_ms, unique_subject};
+use crate::store::ThrottleKey;
+use crate::{ManualClock, ThrottleStore, unix_millis};
+
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+fn key(label: &str) -> ThrottleKey {
+    ThrottleKey::username(&unique_subject(label))
+}
+
+/// Hits count up in one window that ends `window` after the first hit, to the millisecond.
+pub async fn hits_count_up_within_one_window<S: ThrottleStore>(store: S, clock: Arc<ManualClock>) {
+    let key = key("count");
+    let opened = now_ms(&clock);
+    let first = store.hit(&key, WINDOW).await.unwrap();
+    assert_eq!(first.count, 1);
+    assert_eq!(unix_millis(first.ends_at), unix_millis(opened + WINDOW));
+    clock.advance(Duration::from_secs(60));
+    for expected in 2..=4 {
+        let window = store.hit(&key, WINDOW).await.unwrap();
+        assert_eq!(window.count, expected);
+        assert_eq!(
+            unix_millis(window.ends_at),
+            unix_millis(opened + WINDOW),
+            "fixed window"
+        );
+    }
+}
+
+/// When the window ends by the store's clock, the next hit opens a new one at 1.
+pub async fn a_new_window_opens_when_the_old_one_ends<S: ThrottleStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let key = key("window");
+    let first = store.hit(&key, WINDOW).await.unwrap();
+    store.hit(&key, WINDOW).await.unwrap();
+    clock.set(first.ends_at - Duration::from_millis(1));
+    assert_eq!(store.hit(&key, WINDOW).await.unwrap().count, 3, "not yet");
+    clock.set(first.ends_at);
+    let next = store.hit(&key, WINDOW).await.unwrap();
+    assert_eq!(next.count, 1);
+    assert_eq!(
+        unix_millis(next.ends_at),
+        unix_millis(now_ms(&clock) + WINDOW)
+    );
+}
+
+/// `release` takes one hit back, never below zero, and opens no window.
+pub async fn release_takes_one_back_and_never_goes_below_zero<S: ThrottleStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let key = key("release");
+    store.release(&key).await.unwrap();
+    assert_eq!(
+        store.hit(&key, WINDOW).await.unwrap().count,
+        1,
+        "release opened nothing"
+    );
+    store.hit(&key, WINDOW).await.unwrap();
+    store.release(&key).await.unwrap();
+    assert_eq!(store.hit(&key, WINDOW).await.unwrap().count, 2);
+    for _ in 0..5 {
+        store.release(&key).await.unwrap();
+    }
+    assert_eq!(
+        store.hit(&key, WINDOW).await.unwrap().count,
+        1,
+        "floored at zero"
+    );
+    let ended = key_after_window(&store, &clock).await;
+    store.release(&ended).await.unwrap();
+    assert_eq!(store.hit(&ended, WINDOW).await.unwrap().count, 1);
+}
+
+async fn key_after_window<S: ThrottleStore>(store: &S, clock: &ManualClock) -> ThrottleKey {
+    let key = key("ended");
+    let window = store.hit(&key, WINDOW).await.unwrap();
+    clock.set(window.ends_at);
+    key
+}
+
+/// `reset` forgets the count; other keys keep theirs.
+pub async fn reset_forgets_only_that_key<S: ThrottleStore>(store: S, _clock: Arc<ManualClock>) {
+    let (a, b) = (key("a"), key("b"));
+    for _ in 0..3 {
+        store.hit(&a, WINDOW).await.unwrap();
+        store.hit(&b, WINDOW).await.unwrap();
+    }
+    store.reset(&a).await.unwrap();
+    assert_eq!(store.hit(&a, WINDOW).await.unwrap().count, 1);
+    assert_eq!(store.hit(&b, WINDOW).await.unwrap().count, 4);
+    let address = ThrottleKey::address(std::net::IpAddr::from([192, 0, 2, 1]));
+    store.reset(&address).await.unwrap();
+    assert_eq!(store.hit(&address, WINDOW).await.unwrap().count, 1);
+}
+
+/// Concurrent hits are all counted, each seeing its own count.
+pub async fn concurrent_hits_all_count<S: ThrottleStore>(store: S, _clock: Arc<ManualClock>) {
+    const CALLERS: u64 = 24;
+    let store = Arc::new(store);
+    let key = key("race");
+    let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS as usize));
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.hit(&key, WINDOW).await.unwrap().count
+            })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    for task in tasks {
+        seen.insert(task.await.unwrap());
+    }
+    assert_eq!(seen, (1..=CALLERS).collect::<BTreeSet<_>>());
+}

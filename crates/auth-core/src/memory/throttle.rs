@@ -1,0 +1,97 @@
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use moka::ops::compute::Op;
+use moka::sync::Cache;
+
+use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
+use crate::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
+use crate::{SharedClock, StoreError, SystemClock};
+
+impl Deadline for ThrottleWindow {
+    fn deadline(&self) -> SystemTime {
+        self.ends_at
+    }
+}
+
+/// A [`ThrottleStore`] in process memory: counts for this process only, so a service on
+/// several nodes shares a Redis or SQL throttle store instead.
+///
+/// Bounded (default [`DEFAULT_MAX_ENTRIES`] keys). Unlike revocations, a count is allowed
+/// to be evicted when the store is full: refusing to count would refuse every login,
+/// while an evicted count only forgets a few failures, and filling the store takes more
+/// distinct keys per window than the per-address limit lets one client try.
+#[derive(Clone)]
+pub struct MemoryThrottleStore {
+    clock: SharedClock,
+    windows: Cache<ThrottleKey, ThrottleWindow>,
+}
+
+impl std::fmt::Debug for MemoryThrottleStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryThrottleStore")
+            .field("keys", &self.windows.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryThrottleStore {
+    fn default() -> Self {
+        Self::new(SystemClock::shared())
+    }
+}
+
+impl MemoryThrottleStore {
+    /// A store ending windows by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] keys.
+    pub fn new(clock: SharedClock) -> Self {
+        Self::with_max_entries(clock, DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A store holding up to `max_entries` keys.
+    pub fn with_max_entries(clock: SharedClock, max_entries: u64) -> Self {
+        let windows = Cache::builder()
+            .max_capacity(max_entries)
+            .expire_after(DeadlineExpiry {
+                clock: clock.clone(),
+                max_ttl: None,
+            })
+            .build();
+        Self { clock, windows }
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryThrottleStore {
+    async fn hit(&self, key: &ThrottleKey, window: Duration) -> Result<ThrottleWindow, StoreError> {
+        let now = self.clock.now();
+        let opened = ThrottleWindow::new(1, now.checked_add(window).unwrap_or(now));
+        let result = self.windows.entry(*key).and_compute_with(|held| {
+            Op::Put(match held.map(|e| e.into_value()) {
+                Some(open) if now < open.ends_at => {
+                    ThrottleWindow::new(open.count.saturating_add(1), open.ends_at)
+                }
+                _ => opened,
+            })
+        });
+        Ok(result.into_entry().map_or(opened, |e| e.into_value()))
+    }
+
+    async fn release(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.windows
+            .entry(*key)
+            .and_compute_with(|held| match held.map(|e| e.into_value()) {
+                Some(open) if now < open.ends_at => Op::Put(ThrottleWindow::new(
+                    open.count.saturating_sub(1),
+                    open.ends_at,
+                )),
+                _ => Op::Nop,
+            });
+        Ok(())
+    }
+
+    async fn reset(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        self.windows.invalidate(key);
+        Ok(())
+    }
+}
