@@ -1,9 +1,11 @@
-//! Session load, save and touch against the Redis at `REDIS_URL` (default
-//! `redis://127.0.0.1:6379`), next to a bare `GET` of a value of the same size on the same
-//! connection, so the store's cost reads as a ratio to one Redis round trip.
+//! Session load, save and touch, and the revocation check of a bearer token, against the
+//! Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`), next to a bare `GET` of a value
+//! of the same size on the same connection, so the store's cost reads as a ratio to one
+//! Redis round trip.
 //!
 //! Round trips: load = 1 (`GET`), save = 1 (`EVALSHA` of the update script), touch = 1
-//! (`EVALSHA`), bare GET = 1.
+//! (`EVALSHA`), revocation check = 1 (`MGET` of the token's `jti`, family and subject
+//! keys), bare GET = 1.
 //!
 //! `cargo bench -p store-redis --bench redis`
 #![allow(missing_docs)] // criterion's macros generate undocumented items.
@@ -14,8 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use auth_core::store::SessionRecord;
-use auth_core::{SessionId, SessionStore};
+use auth_core::store::{SessionRecord, TokenRef};
+use auth_core::{FamilyId, RevocationStore, SessionId, SessionStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 use store_redis::{RedisConnection, RedisStoreBuilder};
 
@@ -30,7 +32,7 @@ fn sessions(c: &mut Criterion) {
         .build()
         .unwrap();
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let (manager, store, key, raw_key) = rt.block_on(async {
+    let (manager, store, revocations, key, raw_key) = rt.block_on(async {
         let client = redis::Client::open(url.as_str()).unwrap();
         let manager = redis::aio::ConnectionManager::new(client)
             .await
@@ -39,9 +41,22 @@ fn sessions(c: &mut Criterion) {
             "bench-{}",
             &SessionId::generate().unwrap().key().to_hex()[..12]
         );
-        let store = RedisStoreBuilder::new(RedisConnection::from_manager(manager.clone()))
-            .prefix(prefix.as_str())
-            .sessions()
+        let builder = RedisStoreBuilder::new(RedisConnection::from_manager(manager.clone()))
+            .prefix(prefix.as_str());
+        let store = builder.sessions().unwrap();
+        let revocations = builder.revocations().unwrap();
+        // Something in force for each kind of key the check reads, none of it matching the
+        // benched token: the check reads all three keys and finds it live.
+        let now = SystemTime::now();
+        let hour = now + Duration::from_secs(3600);
+        revocations.revoke(ISSUER, "other-jti", hour).await.unwrap();
+        revocations
+            .revoke_family(ISSUER, &FamilyId::generate().unwrap(), hour)
+            .await
+            .unwrap();
+        revocations
+            .revoke_subject(SUBJECT, now - Duration::from_secs(3600), hour)
+            .await
             .unwrap();
         let key = SessionId::generate().unwrap().key();
         let now = SystemTime::now();
@@ -67,8 +82,12 @@ fn sessions(c: &mut Criterion) {
             .query_async::<()>(&mut manager.clone())
             .await
             .unwrap();
-        (manager, store, key, raw_key)
+        (manager, store, revocations, key, raw_key)
     });
+    let family = FamilyId::generate().unwrap();
+    let token = TokenRef::new(ISSUER, SUBJECT, SystemTime::now())
+        .jti(Some("live-jti"))
+        .family(Some(&family));
 
     let mut group = c.benchmark_group("redis");
     group.bench_function("bare GET (1 round trip)", |b| {
@@ -113,12 +132,19 @@ fn sessions(c: &mut Criterion) {
             );
         })
     });
+    group.bench_function(
+        "revocation check: jti + family + subject (1 round trip)",
+        |b| {
+            b.to_async(&rt)
+                .iter(|| async { assert!(!revocations.is_token_revoked(&token).await.unwrap()) })
+        },
+    );
     group.finish();
 
     // Criterion runs one function after the other, so on a shared machine a change of load
-    // between them skews the ratios. Interleave the four operations round by round and
+    // between them skews the ratios. Interleave the five operations round by round and
     // compare medians measured under the same load.
-    let mut samples: [Vec<Duration>; 4] = Default::default();
+    let mut samples: [Vec<Duration>; 5] = Default::default();
     rt.block_on(async {
         let mut current = store.load(&key).await.unwrap().unwrap();
         for _ in 0..PAIRED_ROUNDS {
@@ -143,6 +169,9 @@ fn sessions(c: &mut Criterion) {
                 .await
                 .unwrap();
             samples[3].push(started.elapsed());
+            let started = Instant::now();
+            black_box(revocations.is_token_revoked(&token).await.unwrap());
+            samples[4].push(started.elapsed());
         }
     });
     let medians: Vec<Duration> = samples
@@ -153,15 +182,23 @@ fn sessions(c: &mut Criterion) {
         })
         .collect();
     eprintln!("interleaved medians over {PAIRED_ROUNDS} rounds (1 round trip each):");
-    for (name, median) in ["bare GET", "session load", "session save", "session touch"]
-        .iter()
-        .zip(&medians)
-    {
+    let names = [
+        "bare GET",
+        "session load",
+        "session save",
+        "session touch",
+        "revocation check",
+    ];
+    for (name, median) in names.iter().zip(&medians) {
         let ratio = median.as_secs_f64() / medians[0].as_secs_f64();
-        eprintln!("  {name:<14} {median:>10.1?}  {ratio:.2}x GET");
+        eprintln!("  {name:<16} {median:>10.1?}  {ratio:.2}x GET");
     }
     rt.block_on(store.delete(&key)).unwrap();
 }
+
+/// The issuer and subject of the benched bearer token.
+const ISSUER: &str = "https://issuer.example";
+const SUBJECT: &str = "bench-user";
 
 /// Rounds of the interleaved comparison.
 const PAIRED_ROUNDS: usize = 5_000;

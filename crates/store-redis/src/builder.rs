@@ -1,4 +1,4 @@
-//! One builder for the three stores, sharing a connection, a prefix and a clock.
+//! One builder for the four stores, sharing a connection, a prefix and a clock.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use auth_core::{SharedClock, SystemClock};
 use crate::connection::RedisConnection;
 use crate::error::ConfigError;
 use crate::keys::{DEFAULT_PREFIX, Keyspace, check_prefix};
-use crate::{RedisRefreshTokenStore, RedisRevocationStore, RedisSessionStore};
+use crate::{RedisRefreshTokenStore, RedisRevocationStore, RedisSessionStore, RedisThrottleStore};
 
 /// How much longer than its deadline a value stays in Redis, unless configured otherwise.
 pub const DEFAULT_TTL_SLACK: Duration = Duration::from_secs(5);
@@ -23,7 +23,8 @@ pub const DEFAULT_TTL_SLACK: Duration = Duration::from_secs(5);
 /// let sessions = builder.sessions()?;
 /// let revocations = builder.revocations()?;
 /// let refresh_tokens = builder.refresh_tokens()?;
-/// # let _ = (sessions, revocations, refresh_tokens);
+/// let throttle = builder.throttle()?;
+/// # let _ = (sessions, revocations, refresh_tokens, throttle);
 /// # Ok(())
 /// # }
 /// ```
@@ -81,6 +82,11 @@ impl RedisStoreBuilder {
     /// A refresh-token store.
     pub fn refresh_tokens(&self) -> Result<RedisRefreshTokenStore, ConfigError> {
         Ok(RedisRefreshTokenStore::from_shared(self.shared("rt")?))
+    }
+
+    /// A login-throttle store.
+    pub fn throttle(&self) -> Result<RedisThrottleStore, ConfigError> {
+        Ok(RedisThrottleStore::from_shared(self.shared("th")?))
     }
 
     fn shared(&self, kind: &str) -> Result<Shared, ConfigError> {

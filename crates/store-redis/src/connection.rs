@@ -1,5 +1,5 @@
 //! One connection type for a single Redis server and for Redis Cluster, with a deadline on
-//! every call.
+//! every call, and the options it is opened with.
 
 use std::fmt;
 use std::future::Future;
@@ -7,13 +7,78 @@ use std::time::Duration;
 
 use auth_core::StoreError;
 use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation, Value};
 
 use crate::error::{ConfigError, TimedOut, map_redis_error};
+use crate::eviction;
 
 /// How long one store operation may wait for Redis before it fails with
 /// [`StoreError::Unavailable`], unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How [`RedisConnection::connect_with`] (and `RedisConnection::connect_cluster_with`)
+/// open a connection.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use store_redis::{ConnectOptions, RedisConnection};
+///
+/// # async fn run() -> Result<(), store_redis::ConfigError> {
+/// let options = ConnectOptions::new().timeout(Duration::from_millis(250));
+/// let connection = RedisConnection::connect_with("redis://127.0.0.1:6379", options).await?;
+/// # let _ = connection;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ConnectOptions {
+    timeout: Duration,
+    allow_eviction_policy: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConnectOptions {
+    /// [`DEFAULT_TIMEOUT`], and Redis refused unless its `maxmemory-policy` is
+    /// `noeviction`.
+    pub fn new() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            allow_eviction_policy: false,
+        }
+    }
+
+    /// How long one operation may wait for Redis (also the client's connect and response
+    /// timeouts). Zero is refused at connect with [`ConfigError::ZeroTimeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connects whatever Redis's `maxmemory-policy` is, without asking (so also where
+    /// `CONFIG` is renamed or forbidden, as on many managed services).
+    ///
+    /// **The risk**: every key the stores write has a TTL, so under any policy but
+    /// `noeviction` (`volatile-*` as well as `allkeys-*`) a Redis that reaches `maxmemory`
+    /// deletes some of them early. An evicted revocation is a revocation undone: the token
+    /// is accepted again. An evicted used refresh token lets its replay pass unnoticed,
+    /// and evicted sessions log users out. Use this only where you know the server never
+    /// evicts (it is `noeviction` but hides `CONFIG`, or `maxmemory` is off and stays
+    /// off), or for data you can afford to lose.
+    ///
+    /// Without the check nothing is sent at connect: a single-server connection is then
+    /// made on first use, and connecting does not fail while the server is down (the first
+    /// calls are [`StoreError::Unavailable`] until it is back).
+    pub fn allow_eviction_policy(mut self) -> Self {
+        self.allow_eviction_policy = true;
+        self
+    }
+}
 
 /// A handle on Redis shared by the stores: a reconnecting [`ConnectionManager`] for a
 /// single server, or (feature `cluster`) redis-rs' async cluster connection.
@@ -53,18 +118,27 @@ impl fmt::Debug for RedisConnection {
 
 impl RedisConnection {
     /// A connection to the single server at `url` (`redis://host:port/db`,
-    /// `rediss://...` where redis-rs has TLS enabled), with [`DEFAULT_TIMEOUT`].
+    /// `rediss://...` where redis-rs has TLS enabled), with the default
+    /// [`ConnectOptions`].
     ///
-    /// It connects lazily: this only fails on settings redis-rs refuses, never because
-    /// Redis is down (the first call then fails with [`StoreError::Unavailable`], and a
-    /// later one succeeds once Redis is back). Must be called within a tokio runtime.
+    /// It asks the server for its `maxmemory-policy` and refuses any but `noeviction`
+    /// ([`ConfigError::EvictionPolicy`], or [`ConfigError::EvictionPolicyUnknown`] if the
+    /// server will not say): see [`ConnectOptions::allow_eviction_policy`] for why and for
+    /// the override. A server that does not answer within the timeout is
+    /// [`ConfigError::Unreachable`]. Once connected, the connection reconnects by itself
+    /// after an outage. Must be called within a tokio runtime.
     pub async fn connect(url: &str) -> Result<Self, ConfigError> {
-        Self::connect_with_timeout(url, DEFAULT_TIMEOUT).await
+        Self::connect_with(url, ConnectOptions::new()).await
     }
 
-    /// [`RedisConnection::connect`] with another timeout, also used as the connection
-    /// manager's connect and response timeouts.
+    /// [`RedisConnection::connect`] with another timeout.
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, ConfigError> {
+        Self::connect_with(url, ConnectOptions::new().timeout(timeout)).await
+    }
+
+    /// [`RedisConnection::connect`] with `options`.
+    pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Self, ConfigError> {
+        let timeout = options.timeout;
         check_timeout(timeout)?;
         let client = redis::Client::open(url).map_err(ConfigError::InvalidConnection)?;
         let config = redis::aio::ConnectionManagerConfig::new()
@@ -75,11 +149,15 @@ impl RedisConnection {
             .set_max_delay(timeout);
         let manager = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(ConfigError::InvalidConnection)?;
-        Ok(Self::from_manager(manager).with_timeout(timeout))
+        let connection = Self::from_manager(manager).with_timeout(timeout);
+        connection.check_unless_allowed(options).await?;
+        Ok(connection)
     }
 
     /// Wraps a connection manager you built yourself (its own timeouts still apply
-    /// inside ours).
+    /// inside ours). Nothing is checked: call
+    /// [`check_eviction_policy`](Self::check_eviction_policy) before use unless you know
+    /// the server never evicts.
     pub fn from_manager(manager: ConnectionManager) -> Self {
         Self {
             inner: Inner::Single(manager),
@@ -87,20 +165,21 @@ impl RedisConnection {
         }
     }
 
-    /// A connection to the Redis Cluster reachable through any of `nodes` (URLs), with
-    /// [`DEFAULT_TIMEOUT`]. Unlike the single-server connection this one connects at once,
-    /// to learn the slot map, and fails with [`ConfigError::Unreachable`] if it cannot.
+    /// A connection to the Redis Cluster reachable through any of `nodes` (URLs), with the
+    /// default [`ConnectOptions`]. It connects at once, to learn the slot map, and fails
+    /// with [`ConfigError::Unreachable`] if it cannot. It asks every master for its
+    /// `maxmemory-policy` and refuses the cluster unless each is `noeviction`, as
+    /// [`RedisConnection::connect`] does for one server.
     #[cfg(feature = "cluster")]
     pub async fn connect_cluster<I, S>(nodes: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self::connect_cluster_with_timeout(nodes, DEFAULT_TIMEOUT).await
+        Self::connect_cluster_with(nodes, ConnectOptions::new()).await
     }
 
-    /// [`RedisConnection::connect_cluster`] with another timeout, also used as the
-    /// cluster client's connect and response timeouts.
+    /// [`RedisConnection::connect_cluster`] with another timeout.
     #[cfg(feature = "cluster")]
     pub async fn connect_cluster_with_timeout<I, S>(
         nodes: I,
@@ -110,6 +189,20 @@ impl RedisConnection {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        Self::connect_cluster_with(nodes, ConnectOptions::new().timeout(timeout)).await
+    }
+
+    /// [`RedisConnection::connect_cluster`] with `options`.
+    #[cfg(feature = "cluster")]
+    pub async fn connect_cluster_with<I, S>(
+        nodes: I,
+        options: ConnectOptions,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let timeout = options.timeout;
         check_timeout(timeout)?;
         let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
@@ -123,10 +216,14 @@ impl RedisConnection {
         let connection = deadline(timeout, client.get_async_connection())
             .await
             .map_err(ConfigError::Unreachable)?;
-        Ok(Self::from_cluster(connection).with_timeout(timeout))
+        let connection = Self::from_cluster(connection).with_timeout(timeout);
+        connection.check_unless_allowed(options).await?;
+        Ok(connection)
     }
 
-    /// Wraps a cluster connection you built yourself.
+    /// Wraps a cluster connection you built yourself. Nothing is checked: call
+    /// [`check_eviction_policy`](Self::check_eviction_policy) before use unless you know
+    /// the cluster never evicts.
     #[cfg(feature = "cluster")]
     pub fn from_cluster(connection: redis::cluster_async::ClusterConnection) -> Self {
         Self {
@@ -145,6 +242,79 @@ impl RedisConnection {
     /// The per-call timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Refuses a server that may evict keys: `Ok` only if every server behind this
+    /// connection (each master of a cluster) reports `maxmemory-policy` `noeviction`.
+    /// [`RedisConnection::connect`] and `connect_cluster` call it unless told otherwise
+    /// ([`ConnectOptions::allow_eviction_policy`]); call it yourself after
+    /// [`from_manager`](Self::from_manager) or `from_cluster`.
+    pub async fn check_eviction_policy(&self) -> Result<(), ConfigError> {
+        eviction::check(self).await
+    }
+
+    async fn check_unless_allowed(&self, options: ConnectOptions) -> Result<(), ConfigError> {
+        if options.allow_eviction_policy {
+            Ok(())
+        } else {
+            self.check_eviction_policy().await
+        }
+    }
+
+    /// Sends `cmd` to the server, or to every master of a cluster, and returns each
+    /// server's answer by node address (none for a single server). `Err` only when the
+    /// question could not be put; a server's own error answer is in its entry.
+    pub(crate) async fn ask_every_master(
+        &self,
+        cmd: &Cmd,
+    ) -> Result<Vec<(Option<String>, Result<Value, StoreError>)>, StoreError> {
+        match self.inner.clone() {
+            Inner::Single(mut c) => {
+                match deadline(self.timeout, cmd.query_async::<Value>(&mut c)).await {
+                    Err(error @ StoreError::Unavailable(_)) => Err(error),
+                    answer => Ok(vec![(None, answer)]),
+                }
+            }
+            #[cfg(feature = "cluster")]
+            Inner::Cluster(mut c) => {
+                use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+                // No response policy: redis-rs answers with a map of node address to that
+                // node's reply (or its error).
+                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                let answers = deadline(self.timeout, c.route_command(cmd.clone(), routing)).await?;
+                let Value::Map(answers) = answers else {
+                    return Err(crate::error::malformed("per-node answers"));
+                };
+                answers
+                    .into_iter()
+                    .map(|(node, answer)| {
+                        let node = String::from_redis_value(node)
+                            .map_err(|e| StoreError::corrupt(redis::RedisError::from(e)))?;
+                        let answer = match answer {
+                            Value::ServerError(error) => {
+                                Err(map_redis_error(redis::RedisError::from(error)))
+                            }
+                            value => Ok(value),
+                        };
+                        Ok((Some(node), answer))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// How many masters serve slots, as the cluster itself reports (`CLUSTER SLOTS`), so
+    /// that a fan-out to every master can tell that none was left out; `None` for a
+    /// single server.
+    pub(crate) async fn master_count(&self) -> Result<Option<usize>, StoreError> {
+        match self.inner {
+            Inner::Single(_) => Ok(None),
+            #[cfg(feature = "cluster")]
+            Inner::Cluster(_) => {
+                let slots: Value = self.query(redis::cmd("CLUSTER").arg("SLOTS")).await?;
+                distinct_masters(slots).map(Some)
+            }
+        }
     }
 
     /// Runs one command.
@@ -167,6 +337,30 @@ impl RedisConnection {
             Inner::Cluster(mut c) => deadline(self.timeout, script.invoke_async(&mut c)).await,
         }
     }
+}
+
+/// The number of distinct masters in a `CLUSTER SLOTS` answer: an array of slot ranges,
+/// each `[first slot, last slot, [master host, master port, ...], replicas...]`.
+#[cfg(feature = "cluster")]
+fn distinct_masters(slots: Value) -> Result<usize, StoreError> {
+    let malformed = || crate::error::malformed("CLUSTER SLOTS answer");
+    let Value::Array(ranges) = slots else {
+        return Err(malformed());
+    };
+    let mut masters = std::collections::HashSet::new();
+    for range in ranges {
+        let Value::Array(range) = range else {
+            return Err(malformed());
+        };
+        let Some(Value::Array(master)) = range.get(2) else {
+            return Err(malformed());
+        };
+        let (Some(host), Some(port)) = (master.first(), master.get(1)) else {
+            return Err(malformed());
+        };
+        masters.insert((format!("{host:?}"), format!("{port:?}")));
+    }
+    Ok(masters.len())
 }
 
 fn check_timeout(timeout: Duration) -> Result<(), ConfigError> {

@@ -18,10 +18,50 @@ pub enum ConfigError {
     /// The operation timeout is zero.
     #[error("the operation timeout must be positive")]
     ZeroTimeout,
-    /// The cluster could not be reached while connecting (the single-server connection
-    /// connects lazily and never fails this way).
-    #[error("the Redis cluster is unreachable")]
+    /// Redis did not answer while connecting (to learn a cluster's slot map, or to read
+    /// the eviction policy).
+    #[error("Redis is unreachable")]
     Unreachable(#[source] StoreError),
+    /// Redis may evict keys: its `maxmemory-policy` is `policy`, not `noeviction`. Every
+    /// key of the stores has a TTL, so `volatile-*` policies evict them as surely as
+    /// `allkeys-*` ones, and an evicted revocation is a revocation undone. Set
+    /// `maxmemory-policy noeviction`, or accept the risk with
+    /// [`ConnectOptions::allow_eviction_policy`](crate::ConnectOptions::allow_eviction_policy).
+    #[error(
+        "Redis{} has maxmemory-policy `{policy}`, which can evict revocations and used \
+         refresh tokens; set it to `noeviction`, or accept the risk with \
+         ConnectOptions::allow_eviction_policy",
+        at(node)
+    )]
+    EvictionPolicy {
+        /// The master that reported it (`host:port`), on a cluster.
+        node: Option<String>,
+        /// The policy Redis reported.
+        policy: String,
+    },
+    /// Redis would not say what its `maxmemory-policy` is (`CONFIG` renamed or forbidden,
+    /// as on many managed services, or an unexpected answer), so it may evict. Make sure
+    /// it is `noeviction`, then connect with
+    /// [`ConnectOptions::allow_eviction_policy`](crate::ConnectOptions::allow_eviction_policy).
+    #[error(
+        "could not read the maxmemory-policy of Redis{} (CONFIG GET refused?); make sure it \
+         is `noeviction`, then connect with ConnectOptions::allow_eviction_policy",
+        at(node)
+    )]
+    EvictionPolicyUnknown {
+        /// The master that would not say (`host:port`), on a cluster.
+        node: Option<String>,
+        /// Redis's answer.
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// " at <node>" when there is one, for messages.
+fn at(node: &Option<String>) -> String {
+    node.as_deref()
+        .map(|n| format!(" at {n}"))
+        .unwrap_or_default()
 }
 
 /// A Redis call did not answer within the store's timeout.
@@ -35,8 +75,8 @@ pub struct TimedOut(pub Duration);
 pub(crate) struct Malformed(pub(crate) &'static str);
 
 /// Maps a redis-rs error: anything that means "Redis cannot answer now" (I/O, timeouts,
-/// dropped or refused connections, cluster down, loading, busy script, read-only replica)
-/// is [`StoreError::Unavailable`]; a key of the wrong type is [`StoreError::Corrupt`];
+/// dropped or refused connections, cluster down, loading, busy script, read-only replica,
+/// out of memory under `noeviction`) is [`StoreError::Unavailable`]; a key of the wrong type is [`StoreError::Corrupt`];
 /// anything else is [`StoreError::Backend`].
 pub(crate) fn map_redis_error(error: RedisError) -> StoreError {
     let unavailable = error.is_io_error()
@@ -56,7 +96,10 @@ pub(crate) fn map_redis_error(error: RedisError) -> StoreError {
                         | ServerErrorKind::ClusterDown
                 )
         )
-        || error.code() == Some("BUSY");
+        || error.code() == Some("BUSY")
+        // A full server under `noeviction` refuses writes: the store cannot take this one
+        // now, which is a 503 (fail closed), not a server fault.
+        || error.code() == Some("OOM");
     if unavailable {
         StoreError::unavailable(error)
     } else if error.code() == Some("WRONGTYPE")

@@ -1,12 +1,13 @@
 //! Key names: one hash tag per store and kind, hashes for everything a client chose.
 //!
 //! Every key of one store kind starts with the same hash tag, `{<prefix>:s}` for sessions,
-//! `{<prefix>:rt}` for refresh tokens and `{<prefix>:rv}` for revocations, so Redis
-//! Cluster maps all of them to one slot and every Lua script may touch any of them
-//! atomically. Secrets never appear: sessions and refresh tokens are keyed by auth-core's
-//! SHA-256 digests in hex, subjects and `(issuer, jti)` pairs by a SHA-256 prefix of their
-//! bytes, so a hostile subject (braces, `*`, spaces, newlines) can never change a key's
-//! shape or its slot.
+//! `{<prefix>:rt}` for refresh tokens, `{<prefix>:rv}` for revocations and `{<prefix>:th}`
+//! for the login throttle, so Redis Cluster maps all of them to one slot and every Lua
+//! script may touch any of them atomically. Secrets never appear: sessions and refresh
+//! tokens are keyed by auth-core's SHA-256 digests in hex, throttle keys by auth-core's
+//! [`ThrottleKey`](auth_core::store::ThrottleKey) digest, subjects and `(issuer, jti)` or
+//! `(issuer, family)` pairs by a SHA-256 prefix of their bytes, so a hostile subject
+//! (braces, `*`, spaces, newlines) can never change a key's shape or its slot.
 
 use crate::error::ConfigError;
 
@@ -45,7 +46,7 @@ pub(crate) struct Keyspace {
 }
 
 impl Keyspace {
-    /// The keyspace of `kind` (`s`, `rt`, `rv`) under an already checked prefix.
+    /// The keyspace of `kind` (`s`, `rt`, `rv`, `th`) under an already checked prefix.
     pub(crate) fn new(prefix: &str, kind: &str) -> Self {
         Self {
             tag: format!("{{{prefix}:{kind}}}"),

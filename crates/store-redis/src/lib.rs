@@ -1,17 +1,20 @@
 //! Redis and Redis Cluster backends for auth-core's store traits: [`RedisSessionStore`],
-//! [`RedisRevocationStore`] and [`RedisRefreshTokenStore`], on redis-rs with tokio.
+//! [`RedisRevocationStore`], [`RedisRefreshTokenStore`] and [`RedisThrottleStore`], on
+//! redis-rs with tokio.
 //!
 //! - **One API for both deployments**: a [`RedisConnection`] is either a reconnecting
 //!   connection manager for a single server ([`RedisConnection::connect`]) or, with feature
 //!   `cluster`, redis-rs' async cluster client (`RedisConnection::connect_cluster`); the
 //!   stores do not care which.
 //! - **Nothing replayable in Redis**: sessions and refresh tokens are keyed by auth-core's
-//!   SHA-256 digests, subjects and token ids by SHA-256 prefixes, under a configurable
-//!   prefix (default [`DEFAULT_PREFIX`]).
-//! - **Atomic and cheap**: a session load is one `GET`; every write and every multi-key
-//!   operation (create with its index entry, optimistic-concurrency save, log out
-//!   everywhere, refresh rotation with reuse detection) is one Lua script, hence one round
-//!   trip and atomic.
+//!   SHA-256 digests, throttled user names and addresses by auth-core's
+//!   [`ThrottleKey`](auth_core::store::ThrottleKey) digest, subjects and token or family
+//!   ids by SHA-256 prefixes, under a configurable prefix (default [`DEFAULT_PREFIX`]).
+//! - **Atomic and cheap**: a session load is one `GET` and a bearer token's revocation
+//!   check one `MGET` (its `jti`, its refresh family and its subject at once); every write
+//!   and every multi-key operation (create with its index entry, optimistic-concurrency
+//!   save, log out everywhere, refresh rotation with reuse detection, a throttle hit) is
+//!   one Lua script, hence one round trip and atomic.
 //! - **Expiry by the store's clock**: every read checks the stored deadline against the
 //!   [`Clock`](auth_core::Clock) given to the builder; Redis's native TTLs (deadline plus a
 //!   small slack) only collect garbage.
@@ -19,9 +22,24 @@
 //!   connection's timeout (default 1 s) is [`StoreError::Unavailable`](auth_core::StoreError);
 //!   once Redis is back, the same store works again.
 //! - **Cluster layout**: all keys of one store kind share one hash tag (`{<prefix>:s}`,
-//!   `{<prefix>:rt}`, `{<prefix>:rv}`), so each store lives in one cluster slot. That is
-//!   what makes the multi-key operations atomic on Cluster; it also means one store does
-//!   not spread its keys across masters.
+//!   `{<prefix>:rt}`, `{<prefix>:rv}`, `{<prefix>:th}`), so each store lives in one cluster
+//!   slot. That is what makes the multi-key operations atomic on Cluster; it also means one
+//!   store does not spread its keys across masters.
+//!
+//! # Redis must not evict
+//!
+//! Every key the stores write has a TTL, so under any `maxmemory-policy` but `noeviction`
+//! (`volatile-*` as much as `allkeys-*`) a Redis that reaches `maxmemory` deletes live
+//! ones: an evicted revocation is a revocation undone, an evicted used refresh token hides
+//! its replay. [`RedisConnection::connect`] and `connect_cluster` therefore ask the server
+//! (every master of a cluster) for its policy and refuse anything but `noeviction` with
+//! [`ConfigError::EvictionPolicy`], naming the policy found; a server that will not say
+//! (`CONFIG` renamed or forbidden, as on many managed services) is refused with
+//! [`ConfigError::EvictionPolicyUnknown`]. Under `noeviction` a full Redis refuses writes
+//! instead, and the stores fail closed. Where you know better (the service is `noeviction`
+//! but hides `CONFIG`), connect with [`ConnectOptions::allow_eviction_policy`]; its docs
+//! spell out the risk. Connections wrapped with [`RedisConnection::from_manager`] or
+//! `from_cluster` are checked only when you call [`RedisConnection::check_eviction_policy`].
 //!
 //! # Example
 //!
@@ -55,21 +73,24 @@
 mod builder;
 mod connection;
 mod error;
+mod eviction;
 mod keys;
 mod refresh;
 mod refresh_record;
 mod revocation;
 mod session;
 mod session_record;
+mod throttle;
 mod time;
 
 pub use builder::{DEFAULT_TTL_SLACK, RedisStoreBuilder};
-pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
+pub use connection::{ConnectOptions, DEFAULT_TIMEOUT, RedisConnection};
 pub use error::{ConfigError, TimedOut};
 pub use keys::{DEFAULT_PREFIX, MAX_PREFIX_LEN};
 pub use refresh::RedisRefreshTokenStore;
 pub use revocation::RedisRevocationStore;
 pub use session::RedisSessionStore;
+pub use throttle::RedisThrottleStore;
 
 /// Thin wrappers around the private value codecs, for the `cargo fuzz` targets in `fuzz/`
 /// only: compiled solely under `--cfg fuzzing`, never part of the API.

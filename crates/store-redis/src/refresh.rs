@@ -12,8 +12,8 @@ use crate::builder::{RedisStoreBuilder, Shared};
 use crate::connection::RedisConnection;
 use crate::error::{ConfigError, malformed};
 use crate::keys::subject_name;
-use crate::refresh_record::{decode, encode};
-use crate::time::{ceil_millis, floor_millis, instant, ttl_millis};
+use crate::refresh_record::{decode, encode, lua_script};
+use crate::time::{ceil_millis, floor_millis, instant, slack_millis, ttl_millis};
 
 /// A [`RefreshTokenStore`] on Redis or Redis Cluster.
 ///
@@ -26,6 +26,11 @@ use crate::time::{ceil_millis, floor_millis, instant, ttl_millis};
 /// `insert`, `rotate`, `revoke_family` and `revoke_subject` are each one Lua script: of
 /// any number of concurrent rotations of one token exactly one wins, and a replay revokes
 /// the family in the same step.
+///
+/// Each token's value carries its family's absolute end
+/// ([`RefreshRecord::family_expires_at`]): `insert` refuses a token that outlives it, and
+/// `rotate` caps the new token's expiry at it inside the script
+/// ([`RefreshRecord::rotated`]), so no chain of rotations extends a family.
 ///
 /// **Cluster**: the caller of `rotate` knows only the old token's hash, not its family,
 /// so a token key cannot carry its family's hash tag. Instead all refresh state of one
@@ -54,9 +59,9 @@ impl RedisRefreshTokenStore {
         Self {
             shared,
             scripts: Arc::new(Scripts {
-                insert: Script::new(include_str!("lua/refresh_insert.lua")),
-                rotate: Script::new(include_str!("lua/refresh_rotate.lua")),
-                revoke: Script::new(include_str!("lua/refresh_revoke.lua")),
+                insert: Script::new(&lua_script(include_str!("lua/refresh_insert.lua"))),
+                rotate: Script::new(&lua_script(include_str!("lua/refresh_rotate.lua"))),
+                revoke: Script::new(&lua_script(include_str!("lua/refresh_revoke.lua"))),
             }),
         }
     }
@@ -140,8 +145,7 @@ impl RefreshTokenStore for RedisRefreshTokenStore {
                     .arg(instant(now))
                     .arg(instant(expires_at))
                     .arg(instant(issued_at))
-                    .arg(ttl_millis(now, expires_at, self.shared.ttl_slack))
-                    .arg(ceil_millis(expires_at))
+                    .arg(slack_millis(self.shared.ttl_slack))
                     .arg(new.to_hex())
                     .arg(keys.part("fam"))
                     .arg(keys.part("tok"))

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use auth_core::StoreError;
-use auth_core::store::{RevocationStore, check_subject, check_token_id};
+use auth_core::store::{RevocationStore, TokenRef, check_subject, check_token_id};
+use auth_core::{FamilyId, StoreError};
 use redis::Script;
 
 use crate::builder::{RedisStoreBuilder, Shared};
@@ -16,15 +16,23 @@ use crate::time::{DIGITS, from_nanos, instant, parse_digits, ttl_millis};
 
 /// A [`RevocationStore`] on Redis or Redis Cluster.
 ///
-/// Layout (`P` is the prefix): a revoked token is a string `{P:rv}:jti:<name>` holding its
-/// deadline, `<name>` being a SHA-256 prefix of the issuer and `jti` (length-prefixed, so
-/// no two pairs collide); a subject's "not before" is a string `{P:rv}:sub:<name>` holding
-/// the instant and its deadline. Redis drops each entry after its deadline (plus a slack);
-/// the store's clock decides before that.
+/// Layout (`P` is the prefix):
 ///
-/// [`RevocationStore::is_token_revoked`] is one `MGET`. Writes are small Lua scripts that
-/// never shorten a revocation in force. **Cluster**: all keys of one store share the hash
-/// tag `{P:rv}` (one slot), which is what lets that `MGET` read both keys at once.
+/// - a revoked token is a string `{P:rv}:jti:<name>` holding its deadline, `<name>` being a
+///   SHA-256 prefix of the issuer and `jti`;
+/// - a revoked refresh family is a string `{P:rv}:fam:<name>` holding its deadline,
+///   `<name>` a SHA-256 prefix of the issuer and family id;
+/// - a subject's "not before" is a string `{P:rv}:sub:<name>` holding the instant and its
+///   deadline.
+///
+/// Every name is hashed from a kind tag and a length-prefixed issuer, so no choice of
+/// issuer, `jti`, family or subject makes two entries share a key. Redis drops each entry
+/// after its deadline (plus a slack); the store's clock decides before that.
+///
+/// [`RevocationStore::is_token_revoked`] is one `MGET` of the keys that apply to the token
+/// (its `jti`, its family, its subject). Writes are small Lua scripts that never shorten a
+/// revocation in force. **Cluster**: all keys of one store share the hash tag `{P:rv}` (one
+/// slot), which is what lets that `MGET` read them at once.
 #[derive(Clone, Debug)]
 pub struct RedisRevocationStore {
     shared: Shared,
@@ -33,7 +41,7 @@ pub struct RedisRevocationStore {
 
 #[derive(Debug)]
 struct Scripts {
-    token: Script,
+    until: Script,
     subject: Script,
 }
 
@@ -47,20 +55,36 @@ impl RedisRevocationStore {
         Self {
             shared,
             scripts: Arc::new(Scripts {
-                token: Script::new(include_str!("lua/revoke_token.lua")),
+                until: Script::new(include_str!("lua/revoke_until.lua")),
                 subject: Script::new(include_str!("lua/revoke_subject.lua")),
             }),
         }
     }
 
     fn token_key(&self, issuer: &str, jti: &str) -> Result<String, StoreError> {
-        check_token_id("issuer", issuer)?;
         check_token_id("jti", jti)?;
+        self.issued_key("jti", issuer, jti)
+    }
+
+    fn family_key(&self, issuer: &str, family: &FamilyId) -> Result<String, StoreError> {
+        self.issued_key("fam", issuer, family.as_str())
+    }
+
+    /// The key of `id` (a `jti` or a family id) of `issuer`, under key part `part`, which
+    /// also tags the hash: a family never shares a name with a `jti`.
+    fn issued_key(&self, part: &'static str, issuer: &str, id: &str) -> Result<String, StoreError> {
+        check_token_id("issuer", issuer)?;
         let issuer_len = u32::try_from(issuer.len())
             .unwrap_or(u32::MAX)
             .to_be_bytes();
-        let name = name_hash(&[b"jti\0", &issuer_len, issuer.as_bytes(), jti.as_bytes()]);
-        Ok(self.shared.keys.key("jti", &name))
+        let name = name_hash(&[
+            part.as_bytes(),
+            b"\0",
+            &issuer_len,
+            issuer.as_bytes(),
+            id.as_bytes(),
+        ]);
+        Ok(self.shared.keys.key(part, &name))
     }
 
     fn subject_key(&self, subject: &str) -> Result<String, StoreError> {
@@ -68,15 +92,19 @@ impl RedisRevocationStore {
         Ok(self.shared.keys.key("sub", &subject_name(subject)))
     }
 
-    /// Whether a stored token deadline is still in the future.
-    fn token_in_force(&self, value: Option<Vec<u8>>) -> Result<bool, StoreError> {
+    /// Whether a stored token or family deadline is still in the future.
+    fn until_in_force(&self, value: Option<&[u8]>, now: SystemTime) -> Result<bool, StoreError> {
         let Some(value) = value else { return Ok(false) };
-        let until = parse_digits(&value).ok_or_else(|| malformed("revocation value"))?;
-        Ok(self.shared.clock.now() < from_nanos(until))
+        let until = parse_digits(value).ok_or_else(|| malformed("revocation value"))?;
+        Ok(now < from_nanos(until))
     }
 
     /// The "not before" of a stored subject entry, if still in force.
-    fn not_before(&self, value: Option<Vec<u8>>) -> Result<Option<SystemTime>, StoreError> {
+    fn not_before(
+        &self,
+        value: Option<&[u8]>,
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>, StoreError> {
         let Some(value) = value else { return Ok(None) };
         let (not_before, until) = match (value.get(..DIGITS), value.get(DIGITS..)) {
             (Some(a), Some(b)) => (parse_digits(a), parse_digits(b)),
@@ -85,14 +113,11 @@ impl RedisRevocationStore {
         let (Some(not_before), Some(until)) = (not_before, until) else {
             return Err(malformed("subject revocation value"));
         };
-        Ok((self.shared.clock.now() < from_nanos(until)).then(|| from_nanos(not_before)))
+        Ok((now < from_nanos(until)).then(|| from_nanos(not_before)))
     }
-}
 
-#[async_trait]
-impl RevocationStore for RedisRevocationStore {
-    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
-        let key = self.token_key(issuer, jti)?;
+    /// Stores `until` at `key` unless a later deadline is already there.
+    async fn revoke_until(&self, key: String, until: SystemTime) -> Result<(), StoreError> {
         let now = self.shared.clock.now();
         if until <= now {
             return Ok(());
@@ -102,13 +127,21 @@ impl RevocationStore for RedisRevocationStore {
             .connection
             .invoke(
                 self.scripts
-                    .token
+                    .until
                     .key(key)
                     .arg(instant(until))
                     .arg(ttl_millis(now, until, self.shared.ttl_slack)),
             )
             .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for RedisRevocationStore {
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
+        let key = self.token_key(issuer, jti)?;
+        self.revoke_until(key, until).await
     }
 
     async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
@@ -118,7 +151,17 @@ impl RevocationStore for RedisRevocationStore {
             .connection
             .query(redis::cmd("GET").arg(key))
             .await?;
-        self.token_in_force(value)
+        self.until_in_force(value.as_deref(), self.shared.clock.now())
+    }
+
+    async fn revoke_family(
+        &self,
+        issuer: &str,
+        family: &FamilyId,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        let key = self.family_key(issuer, family)?;
+        self.revoke_until(key, until).await
     }
 
     async fn revoke_subject(
@@ -152,39 +195,35 @@ impl RevocationStore for RedisRevocationStore {
             .connection
             .query(redis::cmd("GET").arg(key))
             .await?;
-        self.not_before(value)
+        self.not_before(value.as_deref(), self.shared.clock.now())
     }
 
-    async fn is_token_revoked(
-        &self,
-        issuer: &str,
-        jti: Option<&str>,
-        subject: &str,
-        issued_at: SystemTime,
-    ) -> Result<bool, StoreError> {
-        let subject_key = self.subject_key(subject)?;
-        let (token, subject): (Option<Vec<u8>>, Option<Vec<u8>>) = match jti {
-            Some(jti) => {
-                let token_key = self.token_key(issuer, jti)?;
-                self.shared
-                    .connection
-                    .query(redis::cmd("MGET").arg(token_key).arg(subject_key))
-                    .await?
-            }
-            None => {
-                let value = self
-                    .shared
-                    .connection
-                    .query(redis::cmd("GET").arg(subject_key))
-                    .await?;
-                (None, value)
-            }
+    // Asked on every authenticated request: one MGET of only the keys that apply.
+    async fn is_token_revoked(&self, token: &TokenRef<'_>) -> Result<bool, StoreError> {
+        let mut mget = redis::cmd("MGET");
+        let mut keys = 1;
+        mget.arg(self.subject_key(token.subject)?);
+        if let Some(jti) = token.jti {
+            mget.arg(self.token_key(token.issuer, jti)?);
+            keys += 1;
+        }
+        if let Some(family) = token.family {
+            mget.arg(self.family_key(token.issuer, family)?);
+            keys += 1;
+        }
+        let values: Vec<Option<Vec<u8>>> = self.shared.connection.query(&mget).await?;
+        let (Some((subject, deadlines)), true) = (values.split_first(), values.len() == keys)
+        else {
+            return Err(malformed("MGET answer"));
         };
-        if self.token_in_force(token)? {
-            return Ok(true);
+        let now = self.shared.clock.now();
+        for until in deadlines {
+            if self.until_in_force(until.as_deref(), now)? {
+                return Ok(true);
+            }
         }
         Ok(self
-            .not_before(subject)?
-            .is_some_and(|not_before| issued_at < not_before))
+            .not_before(subject.as_deref(), now)?
+            .is_some_and(|not_before| token.issued_at < not_before))
     }
 }

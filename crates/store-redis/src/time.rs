@@ -46,6 +46,19 @@ pub(crate) fn ceil_millis(time: SystemTime) -> u64 {
     nanos(time).div_ceil(1_000_000)
 }
 
+/// `ceil_ms(instant)` in Lua: [`ceil_millis`] of an instant as stored, for scripts that
+/// derive a TTL or a score from a stored deadline. The first 14 of the 20 digits are the
+/// whole milliseconds, exact in a Lua number (below 2^53).
+pub(crate) const LUA_CEIL_MS: &str = "\
+local function ceil_ms(instant)
+  local ms = tonumber(string.sub(instant, 1, 14))
+  if string.sub(instant, 15, 20) ~= '000000' then
+    ms = ms + 1
+  end
+  return ms
+end
+";
+
 /// Milliseconds since the epoch, rounded down: a score at or below it is in the past.
 pub(crate) fn floor_millis(time: SystemTime) -> u64 {
     nanos(time) / 1_000_000
@@ -59,6 +72,14 @@ pub(crate) fn ttl_millis(now: SystemTime, deadline: SystemTime, slack: Duration)
     u64::try_from(left.as_nanos().div_ceil(1_000_000))
         .unwrap_or(MAX_TTL_MILLIS)
         .clamp(1, MAX_TTL_MILLIS)
+}
+
+/// `slack` in whole milliseconds (rounded up), for scripts that add it to a TTL they
+/// compute: bounded like any TTL, so the sum stays an exact Lua number.
+pub(crate) fn slack_millis(slack: Duration) -> u64 {
+    u64::try_from(slack.as_nanos().div_ceil(1_000_000))
+        .unwrap_or(MAX_TTL_MILLIS)
+        .min(MAX_TTL_MILLIS)
 }
 
 /// The longest native TTL set (about 10,000 years): Redis refuses expiry times that
@@ -91,5 +112,7 @@ mod tests {
         assert_eq!(ttl_millis(now, t, Duration::from_secs(1)), 1_002);
         let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 4);
         assert_eq!(ttl_millis(now, far, Duration::MAX), MAX_TTL_MILLIS);
+        assert_eq!(slack_millis(Duration::from_nanos(1_000_001)), 2);
+        assert_eq!(slack_millis(Duration::MAX), MAX_TTL_MILLIS);
     }
 }

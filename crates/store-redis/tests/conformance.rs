@@ -7,6 +7,7 @@ mod common;
 use auth_core::SharedClock;
 use store_redis::{
     RedisRefreshTokenStore, RedisRevocationStore, RedisSessionStore, RedisStoreBuilder,
+    RedisThrottleStore,
 };
 
 async fn builder(clock: SharedClock) -> RedisStoreBuilder {
@@ -27,6 +28,10 @@ async fn refresh_store(clock: SharedClock) -> RedisRefreshTokenStore {
     builder(clock).await.refresh_tokens().unwrap()
 }
 
+async fn throttle_store(clock: SharedClock) -> RedisThrottleStore {
+    builder(clock).await.throttle().unwrap()
+}
+
 mod sessions {
     auth_core::session_store_conformance!(super::sessions_store);
 }
@@ -37,4 +42,8 @@ mod revocations {
 
 mod refresh {
     auth_core::refresh_store_conformance!(super::refresh_store);
+}
+
+mod throttle {
+    auth_core::throttle_store_conformance!(super::throttle_store);
 }

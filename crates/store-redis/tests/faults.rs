@@ -11,7 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use auth_core::store::SessionRecord;
 use auth_core::{RevocationStore, SessionId, SessionKey, SessionStore, StoreError};
-use store_redis::{RedisConnection, RedisRevocationStore, RedisSessionStore, RedisStoreBuilder};
+use store_redis::{
+    ConfigError, ConnectOptions, RedisConnection, RedisRevocationStore, RedisSessionStore,
+    RedisStoreBuilder,
+};
 
 const TIMEOUT: Duration = Duration::from_millis(200);
 /// Scheduling slack on a loaded 2-core machine; far below any "hang".
@@ -132,9 +135,22 @@ async fn outage_is_unavailable_within_the_timeout_and_the_store_recovers() {
 async fn a_store_on_an_unreachable_server_fails_closed_without_hanging() {
     // Nothing listens on a free port: every call is refused quickly, never hangs.
     let url = format!("redis://127.0.0.1:{}", common::free_port());
-    let connection = RedisConnection::connect_with_timeout(&url, TIMEOUT)
-        .await
-        .unwrap();
+    // Connecting asks for the eviction policy, so it fails at once, typed.
+    let started = Instant::now();
+    let refused = RedisConnection::connect_with_timeout(&url, TIMEOUT).await;
+    assert!(
+        matches!(
+            refused,
+            Err(ConfigError::Unreachable(StoreError::Unavailable(_)))
+        ),
+        "{refused:?}"
+    );
+    assert!(started.elapsed() < TIMEOUT + MARGIN);
+    // Without that question the connection is lazy; its stores fail closed.
+    let options = ConnectOptions::new()
+        .timeout(TIMEOUT)
+        .allow_eviction_policy();
+    let connection = RedisConnection::connect_with(&url, options).await.unwrap();
     let builder = RedisStoreBuilder::new(connection).prefix("unreachable");
     let sessions = builder.sessions().unwrap();
     let revocations = builder.revocations().unwrap();

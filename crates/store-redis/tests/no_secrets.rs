@@ -1,15 +1,17 @@
-//! Invariant 2 and 9: after sessions, refresh tokens and revocations are written, no Redis
-//! key or value under the store's prefix holds a session id or a refresh token in clear;
-//! keys hold their SHA-256 digests instead, and subjects only hashed.
+//! Invariant 2 and 9: after sessions, refresh tokens, revocations and throttle counts are
+//! written, no Redis key or value under the store's prefix holds a session id or a refresh
+//! token in clear; keys hold their SHA-256 digests instead, and subjects, user names and
+//! revoked families only hashed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
 
 mod common;
 
 use std::time::{Duration, SystemTime};
 
-use auth_core::store::{RefreshRecord, Rotation, SessionRecord};
+use auth_core::store::{RefreshRecord, Rotation, SessionRecord, ThrottleKey};
 use auth_core::{
     FamilyId, RefreshToken, RefreshTokenStore, RevocationStore, SessionId, SessionStore,
+    ThrottleStore,
 };
 use store_redis::RedisStoreBuilder;
 
@@ -75,6 +77,7 @@ async fn no_key_or_value_holds_a_secret_in_clear() {
     let sessions = builder.sessions().unwrap();
     let refresh = builder.refresh_tokens().unwrap();
     let revocations = builder.revocations().unwrap();
+    let throttle = builder.throttle().unwrap();
     let now = SystemTime::now();
     let later = now + Duration::from_secs(600);
     let subject = "carol {x} *";
@@ -113,12 +116,25 @@ async fn no_key_or_value_holds_a_secret_in_clear() {
         .revoke_subject(subject, now, later)
         .await
         .unwrap();
+    let revoked_family = FamilyId::generate().unwrap();
+    revocations
+        .revoke_family("issuer", &revoked_family, later)
+        .await
+        .unwrap();
+    // Not a secret, but revocation keys hash every id a token carries.
+    secrets.push(revoked_family.as_str().to_owned());
+    // The subject doubles as the user name a login was throttled under.
+    throttle
+        .hit(&ThrottleKey::username(subject), Duration::from_secs(60))
+        .await
+        .unwrap();
 
     let dump = dump(&prefix).await;
-    // 5 sessions + their index, 2 tokens + family + subject's families, 2 revocations.
+    // 5 sessions + their index, 2 tokens + family + subject's families, 3 revocations,
+    // 1 throttle window.
     assert_eq!(
         dump.len(),
-        12,
+        14,
         "{:?}",
         dump.iter().map(|(k, _)| k).collect::<Vec<_>>()
     );

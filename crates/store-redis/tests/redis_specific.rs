@@ -1,5 +1,6 @@
 //! What the conformance suite cannot see: building stores from an existing connection,
-//! refused settings, broken stored values, index pruning and key layout.
+//! refused settings, broken stored values, index pruning, key layout, native TTLs, and
+//! the commands a revocation check sends.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
 
 mod common;
@@ -7,10 +8,10 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_core::store::SessionRecord;
+use auth_core::store::{RefreshRecord, Rotation, SessionRecord, ThrottleKey, TokenRef};
 use auth_core::{
     Clock, ManualClock, RefreshToken, RefreshTokenStore, RevocationStore, SessionId, SessionStore,
-    StoreError,
+    StoreError, ThrottleStore,
 };
 use store_redis::{ConfigError, RedisConnection, RedisStoreBuilder};
 
@@ -108,21 +109,31 @@ async fn broken_stored_values_are_corrupt_not_a_panic() {
 
     let token = RefreshToken::generate().unwrap();
     let token_key = format!("{{{prefix}:rt}}:tok:{}", token.hash().to_hex());
-    // Live-looking header, garbage after it.
-    let value = format!("\x010{:020}{:020}zz", u64::MAX, 0);
-    let _: () = redis::cmd("SET")
-        .arg(&token_key)
-        .arg(value)
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    let new = RefreshToken::generate().unwrap().hash();
+    let live = format!("{:020}", u64::MAX);
+    let subject_name = "0".repeat(32);
+    for value in [
+        // Live-looking header, garbage after it.
+        format!("\x020{live}{:020}{live}zz", 0),
+        // Live-looking header, a family length that runs past the end.
+        format!("\x020{live}{:020}{live}{subject_name}64abc", 0),
+        // The layout before families had an end (format 1), as it was written.
+        format!("\x010{live}{:020}{subject_name}03fam003bob", 0),
+    ] {
+        let _: () = redis::cmd("SET")
+            .arg(&token_key)
+            .arg(&value)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let new = RefreshToken::generate().unwrap().hash();
+        let now = SystemTime::now();
+        let rotated = refresh.rotate(&token.hash(), &new, now, now).await;
+        assert!(
+            matches!(rotated, Err(StoreError::Corrupt(_))),
+            "{value:?}: {rotated:?}"
+        );
+    }
     let now = SystemTime::now();
-    let rotated = refresh.rotate(&token.hash(), &new, now, now).await;
-    assert!(
-        matches!(rotated, Err(StoreError::Corrupt(_))),
-        "{rotated:?}"
-    );
 
     revocations
         .revoke("iss", "j", now + Duration::from_secs(60))
@@ -290,4 +301,210 @@ async fn revoking_a_family_keeps_used_tokens_as_tombstones_and_forgets_the_famil
         .unwrap();
     assert_eq!(keys, vec![format!("{{{prefix}:rt}}:tok:{}", a.to_hex())]);
     assert_eq!(refresh.revoke_subject("hal").await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn is_token_revoked_is_one_mget_of_jti_family_and_subject() {
+    // A server of its own, so that its slow log holds only this test's commands.
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    common::spawn_server(dir.path(), port, &["--save", "", "--appendonly", "no"]);
+    let url = format!("redis://127.0.0.1:{port}");
+    let revocations = RedisStoreBuilder::new(RedisConnection::connect(&url).await.unwrap())
+        .prefix(common::fresh_prefix())
+        .revocations()
+        .unwrap();
+    let family = auth_core::FamilyId::generate().unwrap();
+    let now = SystemTime::now();
+    revocations
+        .revoke_family("iss", &family, now + Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut c = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slowlog-log-slower-than")
+        .arg(0)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SLOWLOG")
+        .arg("RESET")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let token = TokenRef::new("iss", "ivy", now)
+        .jti(Some("j-1"))
+        .family(Some(&family));
+    assert!(revocations.is_token_revoked(&token).await.unwrap());
+    // Each entry: id, time, duration, arguments, client address, client name.
+    type Entry = (i64, i64, i64, Vec<String>, String, String);
+    let log: Vec<Entry> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(100)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let store_commands: Vec<&Vec<String>> = log
+        .iter()
+        .map(|(_, _, _, args, _, _)| args)
+        .filter(|args| !args[0].eq_ignore_ascii_case("SLOWLOG"))
+        .collect();
+    assert_eq!(store_commands.len(), 1, "{store_commands:?}");
+    let mget = store_commands[0];
+    assert!(mget[0].eq_ignore_ascii_case("MGET"), "{mget:?}");
+    let keys = &mget[1..];
+    assert_eq!(keys.len(), 3, "subject, jti and family: {keys:?}");
+    for part in [":sub:", ":jti:", ":fam:"] {
+        assert!(keys.iter().any(|k| k.contains(part)), "{part} in {keys:?}");
+    }
+    // Without jti or family, only the keys that apply are read.
+    let _: () = redis::cmd("SLOWLOG")
+        .arg("RESET")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let bare = TokenRef::new("iss", "ivy", now);
+    assert!(!revocations.is_token_revoked(&bare).await.unwrap());
+    let log: Vec<redis::Value> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(100)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let text = format!("{log:?}");
+    assert!(text.contains(":sub:") && !text.contains(":jti:") && !text.contains(":fam:"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_stores_what_refresh_record_rotated_describes() {
+    let prefix = common::fresh_prefix();
+    let clock = Arc::new(ManualClock::starting_now());
+    let slack = Duration::from_secs(5);
+    let refresh = RedisStoreBuilder::new(common::connection().await)
+        .prefix(&prefix)
+        .clock(clock.clone())
+        .ttl_slack(slack)
+        .refresh_tokens()
+        .unwrap();
+    let mut c = raw().await;
+    let day = Duration::from_secs(24 * 3600);
+    // Sub-millisecond instants: the family's end must survive to the nanosecond.
+    let now = clock.now() + Duration::from_nanos(123_457);
+    let family_end = now + 3 * day + Duration::from_nanos(999);
+    let record = RefreshRecord::new(
+        auth_core::FamilyId::generate().unwrap(),
+        "judy",
+        b"scopes".to_vec(),
+        now,
+        now + day,
+    )
+    .with_family_expires_at(family_end);
+    let hashes: Vec<_> = (0..3)
+        .map(|_| RefreshToken::generate().unwrap().hash())
+        .collect();
+    refresh.insert(&hashes[0], &record).await.unwrap();
+    let mut expected = record;
+    for step in 1..3 {
+        clock.advance(day - Duration::from_secs(3600));
+        let issued = clock.now();
+        let asked = issued + 14 * day;
+        let Rotation::Rotated(rotated) = refresh
+            .rotate(&hashes[step - 1], &hashes[step], issued, asked)
+            .await
+            .unwrap()
+        else {
+            panic!("step {step} rotates");
+        };
+        expected = expected.rotated(issued, asked);
+        assert_eq!(rotated, expected, "step {step}");
+        assert_eq!(rotated.expires_at, family_end);
+        // Redis keeps the capped token no longer than the family's end plus the slack.
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{{{prefix}:rt}}:tok:{}", hashes[step].to_hex()))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let left = family_end.duration_since(clock.now()).unwrap() + slack;
+        assert!(
+            ttl > 0 && u128::try_from(ttl).unwrap() <= left.as_millis() + 1,
+            "ttl {ttl} ms, {left:?} left"
+        );
+        // Step 2 asks again from a token already capped: it cannot rotate past the end.
+        if step == 2 {
+            clock.set(family_end);
+            assert_eq!(
+                refresh
+                    .rotate(&hashes[2], &hashes[0], clock.now(), clock.now() + day)
+                    .await
+                    .unwrap(),
+                Rotation::Unknown
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttle_window_is_one_string_collected_after_its_end() {
+    let prefix = common::fresh_prefix();
+    let clock = Arc::new(ManualClock::starting_now());
+    let throttle = RedisStoreBuilder::new(common::connection().await)
+        .prefix(&prefix)
+        .clock(clock.clone())
+        .ttl_slack(Duration::from_secs(5))
+        .throttle()
+        .unwrap();
+    let mut c = raw().await;
+    let key = ThrottleKey::username("kim");
+    let window = Duration::from_secs(600);
+    assert_eq!(throttle.hit(&key, window).await.unwrap().count, 1);
+    let redis_key = format!("{{{prefix}:th}}:win:{}", key.to_hex());
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&redis_key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!((600_000..=605_001).contains(&ttl), "ttl {ttl}");
+    // A hit within the window keeps the window's TTL, whatever the store's clock says.
+    clock.advance(Duration::from_secs(300));
+    assert_eq!(throttle.hit(&key, window).await.unwrap().count, 2);
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&redis_key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(ttl > 590_000, "ttl {ttl}");
+
+    // A value this crate did not write is corrupt, for hit and release alike.
+    for garbage in ["", "12", &"x".repeat(40), &"9".repeat(41)] {
+        let _: () = redis::cmd("SET")
+            .arg(&redis_key)
+            .arg(garbage)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                throttle.hit(&key, window).await,
+                Err(StoreError::Corrupt(_))
+            ),
+            "{garbage:?}"
+        );
+        assert!(matches!(
+            throttle.release(&key).await,
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+    throttle.reset(&key).await.unwrap();
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&redis_key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0);
+    assert_eq!(throttle.hit(&key, window).await.unwrap().count, 1);
 }

@@ -1,6 +1,6 @@
 -- Revokes one family, or every family of a subject: deletes their unused tokens and their
 -- indexes. Used tokens stay as tombstones until their own deadline, so replaying one
--- still reports reuse.
+-- still reports reuse. Runs after the layout prelude of refresh_record.rs.
 -- KEYS[1] family key (ARGV[4] = 'family') or subject's families key ('subject')
 -- ARGV[1] token key prefix, ARGV[2] family key prefix, ARGV[3] subject key prefix,
 --   ARGV[4] 'family' or 'subject', ARGV[5] the family id (for 'family')
@@ -12,8 +12,8 @@ local function revoke(family_key)
     local key = ARGV[1] .. member
     local value = redis.call('GET', key)
     if value then
-      subject_name = subject_name or string.sub(value, 43, 74)
-      if string.sub(value, 2, 2) ~= '1' then
+      subject_name = subject_name or field(value, SUBJECT_NAME, SUBJECT_NAME_SIZE)
+      if field(value, USED, 1) ~= '1' then
         redis.call('DEL', key)
         revoked = revoked + 1
       end

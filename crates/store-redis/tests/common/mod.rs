@@ -159,7 +159,8 @@ impl Cluster {
         CLUSTER.get_or_init(Cluster::start)
     }
 
-    fn start() -> Cluster {
+    /// A cluster of its own, for a test that changes its servers' settings.
+    pub fn start() -> Cluster {
         // Kept while the servers run; their watchdogs remove it once this process is gone.
         let dir = tempfile::Builder::new()
             .prefix("store-redis-cluster-")
