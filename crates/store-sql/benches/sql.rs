@@ -1,5 +1,6 @@
-//! Session load and save per backend, against a bare `SELECT 1` on the same pool in the
-//! same run, so the numbers read as "round trips" whatever the machine.
+//! Session load and save, and the revocation check every authenticated request makes, per
+//! backend, against a bare `SELECT 1` on the same pool in the same run, so the numbers read
+//! as "round trips" whatever the machine.
 //!
 //! Needs PostgreSQL (`POSTGRES_URL`) and MySQL/MariaDB (`MYSQL_URL`), like the tests:
 //! `cargo bench -p store-sql --all-features --bench sql`.
@@ -10,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use auth_core::store::SessionRecord;
-use auth_core::{Clock, SessionId, SessionStore, SystemClock};
+use auth_core::store::{SessionRecord, TokenRef};
+use auth_core::{Clock, FamilyId, RevocationStore, SessionId, SessionStore, SystemClock};
 use criterion::{Criterion, criterion_group, criterion_main};
 use sqlx::{Database, Executor, IntoArguments, Pool};
 use store_sql::{Backend, SqlStores, TablePrefix};
@@ -42,6 +43,29 @@ where
     rt.block_on(sessions.create(&key, &record)).unwrap();
     let version = Arc::new(AtomicU64::new(0));
 
+    // Revocations on file for other tokens, families and subjects, so each branch of the
+    // check looks up an index that holds rows.
+    let revocations = stores.revocations();
+    let until = now + Duration::from_secs(3600);
+    rt.block_on(async {
+        for i in 0..100 {
+            revocations
+                .revoke("bench-iss", &format!("jti-{i}"), until)
+                .await
+                .unwrap();
+            let family = FamilyId::generate().unwrap();
+            revocations
+                .revoke_family("bench-iss", &family, until)
+                .await
+                .unwrap();
+            revocations
+                .revoke_subject(&format!("user-{i}"), now, until)
+                .await
+                .unwrap();
+        }
+    });
+    let family = FamilyId::generate().unwrap();
+
     let mut group = c.benchmark_group(name);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(2));
@@ -53,6 +77,14 @@ where
     group.bench_function("load", |b| {
         b.to_async(rt).iter(|| async {
             assert!(sessions.load(&key).await.unwrap().is_some());
+        })
+    });
+    group.bench_function("is_token_revoked", |b| {
+        b.to_async(rt).iter(|| async {
+            let token = TokenRef::new("bench-iss", "bench-user", now)
+                .jti(Some("live-jti"))
+                .family(Some(&family));
+            assert!(!revocations.is_token_revoked(&token).await.unwrap());
         })
     });
     group.bench_function("save", |b| {
@@ -68,8 +100,10 @@ where
         "sessions",
         "revoked_tokens",
         "revoked_subjects",
+        "revoked_families",
         "refresh_families",
         "refresh_tokens",
+        "throttle_windows",
         "schema_migrations",
     ] {
         let drop = format!("DROP TABLE IF EXISTS {}{table}", stores.table_prefix());

@@ -2,22 +2,32 @@
 //! `postgres`), MySQL and MariaDB (feature `mysql`) and SQLite (feature `sqlite`, on by
 //! default, so a service gets an embedded store with nothing to run beside it).
 //!
-//! - [`SqlSessionStore`], [`SqlRevocationStore`] and [`SqlRefreshTokenStore`], generic over
-//!   the [`Backend`] (`sqlx::Postgres`, `sqlx::MySql`, `sqlx::Sqlite`), built over a pool
-//!   you already have or from a URL ([`connect`]), all three from one [`SqlStores`].
+//! - [`SqlSessionStore`], [`SqlRevocationStore`], [`SqlRefreshTokenStore`] and
+//!   [`SqlThrottleStore`], generic over the [`Backend`] (`sqlx::Postgres`, `sqlx::MySql`,
+//!   `sqlx::Sqlite`), built over a pool you already have or from a URL ([`connect`]), all
+//!   four from one [`SqlStores`].
 //! - Table names start with a validated [`TablePrefix`]; values only ever reach the
 //!   database as bound parameters.
-//! - Embedded migrations, applied by an explicit [`SqlStores::migrate`]: idempotent and
-//!   safe to run from several processes at once.
+//! - Embedded, versioned migrations, applied by an explicit [`SqlStores::migrate`]:
+//!   idempotent, safe to run from several processes at once, and upgrading a database an
+//!   earlier release created.
+//! - The revocation check every authenticated request makes
+//!   ([`is_token_revoked`](auth_core::RevocationStore::is_token_revoked): the token's `jti`,
+//!   its refresh family and its subject's "not before") is one statement, one round trip.
 //! - Keys are the SHA-256 hashes auth-core computes ([`auth_core::SessionKey`],
 //!   [`auth_core::RefreshTokenHash`]): a dump of the tables cannot be replayed. Times are
 //!   Unix milliseconds, compared with the store's [`Clock`](auth_core::Clock) (bound as a
 //!   value, never the database server's `NOW()`).
 //! - Expired rows never load; [`PurgeHandle`] deletes them in the background, in bounded
 //!   batches.
+//! - Every store call is bounded in time ([`SqlStoresBuilder::timeout`], default
+//!   [`DEFAULT_TIMEOUT`], 5 s): waiting for a pooled connection, a locked row or a stalled
+//!   server, the call gives up at the deadline and answers `Unavailable`, so a request
+//!   fails closed quickly instead of hanging. A connection given up on mid-statement is
+//!   closed, never handed to the next call.
 //! - Errors are auth-core's [`StoreError`](auth_core::StoreError): a database that cannot
-//!   be reached, a pool that times out or a lost connection is `Unavailable`; a row that
-//!   breaks the schema's rules is `Corrupt`, never a panic.
+//!   be reached, a pool or a call that times out, or a lost connection is `Unavailable`; a
+//!   row that breaks the schema's rules is `Corrupt`, never a panic.
 //!
 //! # Example
 //!
@@ -76,6 +86,8 @@ pub use prefix::{InvalidPrefix, TablePrefix};
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod backend;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod call;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod error;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod migrate;
@@ -91,6 +103,8 @@ mod session_store;
 mod sql;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod stores;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod throttle_store;
 
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub use {
@@ -99,7 +113,8 @@ pub use {
     refresh_store::SqlRefreshTokenStore,
     revocation_store::SqlRevocationStore,
     session_store::SqlSessionStore,
-    stores::{DEFAULT_PURGE_BATCH, SqlStores, SqlStoresBuilder, connect},
+    stores::{DEFAULT_PURGE_BATCH, DEFAULT_TIMEOUT, SqlStores, SqlStoresBuilder, connect},
+    throttle_store::SqlThrottleStore,
 };
 
 /// The sqlx version this crate is built on, re-exported so that pools and database types

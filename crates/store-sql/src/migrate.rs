@@ -3,34 +3,41 @@
 use auth_core::StoreError;
 
 use crate::backend::Backend;
-use crate::error::{retrying, store_error};
+use crate::error::store_error;
 use crate::sql::{Arg, Flavor, LockKey, SchemaSql};
 use crate::stores::Shared;
 
-/// Applies every migration not yet recorded, under the backend's migration lock.
-pub(crate) async fn run<DB: Backend>(shared: &Shared<DB>) -> Result<(), StoreError> {
+/// Applies every migration up to version `up_to` not yet recorded, under the backend's
+/// migration lock.
+pub(crate) async fn run<DB: Backend>(shared: &Shared<DB>, up_to: i64) -> Result<(), StoreError> {
     let schema = &shared.schema;
     let now = shared.now();
     if DB::FLAVOR == Flavor::MySql {
-        return run_mysql(shared, now).await;
+        return run_mysql(shared, up_to, now).await;
     }
-    retrying::<DB, _, _, _>(|| async move {
-        let mut conn = shared.conn().await?;
-        // PostgreSQL and SQLite change schemas transactionally: the whole run commits or
-        // not at all, and the lock is held until it does.
-        let mut tx = DB::begin_write(&mut conn).await?;
-        if let Some(lock) = &schema.lock {
-            DB::fetch_optional(&mut tx, lock, &lock_args(schema)).await?;
-        }
-        apply::<DB>(&mut tx, schema, now).await?;
-        tx.commit().await
-    })
-    .await
+    shared
+        .run_unbounded(|conn, _| {
+            Box::pin(async move {
+                // PostgreSQL and SQLite change schemas transactionally: the whole run commits
+                // or not at all, and the lock is held until it does.
+                let mut tx = DB::begin_write(conn).await?;
+                if let Some(lock) = &schema.lock {
+                    DB::fetch_optional(&mut tx, lock, &lock_args(schema)).await?;
+                }
+                apply::<DB>(&mut tx, schema, up_to, now).await?;
+                tx.commit().await
+            })
+        })
+        .await
 }
 
 /// MySQL commits each DDL statement on its own, so a transaction cannot hold the runs
 /// apart: a named lock on one connection does, released on that same connection.
-async fn run_mysql<DB: Backend>(shared: &Shared<DB>, now: i64) -> Result<(), StoreError> {
+async fn run_mysql<DB: Backend>(
+    shared: &Shared<DB>,
+    up_to: i64,
+    now: i64,
+) -> Result<(), StoreError> {
     let schema = &shared.schema;
     let (Some(lock), Some(unlock)) = (&schema.lock, &schema.unlock) else {
         return Err(StoreError::backend(
@@ -38,7 +45,7 @@ async fn run_mysql<DB: Backend>(shared: &Shared<DB>, now: i64) -> Result<(), Sto
         ));
     };
     let args = lock_args(schema);
-    let mut conn = shared.conn().await.map_err(store_error::<DB>)?;
+    let mut conn = shared.pool.acquire().await.map_err(store_error::<DB>)?;
     let granted = DB::fetch_optional(&mut conn, lock, &args)
         .await
         .and_then(|row| row.map(|row| DB::get_i64(&row, 0)).transpose())
@@ -46,7 +53,7 @@ async fn run_mysql<DB: Backend>(shared: &Shared<DB>, now: i64) -> Result<(), Sto
     if granted != Some(1) {
         return Err(StoreError::unavailable(LockNotGranted));
     }
-    let applied = apply::<DB>(&mut conn, schema, now).await;
+    let applied = apply::<DB>(&mut conn, schema, up_to, now).await;
     let released = DB::fetch_optional(&mut conn, unlock, &args).await;
     if released.is_err() {
         // Never hand a connection that may still hold the lock back to the pool.
@@ -69,10 +76,12 @@ fn lock_args(schema: &SchemaSql) -> [Arg<'_>; 1] {
     }
 }
 
-/// Creates the version table, then runs and records each migration it does not list.
+/// Creates the version table, then runs and records each migration up to `up_to` that it
+/// does not list.
 async fn apply<DB: Backend>(
     conn: &mut DB::Connection,
     schema: &SchemaSql,
+    up_to: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     DB::execute(conn, &schema.create_versions, &[]).await?;
@@ -82,11 +91,16 @@ async fn apply<DB: Backend>(
         .map(|row| DB::get_i64(row, 0))
         .collect::<Result<Vec<_>, _>>()?;
     for migration in &schema.migrations {
-        if applied.contains(&migration.version) {
+        if migration.version > up_to || applied.contains(&migration.version) {
             continue;
         }
-        for statement in &migration.statements {
-            DB::execute(conn, statement, &[]).await?;
+        for step in &migration.steps {
+            if let Some(done) = &step.done_if
+                && DB::fetch_optional(conn, done, &[]).await?.is_some()
+            {
+                continue;
+            }
+            DB::execute(conn, &step.sql, &[]).await?;
         }
         DB::execute(
             conn,

@@ -10,7 +10,7 @@ use auth_core::{FamilyId, RefreshTokenHash, StoreError, from_unix_millis, unix_m
 use sqlx::Pool;
 
 use crate::backend::Backend;
-use crate::error::{is_unique_violation, retrying};
+use crate::error::is_unique_violation;
 use crate::purge::{Purge, PurgeHandle};
 use crate::sql::Arg;
 use crate::stores::Shared;
@@ -18,6 +18,12 @@ use crate::{SqlStores, TablePrefix};
 
 /// Refresh tokens in `<prefix>refresh_tokens` (keyed by the SHA-256 of the token) and
 /// their families in `<prefix>refresh_families`.
+///
+/// Each token row carries its family's absolute end
+/// ([`family_expires_at`](RefreshRecord::family_expires_at)): `insert` refuses a token that
+/// would outlive it, and a rotation stores the new token with the asked expiry capped at
+/// that end ([`RefreshRecord::rotated`]), so however often a family rotates, it is over
+/// at its end.
 ///
 /// A rotation is one transaction: it locks the family's row, then the presented token's
 /// row (`SELECT ... FOR UPDATE` on PostgreSQL and MySQL; on SQLite the transaction is
@@ -54,21 +60,29 @@ impl<DB: Backend> fmt::Debug for SqlRefreshTokenStore<DB> {
 
 /// A token row as read under lock.
 struct TokenRow {
-    family: FamilyId,
-    subject: String,
-    data: Vec<u8>,
+    record: RefreshRecord,
     used: bool,
 }
 
+/// Reads a row of [`TOKEN_COLUMNS`](crate::sql::TOKEN_COLUMNS).
 fn decode_token<DB: Backend>(row: &DB::Row) -> Result<TokenRow, sqlx::Error> {
     let family = DB::get_bytes(row, 0)?;
     let subject = DB::get_bytes(row, 1)?;
     let data = DB::get_bytes(row, 2)?;
+    let issued_at = DB::get_i64(row, 3)?;
+    let expires_at = DB::get_i64(row, 4)?;
     let used = DB::get_i64(row, 5)?;
-    Ok(TokenRow {
-        family: decode_family(family)?,
-        subject: String::from_utf8(subject).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+    let family_expires_at = DB::get_i64(row, 6)?;
+    let record = RefreshRecord::new(
+        decode_family(family)?,
+        String::from_utf8(subject).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         data,
+        from_unix_millis(issued_at),
+        from_unix_millis(expires_at),
+    )
+    .with_family_expires_at(from_unix_millis(family_expires_at));
+    Ok(TokenRow {
+        record,
         used: match used {
             0 => false,
             1 => true,
@@ -108,7 +122,7 @@ impl<DB: Backend> SqlRefreshTokenStore<DB> {
 
     /// Creates or updates the tables (see [`SqlStores::migrate`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        crate::migrate::run(&self.shared).await
+        crate::migrate::run(&self.shared, crate::sql::SCHEMA_VERSION).await
     }
 
     /// Deletes every expired token (used or not) and every family whose tokens have all
@@ -128,20 +142,20 @@ impl<DB: Backend> SqlRefreshTokenStore<DB> {
         &self.shared.prefix
     }
 
-    /// One attempt at a rotation, as one transaction.
+    /// One attempt at a rotation, as one transaction on `conn`.
     async fn try_rotate(
         &self,
+        conn: &mut DB::Connection,
         old: &RefreshTokenHash,
         new: &RefreshTokenHash,
-        issued_at: i64,
-        expires_at: i64,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
     ) -> Result<Outcome, sqlx::Error> {
         let shared = &*self.shared;
         let sql = &shared.refresh;
         let now = shared.now();
         let old_args = [Arg::Bytes(old.as_bytes()), Arg::Int(now)];
-        let mut conn = shared.conn().await?;
-        let mut tx = DB::begin_write(&mut conn).await?;
+        let mut tx = DB::begin_write(conn).await?;
 
         // The family first, so that every change to one family takes its locks in the
         // same order (family row, then token rows) and cannot deadlock with another.
@@ -169,11 +183,14 @@ impl<DB: Backend> SqlRefreshTokenStore<DB> {
             DB::execute(&mut tx, &sql.delete_family_unused, &family_args).await?;
             tx.commit().await?;
             return Ok(Outcome::Done(Rotation::Reused {
-                family: token.family,
-                subject: token.subject,
+                family: token.record.family,
+                subject: token.record.subject,
             }));
         }
 
+        // Same family, subject, data and family end; the expiry capped at that end.
+        let next = token.record.rotated(issued_at, expires_at);
+        let next_expires_at = unix_millis(next.expires_at);
         DB::execute(&mut tx, &sql.mark_used, &old_args[..1]).await?;
         DB::execute(
             &mut tx,
@@ -184,10 +201,11 @@ impl<DB: Backend> SqlRefreshTokenStore<DB> {
         let insert = [
             Arg::Bytes(new.as_bytes()),
             Arg::Bytes(&family),
-            Arg::Bytes(token.subject.as_bytes()),
-            Arg::Bytes(&token.data),
-            Arg::Int(issued_at),
-            Arg::Int(expires_at),
+            Arg::Bytes(next.subject.as_bytes()),
+            Arg::Bytes(&next.data),
+            Arg::Int(unix_millis(next.issued_at)),
+            Arg::Int(next_expires_at),
+            Arg::Int(unix_millis(next.family_expires_at)),
         ];
         match DB::execute(&mut tx, &sql.insert_token, &insert).await {
             Ok(_) => {}
@@ -200,38 +218,33 @@ impl<DB: Backend> SqlRefreshTokenStore<DB> {
         DB::execute(
             &mut tx,
             &sql.extend_family,
-            &[Arg::Bytes(&family), Arg::Int(expires_at)],
+            &[Arg::Bytes(&family), Arg::Int(next_expires_at)],
         )
         .await?;
         tx.commit().await?;
-        Ok(Outcome::Done(Rotation::Rotated(RefreshRecord::new(
-            token.family,
-            token.subject,
-            token.data,
-            from_unix_millis(issued_at),
-            from_unix_millis(expires_at),
-        ))))
+        Ok(Outcome::Done(Rotation::Rotated(next)))
     }
 
     /// Deletes the unused tokens of the families `lock` selects (and locks). The family
     /// rows and the used tokens stay until they expire, so replays are still reported.
     async fn revoke_where(&self, lock: &crate::sql::Sql, key: &[u8]) -> Result<u64, StoreError> {
-        let shared = &*self.shared;
-        retrying::<DB, _, _, _>(|| async move {
-            let sql = &shared.refresh;
-            let mut conn = shared.conn().await?;
-            let mut tx = DB::begin_write(&mut conn).await?;
-            let families = DB::fetch_all(&mut tx, lock, &[Arg::Bytes(key)]).await?;
-            let mut removed = 0;
-            for row in &families {
-                let family = DB::get_bytes(row, 0)?;
-                let args = [Arg::Bytes(&family)];
-                removed += DB::execute(&mut tx, &sql.delete_family_unused, &args).await?;
-            }
-            tx.commit().await?;
-            Ok(removed)
-        })
-        .await
+        let sql = &self.shared.refresh;
+        self.shared
+            .run(|conn, _| {
+                Box::pin(async move {
+                    let mut tx = DB::begin_write(conn).await?;
+                    let families = DB::fetch_all(&mut tx, lock, &[Arg::Bytes(key)]).await?;
+                    let mut removed = 0;
+                    for row in &families {
+                        let family = DB::get_bytes(row, 0)?;
+                        let args = [Arg::Bytes(&family)];
+                        removed += DB::execute(&mut tx, &sql.delete_family_unused, &args).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(removed)
+                })
+            })
+            .await
     }
 }
 
@@ -250,6 +263,7 @@ impl<DB: Backend> RefreshTokenStore for SqlRefreshTokenStore<DB> {
         hash: &RefreshTokenHash,
         record: &RefreshRecord,
     ) -> Result<(), StoreError> {
+        // Also refuses a token that would outlive its family.
         record.check_limits()?;
         let shared = &*self.shared;
         let sql = &shared.refresh;
@@ -257,46 +271,42 @@ impl<DB: Backend> RefreshTokenStore for SqlRefreshTokenStore<DB> {
         let family = record.family.as_str().as_bytes();
         let subject = record.subject.as_bytes();
         let now = shared.now();
-        let inserted = retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            let mut tx = DB::begin_write(&mut conn).await?;
-            DB::execute(
-                &mut tx,
-                &sql.upsert_family,
-                &[
-                    Arg::Bytes(family),
-                    Arg::Bytes(subject),
-                    Arg::Int(expires_at),
-                ],
-            )
+        let family_args = [
+            Arg::Bytes(family),
+            Arg::Bytes(subject),
+            Arg::Int(expires_at),
+        ];
+        let clear_args = [Arg::Bytes(hash.as_bytes()), Arg::Int(now)];
+        let args = [
+            Arg::Bytes(hash.as_bytes()),
+            Arg::Bytes(family),
+            Arg::Bytes(subject),
+            Arg::Bytes(&record.data),
+            Arg::Int(unix_millis(record.issued_at)),
+            Arg::Int(expires_at),
+            Arg::Int(unix_millis(record.family_expires_at)),
+        ];
+        let (family_args, clear_args, args) = (&family_args, &clear_args, &args);
+        let inserted = shared
+            .run(|conn, _| {
+                Box::pin(async move {
+                    let mut tx = DB::begin_write(conn).await?;
+                    DB::execute(&mut tx, &sql.upsert_family, family_args).await?;
+                    DB::execute(&mut tx, &sql.delete_expired_token, clear_args).await?;
+                    match DB::execute(&mut tx, &sql.insert_token, args).await {
+                        Ok(_) => {
+                            tx.commit().await?;
+                            Ok(true)
+                        }
+                        Err(error) if is_unique_violation(&error) => {
+                            tx.rollback().await?;
+                            Ok(false)
+                        }
+                        Err(error) => Err(error),
+                    }
+                })
+            })
             .await?;
-            DB::execute(
-                &mut tx,
-                &sql.delete_expired_token,
-                &[Arg::Bytes(hash.as_bytes()), Arg::Int(now)],
-            )
-            .await?;
-            let args = [
-                Arg::Bytes(hash.as_bytes()),
-                Arg::Bytes(family),
-                Arg::Bytes(subject),
-                Arg::Bytes(&record.data),
-                Arg::Int(unix_millis(record.issued_at)),
-                Arg::Int(expires_at),
-            ];
-            match DB::execute(&mut tx, &sql.insert_token, &args).await {
-                Ok(_) => {
-                    tx.commit().await?;
-                    Ok(true)
-                }
-                Err(error) if is_unique_violation(&error) => {
-                    tx.rollback().await?;
-                    Ok(false)
-                }
-                Err(error) => Err(error),
-            }
-        })
-        .await?;
         if inserted {
             Ok(())
         } else {
@@ -311,10 +321,13 @@ impl<DB: Backend> RefreshTokenStore for SqlRefreshTokenStore<DB> {
         issued_at: SystemTime,
         expires_at: SystemTime,
     ) -> Result<Rotation, StoreError> {
-        let issued_at = unix_millis(issued_at);
-        let expires_at = unix_millis(expires_at);
-        let outcome =
-            retrying::<DB, _, _, _>(|| self.try_rotate(old, new, issued_at, expires_at)).await?;
+        // Whole milliseconds, as stored, so the record returned is the record kept.
+        let issued_at = from_unix_millis(unix_millis(issued_at));
+        let expires_at = from_unix_millis(unix_millis(expires_at));
+        let outcome = self
+            .shared
+            .run(|conn, _| Box::pin(self.try_rotate(conn, old, new, issued_at, expires_at)))
+            .await?;
         match outcome {
             Outcome::Done(rotation) => Ok(rotation),
             Outcome::NewTaken => Err(StoreError::AlreadyExists),

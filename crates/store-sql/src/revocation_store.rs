@@ -5,20 +5,26 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN, RevocationStore};
-use auth_core::{StoreError, from_unix_millis, unix_millis};
+use auth_core::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN, RevocationStore, TokenRef};
+use auth_core::{FamilyId, StoreError, from_unix_millis, unix_millis};
 use sqlx::Pool;
 
 use crate::backend::Backend;
-use crate::error::{retrying, store_error};
+use crate::error::store_error;
 use crate::purge::{Purge, PurgeHandle};
 use crate::sql::{Arg, Sql};
 use crate::stores::Shared;
 use crate::{SqlStores, TablePrefix};
 
-/// Revoked `jti`s in `<prefix>revoked_tokens` (keyed by issuer and `jti`) and subjects'
-/// "not before" instants in `<prefix>revoked_subjects`. Each check is one `SELECT`,
-/// [`is_token_revoked`](RevocationStore::is_token_revoked) included.
+/// Revoked `jti`s in `<prefix>revoked_tokens` (keyed by issuer and `jti`), revoked refresh
+/// families in `<prefix>revoked_families` (keyed by issuer and family) and subjects' "not
+/// before" instants in `<prefix>revoked_subjects`.
+///
+/// Each check is one `SELECT`, [`is_token_revoked`](RevocationStore::is_token_revoked)
+/// included: it asks all three tables in one `UNION ALL`, binding `NULL` for a `jti` or
+/// family the token does not have. A revocation is only ever lengthened: revoking again
+/// with an earlier `until` keeps the later one. Rows stay until their `until` has passed
+/// by the store's clock and a purge deletes them.
 pub struct SqlRevocationStore<DB: Backend> {
     shared: Arc<Shared<DB>>,
 }
@@ -52,7 +58,7 @@ impl<DB: Backend> SqlRevocationStore<DB> {
 
     /// Creates or updates the tables (see [`SqlStores::migrate`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        crate::migrate::run(&self.shared).await
+        crate::migrate::run(&self.shared, crate::sql::SCHEMA_VERSION).await
     }
 
     /// Deletes every revocation that no token can need any more; how many it deleted.
@@ -71,20 +77,26 @@ impl<DB: Backend> SqlRevocationStore<DB> {
         &self.shared.prefix
     }
 
-    async fn write(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<u64, StoreError> {
-        let shared = &*self.shared;
-        retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            DB::execute(&mut conn, sql, args).await
-        })
-        .await
-    }
-
-    async fn read(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<Option<DB::Row>, StoreError> {
-        let mut conn = self.shared.conn().await.map_err(store_error::<DB>)?;
-        DB::fetch_optional(&mut conn, sql, args)
-            .await
-            .map_err(store_error::<DB>)
+    /// Records a revocation of `(issuer, id)` in `sql`'s table until `until`, unless that
+    /// has passed already (nothing is left to refuse then).
+    async fn revoke_until(
+        &self,
+        sql: &Sql,
+        issuer: &str,
+        id: &str,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        let until = unix_millis(until);
+        if until <= self.shared.now() {
+            return Ok(());
+        }
+        let args = [
+            Arg::Bytes(issuer.as_bytes()),
+            Arg::Bytes(id.as_bytes()),
+            Arg::Int(until),
+        ];
+        self.shared.execute(sql, &args).await?;
+        Ok(())
     }
 }
 
@@ -92,6 +104,7 @@ impl<DB: Backend> Purge for SqlRevocationStore<DB> {
     async fn purge(&self) -> Result<u64, StoreError> {
         let sql = &self.shared.revocations;
         Ok(self.shared.purge_all(&sql.purge_tokens).await?
+            + self.shared.purge_all(&sql.purge_families).await?
             + self.shared.purge_all(&sql.purge_subjects).await?)
     }
 }
@@ -117,18 +130,8 @@ fn check_token(issuer: &str, jti: &str) -> Result<(), StoreError> {
 impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
     async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
         check_token(issuer, jti)?;
-        let until = unix_millis(until);
-        if until <= self.shared.now() {
-            // The token has expired already: nothing left to refuse.
-            return Ok(());
-        }
-        let args = [
-            Arg::Bytes(issuer.as_bytes()),
-            Arg::Bytes(jti.as_bytes()),
-            Arg::Int(until),
-        ];
-        self.write(&self.shared.revocations.revoke, &args).await?;
-        Ok(())
+        self.revoke_until(&self.shared.revocations.revoke, issuer, jti, until)
+            .await
     }
 
     async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
@@ -139,9 +142,21 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
             Arg::Int(self.shared.now()),
         ];
         Ok(self
-            .read(&self.shared.revocations.is_revoked, &args)
+            .shared
+            .fetch_optional(&self.shared.revocations.is_revoked, &args)
             .await?
             .is_some())
+    }
+
+    async fn revoke_family(
+        &self,
+        issuer: &str,
+        family: &FamilyId,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        check_len("issuer", issuer, MAX_TOKEN_ID_LEN)?;
+        let sql = &self.shared.revocations.revoke_family;
+        self.revoke_until(sql, issuer, family.as_str(), until).await
     }
 
     async fn revoke_subject(
@@ -157,7 +172,8 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
             Arg::Int(unix_millis(until)),
             Arg::Int(self.shared.now()),
         ];
-        self.write(&self.shared.revocations.revoke_subject, &args)
+        self.shared
+            .execute(&self.shared.revocations.revoke_subject, &args)
             .await?;
         Ok(())
     }
@@ -166,7 +182,8 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
         check_len("subject", subject, MAX_SUBJECT_LEN)?;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(self.shared.now())];
         let row = self
-            .read(&self.shared.revocations.subject_not_before, &args)
+            .shared
+            .fetch_optional(&self.shared.revocations.subject_not_before, &args)
             .await?;
         row.map(|row| {
             DB::get_i64(&row, 0)
@@ -176,30 +193,23 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
         .transpose()
     }
 
-    async fn is_token_revoked(
-        &self,
-        issuer: &str,
-        jti: Option<&str>,
-        subject: &str,
-        issued_at: SystemTime,
-    ) -> Result<bool, StoreError> {
-        let Some(jti) = jti else {
-            return Ok(self
-                .subject_not_before(subject)
-                .await?
-                .is_some_and(|not_before| issued_at < not_before));
-        };
-        check_token(issuer, jti)?;
-        check_len("subject", subject, MAX_SUBJECT_LEN)?;
+    async fn is_token_revoked(&self, token: &TokenRef<'_>) -> Result<bool, StoreError> {
+        check_len("issuer", token.issuer, MAX_TOKEN_ID_LEN)?;
+        if let Some(jti) = token.jti {
+            check_len("jti", jti, MAX_TOKEN_ID_LEN)?;
+        }
+        check_len("subject", token.subject, MAX_SUBJECT_LEN)?;
         let args = [
-            Arg::Bytes(issuer.as_bytes()),
-            Arg::Bytes(jti.as_bytes()),
+            Arg::Bytes(token.issuer.as_bytes()),
+            Arg::OptBytes(token.jti.map(str::as_bytes)),
+            Arg::OptBytes(token.family.map(|family| family.as_str().as_bytes())),
+            Arg::Bytes(token.subject.as_bytes()),
+            Arg::Int(unix_millis(token.issued_at)),
             Arg::Int(self.shared.now()),
-            Arg::Bytes(subject.as_bytes()),
-            Arg::Int(unix_millis(issued_at)),
         ];
         Ok(self
-            .read(&self.shared.revocations.is_token_revoked, &args)
+            .shared
+            .fetch_optional(&self.shared.revocations.is_token_revoked, &args)
             .await?
             .is_some())
     }

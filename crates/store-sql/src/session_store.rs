@@ -10,7 +10,7 @@ use auth_core::{SessionKey, StoreError, from_unix_millis, unix_millis};
 use sqlx::Pool;
 
 use crate::backend::Backend;
-use crate::error::{corrupt, is_unique_violation, retrying, store_error};
+use crate::error::{corrupt, is_unique_violation, store_error};
 use crate::purge::{Purge, PurgeHandle};
 use crate::sql::Arg;
 use crate::stores::Shared;
@@ -58,7 +58,7 @@ impl<DB: Backend> SqlSessionStore<DB> {
 
     /// Creates or updates the tables (see [`SqlStores::migrate`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        crate::migrate::run(&self.shared).await
+        crate::migrate::run(&self.shared, crate::sql::SCHEMA_VERSION).await
     }
 
     /// Deletes at most one batch of expired sessions; how many it deleted.
@@ -124,20 +124,22 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
             Arg::Int(shared.now()),
         ];
         let args = &args;
-        let created = retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            match DB::execute(&mut conn, &shared.sessions.insert, args).await {
-                Ok(_) => Ok(true),
-                // The key is taken: only an expired record may be replaced.
-                Err(error) if is_unique_violation(&error) => {
-                    let replaced =
-                        DB::execute(&mut conn, &shared.sessions.replace_expired, args).await?;
-                    Ok(replaced > 0)
-                }
-                Err(error) => Err(error),
-            }
-        })
-        .await?;
+        let created = shared
+            .run(|conn, _| {
+                Box::pin(async move {
+                    match DB::execute(conn, &shared.sessions.insert, args).await {
+                        Ok(_) => Ok(true),
+                        // The key is taken: only an expired record may be replaced.
+                        Err(error) if is_unique_violation(&error) => {
+                            let replaced =
+                                DB::execute(conn, &shared.sessions.replace_expired, args).await?;
+                            Ok(replaced > 0)
+                        }
+                        Err(error) => Err(error),
+                    }
+                })
+            })
+            .await?;
         if created {
             Ok(())
         } else {
@@ -148,10 +150,7 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
         let shared = &*self.shared;
         let args = [Arg::Bytes(key.as_bytes()), Arg::Int(shared.now())];
-        let mut conn = shared.conn().await.map_err(store_error::<DB>)?;
-        let row = DB::fetch_optional(&mut conn, &shared.sessions.load, &args)
-            .await
-            .map_err(store_error::<DB>)?;
+        let row = shared.fetch_optional(&shared.sessions.load, &args).await?;
         row.map(|row| decode_record::<DB>(&row, 0)).transpose()
     }
 
@@ -168,12 +167,7 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
             Arg::Int(version),
             Arg::Int(shared.now()),
         ];
-        let args = &args;
-        let updated = retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            DB::execute(&mut conn, &shared.sessions.save, args).await
-        })
-        .await?;
+        let updated = shared.execute(&shared.sessions.save, &args).await?;
         if updated == 0 {
             return Err(StoreError::Conflict);
         }
@@ -193,45 +187,30 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
             Arg::Bytes(key.as_bytes()),
             Arg::Int(shared.now()),
         ];
-        let args = &args;
-        let updated = retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            DB::execute(&mut conn, &shared.sessions.touch, args).await
-        })
-        .await?;
+        let updated = shared.execute(&shared.sessions.touch, &args).await?;
         Ok(updated > 0)
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let shared = &*self.shared;
         let args = [Arg::Bytes(key.as_bytes()), Arg::Int(shared.now())];
-        let args = &args;
-        let deleted = retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            DB::execute(&mut conn, &shared.sessions.delete, args).await
-        })
-        .await?;
+        let deleted = shared.execute(&shared.sessions.delete, &args).await?;
         Ok(deleted > 0)
     }
 
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
         let shared = &*self.shared;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(shared.now())];
-        let args = &args;
-        retrying::<DB, _, _, _>(|| async move {
-            let mut conn = shared.conn().await?;
-            DB::execute(&mut conn, &shared.sessions.delete_subject, args).await
-        })
-        .await
+        shared.execute(&shared.sessions.delete_subject, &args).await
     }
 
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
         let shared = &*self.shared;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(shared.now())];
-        let mut conn = shared.conn().await.map_err(store_error::<DB>)?;
-        let rows = DB::fetch_all(&mut conn, &shared.sessions.list_subject, &args)
-            .await
-            .map_err(store_error::<DB>)?;
+        let args = &args;
+        let rows = shared
+            .run(|conn, _| Box::pin(DB::fetch_all(conn, &shared.sessions.list_subject, args)))
+            .await?;
         rows.iter()
             .map(|row| {
                 let key = DB::get_bytes(row, 0).map_err(store_error::<DB>)?;

@@ -1,19 +1,26 @@
-//! [`SqlStores`]: one pool, one table prefix, one clock, and the three stores on them.
+//! [`SqlStores`]: one pool, one table prefix, one clock, one timeout, and the stores on
+//! them.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::{SharedClock, StoreError, SystemClock, unix_millis};
 use sqlx::Pool;
-use sqlx::pool::PoolConnection;
 
 use crate::backend::Backend;
 use crate::error::store_error;
-use crate::sql::{RefreshSql, RevocationSql, SchemaSql, SessionSql};
-use crate::{SqlRefreshTokenStore, SqlRevocationStore, SqlSessionStore, TablePrefix};
+use crate::sql::{Arg, RefreshSql, RevocationSql, SchemaSql, SessionSql, Sql, ThrottleSql};
+use crate::{
+    SqlRefreshTokenStore, SqlRevocationStore, SqlSessionStore, SqlThrottleStore, TablePrefix,
+};
 
 /// The default number of rows one purge statement deletes.
 pub const DEFAULT_PURGE_BATCH: u32 = 1000;
+
+/// The default bound on one store call's wait for the database: 5 seconds (see
+/// [`SqlStoresBuilder::timeout`]).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The auth tables of one prefix in one database: build it once, run
 /// [`migrate`](SqlStores::migrate), then take the stores you need from it.
@@ -23,16 +30,20 @@ pub const DEFAULT_PURGE_BATCH: u32 = 1000;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
 /// use store_sql::{SqlStores, TablePrefix};
 ///
 /// let pool = store_sql::connect::<sqlx::Sqlite>("sqlite::memory:").await?;
 /// let stores = SqlStores::builder(pool)
 ///     .prefix(TablePrefix::new("myapp_")?)
 ///     .purge_batch_size(500)
+///     // A request waits at most this long for the database, then fails closed.
+///     .timeout(Duration::from_secs(2))
 ///     .build();
 /// stores.migrate().await?;
 /// let sessions = stores.sessions();
-/// # let _ = sessions;
+/// let throttle = stores.throttle();
+/// # let _ = (sessions, throttle);
 /// # Ok(())
 /// # }
 /// ```
@@ -54,6 +65,7 @@ impl<DB: Backend> fmt::Debug for SqlStores<DB> {
             .field("flavor", &DB::FLAVOR)
             .field("prefix", &self.shared.prefix)
             .field("purge_batch", &self.shared.purge_batch)
+            .field("timeout", &self.shared.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -64,9 +76,12 @@ pub(crate) struct Shared<DB: Backend> {
     pub(crate) clock: SharedClock,
     pub(crate) prefix: TablePrefix,
     pub(crate) purge_batch: u32,
+    /// The bound on one call's wait for the database (see [`Shared::run`]).
+    pub(crate) timeout: Duration,
     pub(crate) sessions: SessionSql,
     pub(crate) revocations: RevocationSql,
     pub(crate) refresh: RefreshSql,
+    pub(crate) throttle: ThrottleSql,
     pub(crate) schema: SchemaSql,
 }
 
@@ -76,13 +91,24 @@ impl<DB: Backend> Shared<DB> {
         unix_millis(self.clock.now())
     }
 
-    /// A connection from the pool.
-    pub(crate) async fn conn(&self) -> Result<PoolConnection<DB>, sqlx::Error> {
-        self.pool.acquire().await
+    /// Runs one write statement (its own transaction); how many rows it changed.
+    pub(crate) async fn execute(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        self.run(|conn, _| Box::pin(DB::execute(conn, sql, args)))
+            .await
+    }
+
+    /// Runs one query; its first row, if any.
+    pub(crate) async fn fetch_optional(
+        &self,
+        sql: &Sql,
+        args: &[Arg<'_>],
+    ) -> Result<Option<DB::Row>, StoreError> {
+        self.run(|conn, _| Box::pin(DB::fetch_optional(conn, sql, args)))
+            .await
     }
 
     /// Runs `sql` (which takes `$1` now, `$2` batch size) until a batch comes back short.
-    pub(crate) async fn purge_all(&self, sql: &crate::sql::Sql) -> Result<u64, StoreError> {
+    pub(crate) async fn purge_all(&self, sql: &Sql) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
             let deleted = self.purge_once(sql).await?;
@@ -94,14 +120,9 @@ impl<DB: Backend> Shared<DB> {
     }
 
     /// One batch of `sql`.
-    pub(crate) async fn purge_once(&self, sql: &crate::sql::Sql) -> Result<u64, StoreError> {
-        use crate::sql::Arg;
+    pub(crate) async fn purge_once(&self, sql: &Sql) -> Result<u64, StoreError> {
         let args = [Arg::Int(self.now()), Arg::Int(i64::from(self.purge_batch))];
-        crate::error::retrying::<DB, _, _, _>(|| async {
-            let mut conn = self.conn().await?;
-            DB::execute(&mut conn, sql, &args).await
-        })
-        .await
+        self.execute(sql, &args).await
     }
 }
 
@@ -111,6 +132,7 @@ pub struct SqlStoresBuilder<DB: Backend> {
     clock: SharedClock,
     prefix: TablePrefix,
     purge_batch: u32,
+    timeout: Duration,
 }
 
 impl<DB: Backend> fmt::Debug for SqlStoresBuilder<DB> {
@@ -118,6 +140,7 @@ impl<DB: Backend> fmt::Debug for SqlStoresBuilder<DB> {
         f.debug_struct("SqlStoresBuilder")
             .field("prefix", &self.prefix)
             .field("purge_batch", &self.purge_batch)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +167,23 @@ impl<DB: Backend> SqlStoresBuilder<DB> {
         self
     }
 
+    /// How long one store call may wait for the database (default [`DEFAULT_TIMEOUT`], at
+    /// least 1 ms): from asking the pool for a connection to the last statement's answer,
+    /// a whole refresh rotation and its retries included. Past it, the call is abandoned
+    /// and answers [`StoreError::Unavailable`], so a request fails closed quickly instead
+    /// of hanging on a locked row, a stalled server or an exhausted pool. A PostgreSQL or
+    /// MySQL connection abandoned mid-statement is closed, never handed to the next call.
+    ///
+    /// An abandoned write has an unknown outcome, like any `Unavailable` answer: the
+    /// server may still complete a statement it had received. To make the server give up
+    /// too, set its own limits on the pool's connections as well (PostgreSQL
+    /// `statement_timeout` / `lock_timeout`, MariaDB `max_statement_time`, MySQL
+    /// `innodb_lock_wait_timeout`). [`SqlStores::migrate`] is not bounded by this timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// The stores.
     pub fn build(self) -> SqlStores<DB> {
         let flavor = DB::FLAVOR;
@@ -153,9 +193,11 @@ impl<DB: Backend> SqlStoresBuilder<DB> {
                 pool: self.pool,
                 clock: self.clock,
                 purge_batch: self.purge_batch,
+                timeout: self.timeout,
                 sessions: SessionSql::new(flavor, &prefix),
                 revocations: RevocationSql::new(flavor, &prefix),
                 refresh: RefreshSql::new(flavor, &prefix),
+                throttle: ThrottleSql::new(flavor, &prefix),
                 schema: SchemaSql::new(flavor, &prefix),
                 prefix,
             }),
@@ -164,13 +206,15 @@ impl<DB: Backend> SqlStoresBuilder<DB> {
 }
 
 impl<DB: Backend> SqlStores<DB> {
-    /// A builder over a pool you already have, with the default prefix, clock and batch.
+    /// A builder over a pool you already have, with the default prefix, clock, batch and
+    /// timeout.
     pub fn builder(pool: Pool<DB>) -> SqlStoresBuilder<DB> {
         SqlStoresBuilder {
             pool,
             clock: SystemClock::shared(),
             prefix: TablePrefix::default(),
             purge_batch: DEFAULT_PURGE_BATCH,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -183,8 +227,25 @@ impl<DB: Backend> SqlStores<DB> {
     /// run from several processes at once: runs take turns on a lock (PostgreSQL: an
     /// advisory transaction lock; MySQL: `GET_LOCK`; SQLite: the write lock of
     /// `BEGIN IMMEDIATE`), and each records the schema versions it applied.
+    ///
+    /// Schema versions: 1 holds sessions, revoked tokens and subjects, refresh tokens and
+    /// their families; 2 adds revoked refresh families (`<prefix>revoked_families`), login
+    /// throttle windows (`<prefix>throttle_windows`) and each refresh token's family end
+    /// (`family_expires_at`; a token stored before the upgrade gets its own expiry, so its
+    /// family can no longer be extended past it). Run it before the stores of a new
+    /// release serve requests. It is not bounded by the store
+    /// [`timeout`](SqlStoresBuilder::timeout): a schema change on a large table may take
+    /// longer.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        crate::migrate::run(&self.shared).await
+        crate::migrate::run(&self.shared, crate::sql::SCHEMA_VERSION).await
+    }
+
+    /// Applies the migrations up to schema version `version` only, leaving the tables as
+    /// an older release made them: for tests of the upgrade path. The stores expect the
+    /// latest version; use [`migrate`](Self::migrate).
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        crate::migrate::run(&self.shared, version).await
     }
 
     /// The session store.
@@ -202,6 +263,11 @@ impl<DB: Backend> SqlStores<DB> {
         SqlRefreshTokenStore::from_shared(self.shared.clone())
     }
 
+    /// The login-throttle store.
+    pub fn throttle(&self) -> SqlThrottleStore<DB> {
+        SqlThrottleStore::from_shared(self.shared.clone())
+    }
+
     /// The pool.
     pub fn pool(&self) -> &Pool<DB> {
         &self.shared.pool
@@ -210,6 +276,12 @@ impl<DB: Backend> SqlStores<DB> {
     /// The table prefix.
     pub fn table_prefix(&self) -> &TablePrefix {
         &self.shared.prefix
+    }
+
+    /// The bound on one store call's wait for the database (see
+    /// [`SqlStoresBuilder::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.shared.timeout
     }
 }
 

@@ -32,6 +32,12 @@ pub trait Driver: Database {
     /// The SQL dialect.
     const FLAVOR: Flavor;
 
+    /// Whether a connection whose operation was abandoned at the store's timeout must be
+    /// closed rather than returned to the pool. A network protocol abandoned mid-exchange
+    /// leaves unread replies and possibly an open transaction on the connection, and its
+    /// next user would wait behind them.
+    const CLOSE_TIMED_OUT: bool;
+
     /// Runs `sql` with `args`; the number of rows it changed (matched, on MySQL).
     fn execute<'a>(
         conn: &'a mut Self::Connection,
@@ -87,6 +93,7 @@ macro_rules! bind_args {
             query = match args.get(index) {
                 Some($crate::sql::Arg::Int(value)) => query.bind(*value),
                 Some($crate::sql::Arg::Bytes(value)) => query.bind(*value),
+                Some($crate::sql::Arg::OptBytes(value)) => query.bind(*value),
                 None => {
                     missing = true;
                     query

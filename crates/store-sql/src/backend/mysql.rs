@@ -22,6 +22,7 @@ static READ_COMMITTED: std::sync::LazyLock<Sql> = std::sync::LazyLock::new(|| {
 
 impl Driver for MySql {
     const FLAVOR: Flavor = Flavor::MySql;
+    const CLOSE_TIMED_OUT: bool = true;
 
     common_driver_methods!(MySql);
 

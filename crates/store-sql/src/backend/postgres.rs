@@ -11,6 +11,7 @@ use crate::sql::Flavor;
 
 impl Driver for Postgres {
     const FLAVOR: Flavor = Flavor::Postgres;
+    const CLOSE_TIMED_OUT: bool = true;
 
     common_driver_methods!(Postgres);
 

@@ -11,6 +11,12 @@ use crate::sql::Flavor;
 
 impl Driver for Sqlite {
     const FLAVOR: Flavor = Flavor::Sqlite;
+    // A SQLite connection runs its commands one after another on its own worker thread:
+    // an abandoned statement finishes there, the rollback of an abandoned transaction is
+    // queued behind it, and the pool's check on release waits for both, so the connection
+    // comes back in a known state. Closing it instead would delete an in-memory database
+    // whole, since that lives only as long as its one connection.
+    const CLOSE_TIMED_OUT: bool = false;
 
     common_driver_methods!(Sqlite);
 

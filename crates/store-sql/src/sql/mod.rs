@@ -9,11 +9,13 @@ mod refresh;
 mod revocations;
 mod schema;
 mod sessions;
+mod throttle;
 
 pub(crate) use refresh::RefreshSql;
 pub(crate) use revocations::RevocationSql;
-pub(crate) use schema::{LockKey, SchemaSql};
+pub(crate) use schema::{LockKey, SCHEMA_VERSION, SchemaSql};
 pub(crate) use sessions::SessionSql;
+pub(crate) use throttle::ThrottleSql;
 
 use std::sync::Arc;
 
@@ -54,6 +56,9 @@ impl Flavor {
 pub enum Arg<'a> {
     Int(i64),
     Bytes(&'a [u8]),
+    /// Bytes or SQL `NULL`: a `NULL` compared with `=` matches no row, which lets one
+    /// statement skip a branch whose key the caller does not have.
+    OptBytes(Option<&'a [u8]>),
 }
 
 /// A statement ready to run: its text in the backend's dialect, and for each placeholder in
@@ -207,12 +212,14 @@ mod tests {
             let sessions = SessionSql::new(flavor, &prefix);
             let revocations = RevocationSql::new(flavor, &prefix);
             let refresh = RefreshSql::new(flavor, &prefix);
+            let throttle = ThrottleSql::new(flavor, &prefix);
             let schema = SchemaSql::new(flavor, &prefix);
             let all = sessions
                 .all()
                 .into_iter()
                 .chain(revocations.all())
                 .chain(refresh.all())
+                .chain(throttle.all())
                 .chain(schema.all());
             for sql in all {
                 let mut used: Vec<usize> = sql.order().to_vec();

@@ -7,8 +7,10 @@
 use super::{Flavor, Sql, name};
 use crate::TablePrefix;
 
-/// The columns a token row is read back with, in this order.
-pub(crate) const TOKEN_COLUMNS: &str = "family, subject, data, issued_at, expires_at, used";
+/// The columns a token row is read back with, in this order. A row without a family end
+/// (written by a version-1 process during an upgrade) ends its family with itself.
+pub(crate) const TOKEN_COLUMNS: &str =
+    "family, subject, data, issued_at, expires_at, used, COALESCE(family_expires_at, expires_at)";
 
 #[derive(Debug)]
 pub(crate) struct RefreshSql {
@@ -21,7 +23,8 @@ pub(crate) struct RefreshSql {
     pub(crate) extend_family: Sql,
     /// `$1` subject: locks the subject's families, in a fixed order.
     pub(crate) lock_subject_families: Sql,
-    /// `$1` hash, `$2` family, `$3` subject, `$4` data, `$5` issued, `$6` expires.
+    /// `$1` hash, `$2` family, `$3` subject, `$4` data, `$5` issued, `$6` expires, `$7`
+    /// the family's end.
     pub(crate) insert_token: Sql,
     /// `$1` hash, `$2` now: clears an expired token out of the way of a new one.
     pub(crate) delete_expired_token: Sql,
@@ -77,7 +80,7 @@ impl RefreshSql {
                 flavor,
                 &format!(
                     "INSERT INTO {tokens} (token_hash, family, subject, data, issued_at, \
-                     expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, 0)"
+                     expires_at, family_expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)"
                 ),
             ),
             delete_expired_token: Sql::new(

@@ -3,12 +3,30 @@
 use super::{Flavor, Sql, name};
 use crate::TablePrefix;
 
-/// One schema version: statements that are each idempotent on their own, so a run cut
-/// short (MySQL commits every DDL statement by itself) is finished by the next one.
+/// The schema version this release's stores read and write.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// One schema version: steps that are each idempotent on their own, so a run cut short
+/// (MySQL commits every DDL statement by itself) is finished by the next one.
 #[derive(Debug)]
 pub(crate) struct Migration {
     pub(crate) version: i64,
-    pub(crate) statements: Vec<Sql>,
+    pub(crate) steps: Vec<Step>,
+}
+
+/// One statement of a migration.
+#[derive(Debug)]
+pub(crate) struct Step {
+    pub(crate) sql: Sql,
+    /// A query that returns a row when the statement's change is already in place, for
+    /// changes that have no `IF NOT EXISTS` form in the dialect.
+    pub(crate) done_if: Option<Sql>,
+}
+
+impl Step {
+    fn new(sql: Sql) -> Self {
+        Self { sql, done_if: None }
+    }
 }
 
 /// Everything `migrate()` runs.
@@ -120,7 +138,7 @@ fn table(
 }
 
 /// Version 1: sessions, revocations, refresh tokens and their families.
-fn version_1(flavor: Flavor, prefix: &TablePrefix) -> Vec<Sql> {
+fn version_1(flavor: Flavor, prefix: &TablePrefix) -> Vec<Step> {
     let Types {
         hash,
         short,
@@ -191,7 +209,82 @@ fn version_1(flavor: Flavor, prefix: &TablePrefix) -> Vec<Sql> {
             ("rtok_expiry_idx", "expires_at"),
         ],
     ));
-    statements
+    statements.into_iter().map(Step::new).collect()
+}
+
+/// Version 2: revoked refresh families, a family's absolute end on each refresh token, and
+/// login-throttle windows.
+fn version_2(flavor: Flavor, prefix: &TablePrefix) -> Vec<Step> {
+    let Types {
+        hash,
+        short,
+        family,
+        ..
+    } = types(flavor);
+    let tokens = name(prefix, "refresh_tokens");
+    let mut steps = Vec::new();
+    // Nullable, and read as `COALESCE(family_expires_at, expires_at)`: a row that a
+    // version-1 process writes during a rolling upgrade then ends its family with itself,
+    // exactly like the rows this migration fills in.
+    let column = "family_expires_at BIGINT";
+    let add_column = match flavor {
+        Flavor::Postgres => Step::new(Sql::once(
+            flavor,
+            &format!("ALTER TABLE {tokens} ADD COLUMN IF NOT EXISTS {column}"),
+        )),
+        // MySQL has no `ADD COLUMN IF NOT EXISTS` (MariaDB has): ask the catalog first.
+        // The plain equality lets the server open that one table instead of every table
+        // of the schema; the byte comparison keeps `A_` and `a_` prefixes apart.
+        Flavor::MySql => Step {
+            sql: Sql::once(flavor, &format!("ALTER TABLE {tokens} ADD COLUMN {column}")),
+            done_if: Some(Sql::once(
+                flavor,
+                &format!(
+                    "SELECT 1 FROM information_schema.columns \
+                     WHERE table_schema = DATABASE() AND table_name = '{tokens}' \
+                     AND CAST(table_name AS BINARY) = CAST('{tokens}' AS BINARY) \
+                     AND column_name = 'family_expires_at'"
+                ),
+            )),
+        },
+        // SQLite migrates in one transaction, after checking the recorded versions under
+        // its write lock: this runs exactly once.
+        Flavor::Sqlite => Step::new(Sql::once(
+            flavor,
+            &format!("ALTER TABLE {tokens} ADD COLUMN {column}"),
+        )),
+    };
+    steps.push(add_column);
+    steps.push(Step::new(Sql::once(
+        flavor,
+        &format!(
+            "UPDATE {tokens} SET family_expires_at = expires_at \
+             WHERE family_expires_at IS NULL"
+        ),
+    )));
+    let mut tables = Vec::new();
+    tables.extend(table(
+        flavor,
+        prefix,
+        "revoked_families",
+        &format!(
+            "issuer {short} NOT NULL, family {family} NOT NULL, valid_until BIGINT NOT NULL, \
+             PRIMARY KEY (issuer, family)"
+        ),
+        &[("rvk_fam_exp_idx", "valid_until")],
+    ));
+    tables.extend(table(
+        flavor,
+        prefix,
+        "throttle_windows",
+        &format!(
+            "throttle_key {hash} NOT NULL PRIMARY KEY, hits BIGINT NOT NULL, \
+             ends_at BIGINT NOT NULL"
+        ),
+        &[("throttle_end_idx", "ends_at")],
+    ));
+    steps.extend(tables.into_iter().map(Step::new));
+    steps
 }
 
 impl SchemaSql {
@@ -230,10 +323,16 @@ impl SchemaSql {
                 flavor,
                 &format!("INSERT INTO {versions} (version, applied_at) VALUES ($1, $2)"),
             ),
-            migrations: vec![Migration {
-                version: 1,
-                statements: version_1(flavor, prefix),
-            }],
+            migrations: vec![
+                Migration {
+                    version: 1,
+                    steps: version_1(flavor, prefix),
+                },
+                Migration {
+                    version: SCHEMA_VERSION,
+                    steps: version_2(flavor, prefix),
+                },
+            ],
         }
     }
 
@@ -246,7 +345,10 @@ impl SchemaSql {
             &self.record_version,
         ];
         all.extend(self.lock.iter().chain(self.unlock.iter()));
-        all.extend(self.migrations.iter().flat_map(|m| m.statements.iter()));
+        for step in self.migrations.iter().flat_map(|m| m.steps.iter()) {
+            all.push(&step.sql);
+            all.extend(step.done_if.iter());
+        }
         all
     }
 }

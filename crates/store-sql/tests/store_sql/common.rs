@@ -158,6 +158,18 @@ where
     }
 }
 
+/// Every table a migrated prefix has.
+pub(crate) const TABLES: [&str; 8] = [
+    "sessions",
+    "revoked_tokens",
+    "revoked_subjects",
+    "revoked_families",
+    "refresh_families",
+    "refresh_tokens",
+    "throttle_windows",
+    "schema_migrations",
+];
+
 /// Drops every table of `stores`' prefix (tests that make their own stores clean up).
 pub(crate) async fn drop_tables<DB: Backend>(stores: &SqlStores<DB>)
 where
@@ -165,14 +177,7 @@ where
     <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
 {
     let prefix = stores.table_prefix();
-    for table in [
-        "sessions",
-        "revoked_tokens",
-        "revoked_subjects",
-        "refresh_families",
-        "refresh_tokens",
-        "schema_migrations",
-    ] {
+    for table in TABLES {
         let drop = format!("DROP TABLE IF EXISTS {prefix}{table}");
         sqlx::query::<DB>(sqlx::AssertSqlSafe(drop))
             .execute(stores.pool())
@@ -213,4 +218,20 @@ where
         .fetch_one(stores.pool())
         .await
         .unwrap()
+}
+
+/// How each backend writes a byte string literal.
+#[derive(Clone, Copy)]
+pub(crate) enum Literal {
+    Postgres,
+    XQuoted,
+}
+
+/// `value` as a byte string literal in `style`.
+pub(crate) fn bytes(style: Literal, value: &[u8]) -> String {
+    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+    match style {
+        Literal::Postgres => format!("'\\x{hex}'::bytea"),
+        Literal::XQuoted => format!("X'{hex}'"),
+    }
 }

@@ -4,7 +4,9 @@
 macro_rules! backend_suites {
     ($backend:ident, $stores:path) => {
         mod $backend {
-            use auth_core::{RefreshTokenStore, RevocationStore, SessionStore, SharedClock};
+            use auth_core::{
+                RefreshTokenStore, RevocationStore, SessionStore, SharedClock, ThrottleStore,
+            };
 
             async fn sessions(clock: SharedClock) -> impl SessionStore {
                 $stores(clock).await.sessions()
@@ -18,6 +20,10 @@ macro_rules! backend_suites {
                 $stores(clock).await.refresh_tokens()
             }
 
+            async fn throttle(clock: SharedClock) -> impl ThrottleStore {
+                $stores(clock).await.throttle()
+            }
+
             mod session_store {
                 auth_core::session_store_conformance!(super::sessions);
             }
@@ -28,6 +34,10 @@ macro_rules! backend_suites {
 
             mod refresh_store {
                 auth_core::refresh_store_conformance!(super::refresh_tokens);
+            }
+
+            mod throttle_store {
+                auth_core::throttle_store_conformance!(super::throttle);
             }
 
             mod session_manager {

@@ -3,16 +3,16 @@
 
 use std::time::Duration;
 
-use auth_core::store::SessionRecord;
+use auth_core::store::{SessionRecord, ThrottleKey, TokenRef};
 use auth_core::{
-    Clock, RefreshToken, RefreshTokenStore, RevocationStore, SessionId, SessionStore, StoreError,
-    unix_millis,
+    Clock, FamilyId, RefreshToken, RefreshTokenStore, RevocationStore, SessionId, SessionStore,
+    StoreError, ThrottleStore, unix_millis,
 };
 use sqlx::Pool;
 use store_sql::{Backend, SqlStores};
 
 use crate::common::{
-    drop_tables, exec_raw, fresh_prefix, manual_clock, mysql_pool, postgres_pool,
+    Literal, bytes, drop_tables, exec_raw, fresh_prefix, manual_clock, mysql_pool, postgres_pool,
     sqlite_memory_pool,
 };
 
@@ -34,9 +34,23 @@ async fn every_call_is_unavailable<DB: Backend>(stores: SqlStores<DB>) {
             .await,
     );
     unavailable(sessions.list_subject("s").await);
-    unavailable(stores.revocations().is_revoked("i", "j").await);
+    let revocations = stores.revocations();
+    unavailable(revocations.is_revoked("i", "j").await);
+    let family = FamilyId::generate().unwrap();
+    let token = TokenRef::new("i", "s", now)
+        .jti(Some("j"))
+        .family(Some(&family));
+    unavailable(revocations.is_token_revoked(&token).await);
+    unavailable(
+        revocations
+            .revoke_family("i", &family, now + Duration::from_secs(60))
+            .await,
+    );
     let hash = RefreshToken::generate().unwrap().hash();
     unavailable(stores.refresh_tokens().rotate(&hash, &hash, now, now).await);
+    let key = ThrottleKey::username("u");
+    unavailable(stores.throttle().hit(&key, Duration::from_secs(60)).await);
+    unavailable(stores.throttle().reset(&key).await);
     unavailable(stores.migrate().await);
 }
 
@@ -90,21 +104,6 @@ async fn an_exhausted_pool_times_out_as_unavailable() {
             .load(&SessionId::generate().unwrap().key())
             .await,
     );
-}
-
-/// How each backend writes a byte string literal.
-#[derive(Clone, Copy)]
-enum Literal {
-    Postgres,
-    XQuoted,
-}
-
-fn bytes(style: Literal, value: &[u8]) -> String {
-    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
-    match style {
-        Literal::Postgres => format!("'\\x{hex}'::bytea"),
-        Literal::XQuoted => format!("X'{hex}'"),
-    }
 }
 
 fn corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
@@ -268,9 +267,10 @@ async fn mistyped_sqlite_values_are_corrupt() {
     corrupt(stores.sessions().load(&key).await, "text as a time");
 }
 
-/// A revocation store answers `is_token_revoked` from both tables in one statement.
+/// `is_token_revoked` answers from all three tables in its one statement, with or without
+/// a `jti` and a family.
 #[tokio::test]
-async fn one_statement_answers_both_revocation_kinds() {
+async fn one_statement_answers_every_revocation_kind() {
     let (clock, shared) = manual_clock();
     let stores = SqlStores::builder(sqlite_memory_pool().await)
         .clock(shared)
@@ -278,27 +278,44 @@ async fn one_statement_answers_both_revocation_kinds() {
     stores.migrate().await.unwrap();
     let revocations = stores.revocations();
     let now = clock.now();
+    let until = now + Duration::from_secs(60);
+    let before = now - Duration::from_millis(1);
+    let (family, other) = (FamilyId::generate().unwrap(), FamilyId::generate().unwrap());
+    let revoked = async |token: TokenRef<'_>| revocations.is_token_revoked(&token).await.unwrap();
+
+    revocations.revoke_subject("sub", now, until).await.unwrap();
+    assert!(revoked(TokenRef::new("i", "sub", before).jti(Some("j"))).await);
+    assert!(!revoked(TokenRef::new("i", "sub", now).jti(Some("j"))).await);
+    assert!(revoked(TokenRef::new("i", "sub", before)).await);
+    assert!(!revoked(TokenRef::new("i", "sub", now)).await);
+
+    revocations.revoke("i", "dead", until).await.unwrap();
     revocations
-        .revoke_subject("sub", now, now + Duration::from_secs(60))
+        .revoke_family("i", &family, until)
         .await
         .unwrap();
-    let before = now - Duration::from_millis(1);
-    assert!(
-        revocations
-            .is_token_revoked("i", Some("j"), "sub", before)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !revocations
-            .is_token_revoked("i", Some("j"), "sub", now)
-            .await
-            .unwrap()
-    );
-    assert!(
-        revocations
-            .is_token_revoked("i", None, "sub", before)
-            .await
-            .unwrap()
-    );
+    for (token, expected) in [
+        (TokenRef::new("i", "x", now).jti(Some("dead")), true),
+        (TokenRef::new("i", "x", now).family(Some(&family)), true),
+        (
+            TokenRef::new("i", "x", now)
+                .jti(Some("alive"))
+                .family(Some(&family)),
+            true,
+        ),
+        (
+            TokenRef::new("i", "x", now)
+                .jti(Some("alive"))
+                .family(Some(&other)),
+            false,
+        ),
+        (TokenRef::new("i", "x", now), false),
+        // A family id is not a `jti`, nor a `jti` a family id.
+        (
+            TokenRef::new("i", "x", now).jti(Some(family.as_str())),
+            false,
+        ),
+    ] {
+        assert_eq!(revoked(token).await, expected, "{token:?}");
+    }
 }

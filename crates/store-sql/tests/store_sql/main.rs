@@ -9,3 +9,4 @@ mod conformance;
 mod errors;
 mod migrate;
 mod purge;
+mod timeout;

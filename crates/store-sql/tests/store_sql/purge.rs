@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use auth_core::store::{RefreshRecord, Rotation, SessionRecord};
+use auth_core::store::{RefreshRecord, Rotation, SessionRecord, ThrottleKey, TokenRef};
 use auth_core::{
     Clock, FamilyId, RefreshToken, RefreshTokenStore, RevocationStore, SessionId, SessionKey,
-    SessionStore,
+    SessionStore, ThrottleStore,
 };
 use sqlx::Pool;
 use store_sql::{Backend, SqlStores};
@@ -141,11 +141,36 @@ where
         .revoke_subject("gone", now, now + SHORT)
         .await
         .unwrap();
+    let (ended, kept) = (FamilyId::generate().unwrap(), FamilyId::generate().unwrap());
+    revocations
+        .revoke_family("iss", &ended, now + SHORT)
+        .await
+        .unwrap();
+    revocations
+        .revoke_family("iss", &kept, now + LONG)
+        .await
+        .unwrap();
     clock.advance(2 * SHORT);
-    assert_eq!(revocations.purge_expired().await.unwrap(), 5);
+    assert_eq!(revocations.purge_expired().await.unwrap(), 6);
     assert!(revocations.is_revoked("iss", "kept").await.unwrap());
+    let by_family = TokenRef::new("iss", "s", now).family(Some(&kept));
+    assert!(revocations.is_token_revoked(&by_family).await.unwrap());
     assert_eq!(count_rows(&stores, "revoked_tokens").await, 1);
+    assert_eq!(count_rows(&stores, "revoked_families").await, 1);
     assert_eq!(count_rows(&stores, "revoked_subjects").await, 0);
+
+    // Throttle windows: ended ones go, open ones keep their count.
+    let throttle = stores.throttle();
+    for i in 0..3 {
+        let key = ThrottleKey::username(&format!("purge-{i}"));
+        throttle.hit(&key, SHORT).await.unwrap();
+    }
+    let open = ThrottleKey::username("purge-open");
+    throttle.hit(&open, LONG).await.unwrap();
+    clock.advance(2 * SHORT);
+    assert_eq!(throttle.purge_expired().await.unwrap(), 3);
+    assert_eq!(count_rows(&stores, "throttle_windows").await, 1);
+    assert_eq!(throttle.hit(&open, LONG).await.unwrap().count, 2);
 
     // The background task purges, and stops when told.
     sessions_expiring(&stores, &clock, 5, SHORT).await;
