@@ -259,6 +259,11 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for Capture<'_, 'de, C> {
     }
 }
 
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z. Later dates are not a token
+/// anyone meant to issue, and refusing them keeps every time sum in this crate (an `exp`
+/// plus a leeway, say) far from overflow on every platform.
+pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
 fn numeric_date(
     value: Prim<'_>,
     not_number: &'static str,
@@ -273,6 +278,7 @@ fn numeric_date(
         }
     };
     since_epoch
+        .filter(|d| *d <= Duration::from_secs(MAX_NUMERIC_DATE))
         .and_then(|d| UNIX_EPOCH.checked_add(d))
         .ok_or(AuthError::Malformed(out_of_range))
 }
@@ -390,10 +396,12 @@ pub(crate) fn parse<C: DeserializeOwned>(
         let Prim::U64(millis) = value else {
             return Err(AuthError::Malformed("iat_ms is not a whole number"));
         };
-        let precise = UNIX_EPOCH + Duration::from_millis(millis);
+        let precise = UNIX_EPOCH.checked_add(Duration::from_millis(millis));
         let whole_second = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).ok();
-        match iat {
-            Some(seconds) if whole_second(seconds) == whole_second(precise) => iat = Some(precise),
+        match (iat, precise) {
+            (Some(seconds), Some(precise)) if whole_second(seconds) == whole_second(precise) => {
+                iat = Some(precise);
+            }
             _ => return Err(AuthError::Malformed("iat_ms does not match iat")),
         }
     }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use auth_core::AuthError;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use crate::algorithm;
 use crate::b64;
@@ -38,8 +37,34 @@ struct Raw<'a> {
     kid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     typ: Option<Cow<'a, str>>,
+    /// Present whatever its value, `null` included (RFC 7515 §4.1.11 has it a non-empty
+    /// array of names, and a member given as `null` is still given).
     #[serde(default)]
-    crit: Option<IgnoredAny>,
+    crit: Present,
+}
+
+/// Whether a member appeared at all, and if so whether it is a non-empty array of
+/// strings.
+#[derive(Default)]
+enum Present {
+    #[default]
+    Absent,
+    Names,
+    Malformed,
+}
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(match value {
+            serde_json::Value::Array(names)
+                if !names.is_empty() && names.iter().all(serde_json::Value::is_string) =>
+            {
+                Self::Names
+            }
+            _ => Self::Malformed,
+        })
+    }
 }
 
 /// The longest decoded header accepted, in bytes.
@@ -65,10 +90,18 @@ pub(crate) fn parse<'b>(
     }
     let raw: Raw<'b> = serde_json::from_slice(json)
         .map_err(|_| AuthError::Malformed("the token's header is not valid JSON"))?;
-    if raw.crit.is_some() {
-        return Err(AuthError::Invalid(
-            "the token's crit header names extensions this verifier does not understand",
-        ));
+    match raw.crit {
+        Present::Absent => {}
+        Present::Names => {
+            return Err(AuthError::Invalid(
+                "the token's crit header names extensions this verifier does not understand",
+            ));
+        }
+        Present::Malformed => {
+            return Err(AuthError::Malformed(
+                "the token's crit header is not a non-empty array of names",
+            ));
+        }
     }
     let alg_name = raw
         .alg

@@ -1,6 +1,6 @@
 //! The [`Issuer`]: access tokens, refresh tokens in families, rotation, logout.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::store::{RefreshRecord, Rotation};
@@ -12,14 +12,22 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::claims::{FAMILY_CLAIM, IAT_MS_CLAIM};
+use crate::current_claims::{CurrentClaims, SubjectStatus};
 use crate::error::ConfigError;
 use crate::key_set::KeySet;
-use crate::verifier::{DEFAULT_MAX_LEEWAY, DEFAULT_MAX_TOKEN_LEN, Verifier};
+use crate::verifier::{DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, Verifier};
 
 /// The default lifetime of an access token: 15 minutes.
 pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+/// The longest access-token lifetime an issuer can be built with: one day. Revoking a
+/// subject or a family lasts this long (plus [`MAX_LEEWAY`]), which covers every access
+/// token any issuer configuration could have minted, whatever the current one says.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The default lifetime of a refresh token: 14 days.
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+/// The default absolute lifetime of a refresh family: 30 days after the login, however
+/// often it rotates.
+pub const DEFAULT_FAMILY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Claim names the issuer sets itself; custom claims may not use them.
 const RESERVED: [&str; 9] = [
@@ -34,8 +42,8 @@ const RESERVED: [&str; 9] = [
     IAT_MS_CLAIM,
 ];
 
-/// A signed access token.
-#[derive(Clone, Debug)]
+/// A signed access token. Its `Debug` never prints the token.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct AccessToken {
     /// The compact JWS, for the `Authorization: Bearer` header.
@@ -46,21 +54,42 @@ pub struct AccessToken {
     pub expires_at: SystemTime,
 }
 
-/// What a login or a refresh hands to the client.
-#[derive(Clone, Debug)]
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"<redacted>")
+            .field("jti", &self.jti)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// What a login or a refresh hands to the client. Its `Debug` prints neither token.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct TokenPair {
     /// The access token (compact JWS).
     pub access_token: String,
     /// When the access token expires.
     pub access_expires_at: SystemTime,
-    /// The opaque refresh token (its `Debug` is redacted; send
-    /// [`RefreshToken::expose_secret`] to the client).
+    /// The opaque refresh token (send [`RefreshToken::expose_secret`] to the client).
     pub refresh_token: RefreshToken,
     /// When the refresh token expires.
     pub refresh_expires_at: SystemTime,
     /// The family both tokens belong to (also the access token's `fid` claim).
     pub family: FamilyId,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_token", &self.refresh_token)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("family", &self.family)
+            .finish()
+    }
 }
 
 /// Custom claims that could not be used.
@@ -85,6 +114,9 @@ pub enum ClaimsError {
     /// The key failed to sign.
     #[error("signing failed")]
     Sign(#[source] crate::KeyError),
+    /// A token time cannot be represented (a clock set absurdly far ahead).
+    #[error("a token time is out of range")]
+    TimeOutOfRange,
 }
 
 fn internal(error: ClaimsError) -> AuthError {
@@ -94,13 +126,22 @@ fn internal(error: ClaimsError) -> AuthError {
 /// Mints access tokens and refresh tokens, rotates refresh tokens, and revokes.
 ///
 /// - Access tokens carry `iss`, `sub`, `aud` (when configured), `iat`, `nbf`, `exp`
-///   (default lifetime 15 minutes), a random 128-bit `jti`, the private claims `fid`
-///   (refresh family, so logout can revoke it) and `iat_ms` (the issue time to the
-///   millisecond), and the caller's custom claims.
+///   (default lifetime 15 minutes, at most [`MAX_ACCESS_TTL`]), a random 128-bit `jti`,
+///   the private claims `fid` (refresh family, so logout can revoke it) and `iat_ms` (the
+///   issue time to the millisecond), and the caller's custom claims.
 /// - Refresh tokens are 256-bit random values ([`RefreshToken`]), stored only as their
 ///   SHA-256 through the [`RefreshTokenStore`], grouped in families, default lifetime 14
 ///   days. [`Issuer::refresh`] rotates one atomically; presenting a rotated one again
-///   revokes its family and fails with [`AuthError::Reused`].
+///   revokes its family and fails with [`AuthError::Reused`], which names the subject and
+///   the family so the application can raise an alarm.
+/// - **A family dies whole**: when it is revoked (reuse, logout, a disabled subject), the
+///   [`RevocationStore`] learns it too, and every access token minted from it (they carry
+///   `fid`) is refused at once by a verifier that asks that store.
+/// - **A family does not live forever**: it ends [`DEFAULT_FAMILY_LIFETIME`] after the
+///   login ([`IssuerBuilder::family_lifetime`]); no rotation extends that, and no token of
+///   the family, refresh or access, outlives it. With [`IssuerBuilder::current_claims`],
+///   each refresh re-reads the subject's claims (or learns it is disabled) instead of
+///   copying the login's.
 ///
 /// # Per-subject revocation and the same-second problem
 ///
@@ -110,17 +151,9 @@ fn internal(error: ClaimsError) -> AuthError {
 /// token's issue time to the millisecond (`iat_ms`, which must agree with `iat`). So every
 /// token issued up to and including the millisecond of the call is refused (even one
 /// minted concurrently, at the same clock reading), and tokens issued from the next
-/// millisecond on are accepted. Tokens from other issuers, without `iat_ms`, are compared by `iat` alone,
-/// rounded down: those issued in the same second after the revocation are refused too
-/// (safe, never lenient).
-///
-/// # Build it after any `fork`
-///
-/// `jti`s are cut from up to a kilobyte of system randomness read ahead of time, so that
-/// minting a token makes no system call. A process that forks (without `exec`) after
-/// building an `Issuer` leaves parent and child holding the same unread bytes: both would
-/// hand out the same `jti`s until their next refill, and revoking one token would revoke
-/// the other process's twin. Build the `Issuer` in each process after forking.
+/// millisecond on are accepted. Tokens from other issuers, without `iat_ms`, are compared
+/// by `iat` alone, rounded down: those issued in the same second after the revocation are
+/// refused too (safe, never lenient).
 #[derive(Clone)]
 pub struct Issuer {
     inner: Arc<Inner>,
@@ -133,45 +166,11 @@ struct Inner {
     audience: Option<Value>,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    family_lifetime: Duration,
     refresh_store: Arc<dyn RefreshTokenStore>,
     revocations: Arc<dyn RevocationStore>,
+    current_claims: Option<Arc<dyn CurrentClaims>>,
     verifier: Verifier,
-    jti_pool: Mutex<JtiPool>,
-}
-
-/// Random bytes for `jti`s, drawn from the system CSPRNG a kilobyte at a time: every `jti`
-/// is still 128 fresh random bits, without a system call per token.
-struct JtiPool {
-    rng: SystemRandom,
-    bytes: [u8; JTI_POOL_LEN],
-    used: usize,
-}
-
-const JTI_POOL_LEN: usize = 1024;
-
-impl JtiPool {
-    fn new() -> Self {
-        Self {
-            rng: SystemRandom::new(),
-            bytes: [0; JTI_POOL_LEN],
-            used: JTI_POOL_LEN,
-        }
-    }
-
-    fn take(&mut self) -> Result<[u8; 16], auth_core::RandomError> {
-        if self.used + 16 > self.bytes.len() {
-            self.rng
-                .fill(&mut self.bytes)
-                .map_err(|_| auth_core::RandomError)?;
-            self.used = 0;
-        }
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&self.bytes[self.used..self.used + 16]);
-        // Never hand out the same bytes twice.
-        self.bytes[self.used..self.used + 16].fill(0);
-        self.used += 16;
-        Ok(out)
-    }
 }
 
 impl std::fmt::Debug for Issuer {
@@ -180,6 +179,7 @@ impl std::fmt::Debug for Issuer {
             .field("issuer", &self.inner.issuer)
             .field("access_ttl", &self.inner.access_ttl)
             .field("refresh_ttl", &self.inner.refresh_ttl)
+            .field("family_lifetime", &self.inner.family_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +193,8 @@ pub struct IssuerBuilder {
     audiences: Vec<String>,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    family_lifetime: Duration,
+    current_claims: Option<Arc<dyn CurrentClaims>>,
 }
 
 impl IssuerBuilder {
@@ -208,15 +210,31 @@ impl IssuerBuilder {
         self
     }
 
-    /// The access-token lifetime (default 15 minutes).
+    /// The access-token lifetime (default 15 minutes, at most [`MAX_ACCESS_TTL`]).
     pub fn access_ttl(mut self, ttl: Duration) -> Self {
         self.access_ttl = ttl;
         self
     }
 
-    /// The refresh-token lifetime (default 14 days).
+    /// The refresh-token lifetime (default 14 days): how long a client may stay away
+    /// between two refreshes.
     pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_ttl = ttl;
+        self
+    }
+
+    /// The absolute lifetime of a refresh family (default [`DEFAULT_FAMILY_LIFETIME`]):
+    /// after it the subject logs in again, however often it refreshed.
+    pub fn family_lifetime(mut self, lifetime: Duration) -> Self {
+        self.family_lifetime = lifetime;
+        self
+    }
+
+    /// Re-reads the subject's claims at every refresh through `hook`, instead of copying
+    /// the ones it logged in with; a hook answering [`SubjectStatus::Disabled`] ends the
+    /// family.
+    pub fn current_claims(mut self, hook: impl CurrentClaims) -> Self {
+        self.current_claims = Some(Arc::new(hook));
         self
     }
 
@@ -230,9 +248,15 @@ impl IssuerBuilder {
             .issuer
             .filter(|i| !i.is_empty())
             .ok_or(ConfigError::Missing("issuer"))?;
-        if self.access_ttl < Duration::from_secs(1) || self.refresh_ttl < Duration::from_secs(1) {
+        let second = Duration::from_secs(1);
+        if self.access_ttl < second || self.refresh_ttl < second || self.family_lifetime < second {
             return Err(ConfigError::Invalid(
-                "token lifetimes must be at least one second",
+                "token and family lifetimes must be at least one second",
+            ));
+        }
+        if self.access_ttl > MAX_ACCESS_TTL {
+            return Err(ConfigError::Invalid(
+                "the access-token lifetime is over MAX_ACCESS_TTL (one day)",
             ));
         }
         let mut verifier = Verifier::builder(self.keys.clone(), self.clock.clone())
@@ -256,10 +280,11 @@ impl IssuerBuilder {
                 audience,
                 access_ttl: self.access_ttl,
                 refresh_ttl: self.refresh_ttl,
+                family_lifetime: self.family_lifetime,
                 refresh_store,
                 revocations,
+                current_claims: self.current_claims,
                 verifier: verifier.build()?,
-                jti_pool: Mutex::new(JtiPool::new()),
             }),
         })
     }
@@ -287,17 +312,47 @@ fn custom_claims<C: Serialize>(claims: &C) -> Result<Map<String, Value>, AuthErr
     let Value::Object(map) = value else {
         return Err(internal(ClaimsError::NotAnObject));
     };
-    if let Some(reserved) = RESERVED.iter().find(|name| map.contains_key(**name)) {
-        return Err(internal(ClaimsError::Reserved(reserved)));
-    }
-    Ok(map)
+    checked_claims(map)
 }
 
-/// The first whole millisecond strictly after `time`.
+/// Refuses custom claims that use a name the issuer sets itself.
+fn checked_claims(claims: Map<String, Value>) -> Result<Map<String, Value>, AuthError> {
+    if let Some(reserved) = RESERVED.iter().find(|name| claims.contains_key(**name)) {
+        return Err(internal(ClaimsError::Reserved(reserved)));
+    }
+    Ok(claims)
+}
+
+/// The first whole millisecond strictly after `time` (`time` itself where that cannot be
+/// represented).
 fn next_millisecond(time: SystemTime) -> SystemTime {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let millis = u64::try_from(since.as_millis()).unwrap_or(u64::MAX - 1);
-    UNIX_EPOCH + Duration::from_millis(millis + 1)
+    let next = since.as_millis() + 1;
+    let whole = u64::try_from(next / 1000)
+        .ok()
+        .map(|secs| Duration::new(secs, (next % 1000) as u32 * 1_000_000));
+    whole
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+        .unwrap_or(time)
+}
+
+/// `time + by`, or an internal error where the sum cannot be represented: never a panic.
+fn later(time: SystemTime, by: Duration) -> Result<SystemTime, AuthError> {
+    time.checked_add(by)
+        .ok_or_else(|| internal(ClaimsError::TimeOutOfRange))
+}
+
+/// Until when revoking a family or a subject at `now` must last: past the `exp` of any
+/// access token minted up to `now` under any configuration, plus any verifier's leeway.
+fn access_horizon(now: SystemTime) -> Result<SystemTime, AuthError> {
+    later(now, MAX_ACCESS_TTL + MAX_LEEWAY)
+}
+
+/// Whole seconds since the epoch (0 before it).
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 impl Issuer {
@@ -311,6 +366,8 @@ impl Issuer {
             audiences: Vec::new(),
             access_ttl: DEFAULT_ACCESS_TTL,
             refresh_ttl: DEFAULT_REFRESH_TTL,
+            family_lifetime: DEFAULT_FAMILY_LIFETIME,
+            current_claims: None,
         }
     }
 
@@ -320,22 +377,25 @@ impl Issuer {
         &self.inner.verifier
     }
 
-    fn jti(&self) -> Result<String, AuthError> {
-        let bytes = self
-            .inner
-            .jti_pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()?;
+    /// 128 fresh bits from the system CSPRNG for every token: nothing is read ahead, so
+    /// two processes forked from one never share a `jti`.
+    fn jti() -> Result<String, AuthError> {
+        let mut bytes = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| auth_core::RandomError)?;
         Ok(crate::b64::encode(&bytes))
     }
 
+    /// Signs an access token issued at `now`, expiring after the access lifetime or at
+    /// `not_after` (its family's end), whichever is first.
     fn mint(
         &self,
         subject: &str,
         custom: &Map<String, Value>,
         family: Option<&FamilyId>,
         now: SystemTime,
+        not_after: Option<SystemTime>,
     ) -> Result<AccessToken, AuthError> {
         let active = self
             .inner
@@ -344,8 +404,12 @@ impl Issuer {
             .ok_or_else(|| internal(ClaimsError::NoActiveKey))?;
         let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
         let iat = since.as_secs();
-        let exp = iat.saturating_add(self.inner.access_ttl.as_secs());
-        let jti = self.jti()?;
+        let mut exp = iat.saturating_add(self.inner.access_ttl.as_secs());
+        if let Some(end) = not_after {
+            exp = exp.min(unix_secs(end).max(iat));
+        }
+        let expires_at = later(UNIX_EPOCH, Duration::from_secs(exp))?;
+        let jti = Self::jti()?;
         let payload = Payload {
             iss: &self.inner.issuer,
             sub: subject,
@@ -379,7 +443,7 @@ impl Issuer {
         Ok(AccessToken {
             token,
             jti,
-            expires_at: UNIX_EPOCH + Duration::from_secs(exp),
+            expires_at,
         })
     }
 
@@ -392,11 +456,11 @@ impl Issuer {
         claims: &C,
     ) -> Result<AccessToken, AuthError> {
         let custom = custom_claims(claims)?;
-        self.mint(subject, &custom, None, self.inner.clock.now())
+        self.mint(subject, &custom, None, self.inner.clock.now(), None)
     }
 
-    /// Starts a session: a new refresh-token family, its first refresh token (stored
-    /// hashed), and an access token carrying the family id.
+    /// Starts a session: a new refresh-token family (ending after the family lifetime),
+    /// its first refresh token (stored hashed), and an access token carrying the family id.
     pub async fn login<C: Serialize>(
         &self,
         subject: &str,
@@ -407,9 +471,17 @@ impl Issuer {
         let family = FamilyId::generate()?;
         let refresh = RefreshToken::generate()?;
         let now = self.inner.clock.now();
-        let refresh_expires_at = now + self.inner.refresh_ttl;
-        let access = self.mint(subject, &custom, Some(&family), now)?;
-        let record = RefreshRecord::new(family.clone(), subject, data, now, refresh_expires_at);
+        let family_expires_at = later(now, self.inner.family_lifetime)?;
+        let refresh_expires_at = later(now, self.inner.refresh_ttl)?.min(family_expires_at);
+        let access = self.mint(
+            subject,
+            &custom,
+            Some(&family),
+            now,
+            Some(family_expires_at),
+        )?;
+        let record = RefreshRecord::new(family.clone(), subject, data, now, refresh_expires_at)
+            .with_family_expires_at(family_expires_at);
         self.inner
             .refresh_store
             .insert(&refresh.hash(), &record)
@@ -424,26 +496,34 @@ impl Issuer {
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token, using
-    /// the old one up (atomically, through [`RefreshTokenStore::rotate`]).
+    /// the old one up (atomically, through [`RefreshTokenStore::rotate`]). Neither new
+    /// token outlives the family's end. With
+    /// [`current_claims`](IssuerBuilder::current_claims) the access token carries the
+    /// subject's claims as they are now.
     ///
     /// - A malformed token: [`AuthError::Malformed`].
-    /// - Unknown, expired, or of a revoked family: [`AuthError::Invalid`].
-    /// - Already rotated (a replay, or a stolen copy): the whole family is revoked,
-    ///   [`AuthError::Reused`].
+    /// - Unknown, expired, or of a revoked or ended family: [`AuthError::Invalid`].
+    /// - Already rotated (a replay, or a stolen copy): the whole family is revoked, access
+    ///   tokens included, and the error is [`AuthError::Reused`] naming subject and family.
+    /// - A subject the hook calls disabled: the family is revoked, [`AuthError::Revoked`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
         let old = RefreshToken::parse(refresh_token)
             .map_err(|_| AuthError::Malformed("the refresh token is not well formed"))?;
         let new = RefreshToken::generate()?;
         let now = self.inner.clock.now();
-        let refresh_expires_at = now + self.inner.refresh_ttl;
+        let asked_expiry = later(now, self.inner.refresh_ttl)?;
         let rotation = self
             .inner
             .refresh_store
-            .rotate(&old.hash(), &new.hash(), now, refresh_expires_at)
+            .rotate(&old.hash(), &new.hash(), now, asked_expiry)
             .await?;
         let record = match rotation {
             Rotation::Rotated(record) => record,
-            Rotation::Reused { .. } => return Err(AuthError::Reused),
+            Rotation::Reused { family, subject } => {
+                // The store revoked the family's refresh tokens; its access tokens go too.
+                self.revoke_family_access(&family, now).await?;
+                return Err(AuthError::Reused { subject, family });
+            }
             Rotation::Unknown => {
                 return Err(AuthError::Invalid(
                     "the refresh token is unknown, expired or revoked",
@@ -455,29 +535,66 @@ impl Issuer {
                 ));
             }
         };
-        let custom: Map<String, Value> = serde_json::from_slice(&record.data)
+        let login_claims: Map<String, Value> = serde_json::from_slice(&record.data)
             .map_err(|e| AuthError::Store(StoreError::corrupt(e)))?;
-        let access = self.mint(&record.subject, &custom, Some(&record.family), now)?;
+        let claims = match &self.inner.current_claims {
+            None => login_claims,
+            Some(hook) => match hook.current_claims(&record.subject, &login_claims).await? {
+                SubjectStatus::Active(claims) => checked_claims(claims)?,
+                SubjectStatus::Disabled => {
+                    self.end_family(&record.family, now).await?;
+                    return Err(AuthError::Revoked);
+                }
+            },
+        };
+        let access = self.mint(
+            &record.subject,
+            &claims,
+            Some(&record.family),
+            now,
+            Some(record.family_expires_at),
+        )?;
         Ok(TokenPair {
             access_token: access.token,
             access_expires_at: access.expires_at,
             refresh_token: new,
-            refresh_expires_at,
+            refresh_expires_at: record.expires_at,
             family: record.family,
         })
     }
 
-    /// Logout: revokes the access token's `jti` until it could no longer be accepted
-    /// (its `exp` plus the largest leeway a verifier may use), and its refresh family.
-    /// The token must be one of ours (signature, `iss`, `aud`); an expired one is fine.
+    /// Refuses, from now on, every access token minted from `family`.
+    async fn revoke_family_access(
+        &self,
+        family: &FamilyId,
+        now: SystemTime,
+    ) -> Result<(), AuthError> {
+        self.inner
+            .revocations
+            .revoke_family(&self.inner.issuer, family, access_horizon(now)?)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a family whole: its refresh tokens, then its access tokens.
+    async fn end_family(&self, family: &FamilyId, now: SystemTime) -> Result<(), AuthError> {
+        self.inner.refresh_store.revoke_family(family).await?;
+        self.revoke_family_access(family, now).await
+    }
+
+    /// Logout: revokes the access token's `jti` until it could no longer be accepted (its
+    /// `exp` plus [`MAX_LEEWAY`]) and its whole refresh family, refresh and access tokens
+    /// alike. The token must be one of ours (signature, `iss`, `aud`); an expired one is
+    /// fine.
     pub async fn revoke(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.inner.verifier.verify_ignoring_expiry(access_token)?;
+        let now = self.inner.clock.now();
         if let Some(family) = &claims.family {
-            self.inner.refresh_store.revoke_family(family).await?;
+            self.end_family(family, now).await?;
         }
         if let Some(jti) = &claims.jti {
-            let until = claims.exp + DEFAULT_MAX_LEEWAY;
-            if until > self.inner.clock.now() {
+            let until = later(claims.exp, MAX_LEEWAY)?;
+            if until > now {
                 self.inner
                     .revocations
                     .revoke(&self.inner.issuer, jti, until)
@@ -487,19 +604,19 @@ impl Issuer {
         Ok(())
     }
 
-    /// Logout everywhere: revokes every refresh family of `subject` first (so no refresh can
-    /// mint a new access token afterwards), then every access token issued to it up to the
-    /// current millisecond (see the type's docs).
-    pub async fn revoke_all(&self, subject: &str) -> Result<(), AuthError> {
-        self.inner.refresh_store.revoke_subject(subject).await?;
+    /// Logout everywhere, for tokens: revokes every refresh family of `subject` first (so
+    /// no refresh can mint a new access token afterwards), then every access token issued
+    /// to it up to the current millisecond (see the type's docs), for as long as any
+    /// access token could live ([`MAX_ACCESS_TTL`] plus [`MAX_LEEWAY`]). Returns how many
+    /// refresh tokens it revoked.
+    pub async fn revoke_all(&self, subject: &str) -> Result<u64, AuthError> {
+        let revoked = self.inner.refresh_store.revoke_subject(subject).await?;
         let now = self.inner.clock.now();
-        let not_before = next_millisecond(now);
-        let until = now + self.inner.access_ttl + DEFAULT_MAX_LEEWAY;
         self.inner
             .revocations
-            .revoke_subject(subject, not_before, until)
+            .revoke_subject(subject, next_millisecond(now), access_horizon(now)?)
             .await?;
-        Ok(())
+        Ok(revoked)
     }
 }
 
@@ -507,16 +624,18 @@ impl Issuer {
 mod tests {
     #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
 
-    use std::collections::HashSet;
-
     use super::*;
 
     #[test]
-    fn the_jti_pool_hands_out_fresh_bytes_across_refills() {
-        let mut pool = JtiPool::new();
-        let draws = 2 * JTI_POOL_LEN / 16 + 3;
-        let jtis: HashSet<[u8; 16]> = (0..draws).map(|_| pool.take().unwrap()).collect();
-        assert_eq!(jtis.len(), draws);
-        assert!(!jtis.contains(&[0u8; 16]));
+    fn time_sums_fail_or_saturate_instead_of_panicking() {
+        let far = UNIX_EPOCH + Duration::from_secs(i64::MAX as u64);
+        assert!(later(far, Duration::from_secs(1)).is_err());
+        assert!(access_horizon(far).is_err());
+        assert!(next_millisecond(far) > far, "never earlier, never a panic");
+        let t = UNIX_EPOCH + Duration::from_millis(1_500);
+        assert_eq!(
+            next_millisecond(t),
+            UNIX_EPOCH + Duration::from_millis(1_501)
+        );
     }
 }

@@ -50,7 +50,7 @@
 //! assert_eq!(verifier.authenticate(&next.access_token).await?.subject, "alice");
 //!
 //! // Presenting the old refresh token again revokes the whole family.
-//! assert!(matches!(issuer.refresh(pair.refresh_token.expose_secret()).await, Err(AuthError::Reused)));
+//! assert!(matches!(issuer.refresh(pair.refresh_token.expose_secret()).await, Err(AuthError::Reused { .. })));
 //! assert!(issuer.refresh(next.refresh_token.expose_secret()).await.is_err());
 //!
 //! // The public keys, for other services.
@@ -93,6 +93,7 @@ pub mod algorithm;
 mod b64;
 mod claims;
 mod compact;
+mod current_claims;
 mod der;
 mod error;
 mod header;
@@ -107,12 +108,13 @@ mod roca;
 mod verified_cache;
 mod verifier;
 
-pub use claims::{FAMILY_CLAIM, IAT_MS_CLAIM, RegisteredClaims};
+pub use claims::{FAMILY_CLAIM, IAT_MS_CLAIM, MAX_NUMERIC_DATE, RegisteredClaims};
+pub use current_claims::{CurrentClaims, SubjectStatus};
 pub use error::{ConfigError, KeyError};
 pub use header::TokenHeader;
 pub use issuer::{
-    AccessToken, ClaimsError, DEFAULT_ACCESS_TTL, DEFAULT_REFRESH_TTL, Issuer, IssuerBuilder,
-    TokenPair,
+    AccessToken, ClaimsError, DEFAULT_ACCESS_TTL, DEFAULT_FAMILY_LIFETIME, DEFAULT_REFRESH_TTL,
+    Issuer, IssuerBuilder, MAX_ACCESS_TTL, TokenPair,
 };
 pub use jsonwebtoken::Algorithm;
 pub use jwk::{Jwk, JwkSet};
@@ -120,6 +122,6 @@ pub use jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksSource, Remote
 pub use key::{MAX_RSA_BITS, MIN_RSA_BITS, SigningKey, VerifyingKey};
 pub use key_set::{KeySet, MAX_KID_LEN, SkippedKey};
 pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_LEEWAY, DEFAULT_MAX_TOKEN_LEN, DEFAULT_VERIFIED_CACHE, Verified,
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, DEFAULT_VERIFIED_CACHE, MAX_LEEWAY, Verified,
     VerifiedJws, Verifier, VerifierBuilder,
 };

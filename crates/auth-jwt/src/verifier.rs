@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use auth_core::store::TokenRef;
 use auth_core::{AuthError, AuthMethod, Identity, RevocationStore, SharedClock};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -22,8 +23,10 @@ use crate::verified_cache::{Proven, VerifiedCache};
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// The default leeway for `exp`, `nbf` and `iat`: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-/// The default ceiling on the leeway a verifier may be configured with: 5 minutes.
-pub const DEFAULT_MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The most leeway any verifier accepts: 5 minutes. A fixed ceiling, not a setting,
+/// because revocations are kept until a token's `exp` plus this much: a verifier allowed
+/// more could honour a revoked token again once its revocation was forgotten.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 
 /// The default number of tokens [`Verifier::authenticate`] remembers having verified.
 pub const DEFAULT_VERIFIED_CACHE: u64 = 10_000;
@@ -72,8 +75,9 @@ pub struct Verified<C> {
 /// - `iss`, `aud` and `typ` are compared exactly when configured; a token with an `aud`
 ///   is refused by a verifier that claims no audience (RFC 7519 §4.1.3);
 /// - [`authenticate`](Verifier::authenticate) then asks the [`RevocationStore`] (the
-///   `jti` with its issuer, and the subject's "not before"), fails closed when the store
-///   cannot answer, and requires `sub`.
+///   `jti` with its issuer, the refresh family the token was minted from, and the
+///   subject's "not before", in one call), fails closed when the store cannot answer, and
+///   requires `sub`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -148,7 +152,6 @@ pub struct VerifierBuilder {
     audiences: Vec<String>,
     typ: Option<String>,
     leeway: Duration,
-    max_leeway: Duration,
     max_token_len: usize,
     require_jti: bool,
     require_iat: bool,
@@ -177,16 +180,10 @@ impl VerifierBuilder {
         self
     }
 
-    /// The clock-skew leeway for `exp`, `nbf` and `iat` (default 30 s, at most the
-    /// maximum leeway).
+    /// The clock-skew leeway for `exp`, `nbf` and `iat` (default [`DEFAULT_LEEWAY`], at
+    /// most [`MAX_LEEWAY`]).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
-        self
-    }
-
-    /// The ceiling [`leeway`](Self::leeway) is checked against (default 5 minutes).
-    pub fn max_leeway(mut self, max: Duration) -> Self {
-        self.max_leeway = max;
         self
     }
 
@@ -241,10 +238,10 @@ impl VerifierBuilder {
 
     /// Checks the settings and builds the verifier.
     pub fn build(self) -> Result<Verifier, ConfigError> {
-        if self.leeway > self.max_leeway {
+        if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
                 leeway_secs: self.leeway.as_secs(),
-                max_secs: self.max_leeway.as_secs(),
+                max_secs: MAX_LEEWAY.as_secs(),
             });
         }
         if self.max_token_len < 16 {
@@ -288,7 +285,6 @@ impl Verifier {
             audiences: Vec::new(),
             typ: None,
             leeway: DEFAULT_LEEWAY,
-            max_leeway: DEFAULT_MAX_LEEWAY,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             require_jti: false,
             require_iat: false,
@@ -545,7 +541,7 @@ impl Verifier {
                 }
                 if self.still_holds(&proven, now)? {
                     self.check_revocation(&proven.registered).await?;
-                    return Ok(self.identity_now(&proven, now));
+                    return Ok(Arc::clone(&proven.identity));
                 }
                 cache.forget(token);
             }
@@ -576,27 +572,21 @@ impl Verifier {
         Ok(true)
     }
 
-    /// A remembered token's identity, as a fresh verification would build it now.
-    fn identity_now(&self, proven: &Proven, now: SystemTime) -> Arc<Identity> {
-        if proven.registered.iat.is_some() {
-            return Arc::clone(&proven.identity);
-        }
-        let mut identity = Identity::clone(&proven.identity);
-        identity.authenticated_at = now;
-        Arc::new(identity)
-    }
-
-    /// Refuses a revoked token: its `(iss, jti)`, or its subject's "not before".
+    /// Refuses a revoked token: its `(iss, jti)`, its refresh family, or its subject's
+    /// "not before", in one store call. A token without `iat` counts as issued before any
+    /// "not before".
     async fn check_revocation(&self, registered: &RegisteredClaims) -> Result<(), AuthError> {
         let Some(store) = &self.inner.revocations else {
             return Ok(());
         };
-        let issuer = registered.iss.as_deref().unwrap_or("");
-        let sub = registered.sub.as_deref().unwrap_or("");
-        let issued_at = registered.iat.unwrap_or(UNIX_EPOCH);
-        let revoked = store
-            .is_token_revoked(issuer, registered.jti.as_deref(), sub, issued_at)
-            .await?;
+        let token = TokenRef::new(
+            registered.iss.as_deref().unwrap_or(""),
+            registered.sub.as_deref().unwrap_or(""),
+            registered.iat.unwrap_or(UNIX_EPOCH),
+        )
+        .jti(registered.jti.as_deref())
+        .family(registered.family.as_ref());
+        let revoked = store.is_token_revoked(&token).await?;
         if revoked {
             return Err(AuthError::Revoked);
         }
@@ -643,8 +633,9 @@ impl Verifier {
             jti: registered.jti.clone(),
             kid: verified.header.kid.as_ref().map(|kid| kid.to_string()),
         };
-        let authenticated_at = registered.iat.unwrap_or_else(|| self.inner.clock.now());
-        let identity = Identity::new(sub, method, authenticated_at)
+        // Without `iat` the token does not say when its subject authenticated, and the
+        // identity says so too rather than guessing.
+        let identity = Identity::new(sub, method, registered.iat)
             .with_roles(roles)
             .with_scopes(scopes)
             .with_claims(claims)

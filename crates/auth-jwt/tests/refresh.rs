@@ -141,7 +141,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family_including_the_newest() {
     // Replaying the first token: reuse. The whole family dies, the newest token included.
     assert!(matches!(
         s.issuer.refresh(first.refresh_token.expose_secret()).await,
-        Err(AuthError::Reused)
+        Err(AuthError::Reused { .. })
     ));
     let after = s
         .issuer
@@ -193,7 +193,7 @@ async fn concurrent_refresh_of_one_token_has_exactly_one_winner() {
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => wins += 1,
-            Err(AuthError::Reused) => reused += 1,
+            Err(AuthError::Reused { .. }) => reused += 1,
             Err(other) => panic!("unexpected {other:?}"),
         }
     }

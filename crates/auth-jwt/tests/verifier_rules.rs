@@ -518,12 +518,22 @@ fn crit_headers_are_refused() {
     for h in [
         r#"{"alg":"HS256","kid":"k1","crit":["exp"],"exp":1}"#,
         r#"{"alg":"HS256","kid":"k1","crit":["b64"],"b64":false}"#,
-        r#"{"alg":"HS256","kid":"k1","crit":[]}"#,
     ] {
         let token = forge_with(&key, h, &claims(&clock));
         expect(
             v.verify::<Claims>(&token),
             "invalid: the token's crit header names extensions this verifier does not understand",
+        );
+    }
+    // Anything else under the name is no crit at all, `null` included.
+    for h in [
+        r#"{"alg":"HS256","kid":"k1","crit":[]}"#,
+        r#"{"alg":"HS256","kid":"k1","crit":null}"#,
+    ] {
+        let token = forge_with(&key, h, &claims(&clock));
+        expect(
+            v.verify::<Claims>(&token),
+            "malformed: the token's crit header is not a non-empty array of names",
         );
     }
 }

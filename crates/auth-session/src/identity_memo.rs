@@ -36,7 +36,7 @@ struct Remembered {
 impl Remembered {
     fn matches(&self, session: &Session) -> bool {
         self.key == session.key
-            && self.identity.authenticated_at == session.record.created_at
+            && self.identity.authenticated_at == Some(session.record.created_at)
             && self.identity.expires_at == Some(session.expires_at)
             && self.identity.subject == session.record.subject
             && self.record.data == session.record.data
@@ -225,7 +225,7 @@ mod tests {
             let session = manager.load_id(id.clone()).await.unwrap().unwrap();
             let who = manager.identity(&session).unwrap();
             assert_eq!(who.subject, subject);
-            assert_eq!(who.authenticated_at, created_at);
+            assert_eq!(who.authenticated_at, Some(created_at));
         }
     }
 

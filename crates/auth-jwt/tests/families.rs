@@ -1,0 +1,300 @@
+//! A refresh family as one credential: revoked whole (access tokens included), ended by an
+//! absolute lifetime, re-read through the `current_claims` hook; and revocations that
+//! outlast every leeway and every access lifetime an issuer may have used.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
+use auth_core::{AuthError, ManualClock, SharedClock};
+use auth_jwt::{
+    Algorithm, Issuer, IssuerBuilder, KeySet, MAX_LEEWAY, SigningKey, SubjectStatus, Verifier,
+};
+use serde_json::{Map, Value, json};
+
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+struct World {
+    clock: Arc<ManualClock>,
+    shared: SharedClock,
+    keys: KeySet,
+    refresh: Arc<MemoryRefreshTokenStore>,
+    revocations: Arc<MemoryRevocationStore>,
+}
+
+impl World {
+    fn new() -> Self {
+        let (clock, shared) = common::clock();
+        let keys = KeySet::with_signing_key(
+            shared.clone(),
+            "k",
+            SigningKey::generate(Algorithm::EdDSA).unwrap(),
+        )
+        .unwrap();
+        Self {
+            refresh: Arc::new(MemoryRefreshTokenStore::new(shared.clone())),
+            revocations: Arc::new(MemoryRevocationStore::new(shared.clone())),
+            clock,
+            shared,
+            keys,
+        }
+    }
+
+    fn issuer_with(&self, configure: impl FnOnce(IssuerBuilder) -> IssuerBuilder) -> Issuer {
+        let builder = Issuer::builder(self.keys.clone(), self.shared.clone()).issuer("https://iss");
+        configure(builder)
+            .build(self.refresh.clone(), self.revocations.clone())
+            .unwrap()
+    }
+
+    fn issuer(&self) -> Issuer {
+        self.issuer_with(|b| b)
+    }
+
+    fn verifier(&self, leeway: Duration) -> Verifier {
+        Verifier::builder(self.keys.clone(), self.shared.clone())
+            .issuer("https://iss")
+            .leeway(leeway)
+            .revocation_store(self.revocations.clone())
+            .build()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn reuse_refuses_every_access_token_of_the_family_at_once_and_says_whose() {
+    let w = World::new();
+    let issuer = w.issuer();
+    let verifier = w.verifier(Duration::from_secs(30));
+    let first = issuer.login("alice", &json!({})).await.unwrap();
+    let second = issuer
+        .refresh(first.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let other_login = issuer.login("alice", &json!({})).await.unwrap();
+    for token in [&first.access_token, &second.access_token] {
+        verifier.authenticate(token).await.unwrap();
+    }
+    match issuer.refresh(first.refresh_token.expose_secret()).await {
+        Err(AuthError::Reused { subject, family }) => {
+            assert_eq!(subject, "alice");
+            assert_eq!(family, first.family);
+        }
+        other => panic!("expected reuse, got {other:?}"),
+    }
+    for token in [&first.access_token, &second.access_token] {
+        assert!(
+            matches!(verifier.authenticate(token).await, Err(AuthError::Revoked)),
+            "the family's access tokens die with it, cached or not"
+        );
+    }
+    verifier
+        .authenticate(&other_login.access_token)
+        .await
+        .expect("another login of the same user lives on");
+}
+
+#[tokio::test]
+async fn logout_with_one_access_token_ends_its_whole_family() {
+    let w = World::new();
+    let issuer = w.issuer();
+    let verifier = w.verifier(Duration::from_secs(30));
+    let first = issuer.login("bob", &json!({})).await.unwrap();
+    let second = issuer
+        .refresh(first.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    issuer.revoke(&second.access_token).await.unwrap();
+    assert!(verifier.authenticate(&first.access_token).await.is_err());
+    assert!(
+        issuer
+            .refresh(second.refresh_token.expose_secret())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_family_ends_at_its_absolute_lifetime_however_often_it_rotates() {
+    let w = World::new();
+    let issuer = w.issuer_with(|b| b.family_lifetime(3 * DAY).refresh_ttl(2 * DAY));
+    let verifier = w.verifier(Duration::ZERO);
+    let login = issuer.login("carol", &json!({})).await.unwrap();
+    let end = login.refresh_expires_at + DAY;
+    let mut pair = login;
+    for _ in 0..5 {
+        w.clock.advance(DAY / 2);
+        pair = issuer
+            .refresh(pair.refresh_token.expose_secret())
+            .await
+            .unwrap();
+        assert!(
+            pair.refresh_expires_at <= end,
+            "never past the family's end"
+        );
+        assert!(pair.access_expires_at <= end, "nor its access tokens");
+        verifier.authenticate(&pair.access_token).await.unwrap();
+    }
+    w.clock.set(end - MINUTE);
+    pair = issuer
+        .refresh(pair.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(
+        common::secs(pair.access_expires_at),
+        common::secs(end),
+        "capped at the family's end (in whole seconds, as exp is)"
+    );
+    w.clock.set(end);
+    assert!(matches!(
+        issuer.refresh(pair.refresh_token.expose_secret()).await,
+        Err(AuthError::Invalid(_))
+    ));
+    assert!(matches!(
+        verifier.authenticate(&pair.access_token).await,
+        Err(AuthError::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn a_refresh_carries_the_subjects_current_claims_and_a_disabled_subject_ends_the_family() {
+    let w = World::new();
+    let disabled = Arc::new(AtomicBool::new(false));
+    let flag = disabled.clone();
+    let issuer = w.issuer_with(move |b| {
+        b.current_claims(move |subject: &str, login: &Map<String, Value>| {
+            assert_eq!(
+                login["roles"],
+                json!(["admin"]),
+                "the login's claims are handed in"
+            );
+            if flag.load(Ordering::SeqCst) {
+                return Ok(SubjectStatus::Disabled);
+            }
+            let mut now = Map::new();
+            now.insert("roles".into(), json!(["user"]));
+            now.insert("who".into(), json!(subject));
+            Ok(SubjectStatus::Active(now))
+        })
+    });
+    let verifier = w.verifier(Duration::ZERO);
+    let login = issuer
+        .login("dave", &json!({ "roles": ["admin"] }))
+        .await
+        .unwrap();
+    assert!(
+        verifier
+            .authenticate(&login.access_token)
+            .await
+            .unwrap()
+            .has_role("admin")
+    );
+    let next = issuer
+        .refresh(login.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let who = verifier.authenticate(&next.access_token).await.unwrap();
+    assert!(
+        who.has_role("user") && !who.has_role("admin"),
+        "the demotion took"
+    );
+    assert_eq!(who.claims["who"], "dave");
+
+    disabled.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        issuer.refresh(next.refresh_token.expose_secret()).await,
+        Err(AuthError::Revoked)
+    ));
+    assert!(
+        matches!(
+            verifier.authenticate(&next.access_token).await,
+            Err(AuthError::Revoked)
+        ),
+        "a disabled subject's family dies whole"
+    );
+    disabled.store(false, Ordering::SeqCst);
+    assert!(
+        issuer
+            .refresh(next.refresh_token.expose_secret())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_hook_may_not_set_registered_claims() {
+    let w = World::new();
+    let issuer = w.issuer_with(|b| {
+        b.current_claims(|_: &str, _: &Map<String, Value>| {
+            let mut claims = Map::new();
+            claims.insert("sub".into(), json!("root"));
+            Ok(SubjectStatus::Active(claims))
+        })
+    });
+    let login = issuer.login("erin", &json!({})).await.unwrap();
+    assert!(matches!(
+        issuer.refresh(login.refresh_token.expose_secret()).await,
+        Err(AuthError::Internal(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_revoked_token_stays_revoked_through_the_largest_leeway() {
+    let w = World::new();
+    let issuer = w.issuer();
+    let verifier = w.verifier(MAX_LEEWAY);
+    let token = issuer.access_token("frank", &json!({})).unwrap();
+    issuer.revoke(&token.token).await.unwrap();
+    // Past `exp`, but inside the largest leeway: the token would verify if not revoked.
+    w.clock
+        .set(token.expires_at + MAX_LEEWAY - Duration::from_secs(1));
+    assert!(
+        matches!(
+            verifier.authenticate(&token.token).await,
+            Err(AuthError::Revoked)
+        ),
+        "the revocation outlives the leeway"
+    );
+    assert!(
+        Verifier::builder(w.keys.clone(), w.shared.clone())
+            .leeway(MAX_LEEWAY + Duration::from_secs(1))
+            .build()
+            .is_err(),
+        "no verifier may be configured with more leeway than revocations last"
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_subject_covers_access_tokens_of_any_configured_lifetime() {
+    let w = World::new();
+    let long_lived = w.issuer_with(|b| b.access_ttl(12 * 3600 * Duration::from_secs(1)));
+    let short_lived = w.issuer_with(|b| b.access_ttl(15 * MINUTE));
+    let verifier = w.verifier(Duration::ZERO);
+    let token = long_lived.access_token("gina", &json!({})).unwrap();
+    // Logout everywhere through an issuer now configured with short lifetimes.
+    w.clock.advance(Duration::from_secs(1));
+    short_lived.revoke_all("gina").await.unwrap();
+    w.clock.advance(11 * 3600 * Duration::from_secs(1));
+    assert!(
+        matches!(
+            verifier.authenticate(&token.token).await,
+            Err(AuthError::Revoked)
+        ),
+        "eleven hours later the long-lived token is still refused"
+    );
+}
+
+#[tokio::test]
+async fn access_lifetimes_are_bounded() {
+    let w = World::new();
+    let built = Issuer::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .access_ttl(auth_jwt::MAX_ACCESS_TTL + Duration::from_secs(1))
+        .build(w.refresh.clone(), w.revocations.clone());
+    assert!(built.is_err());
+}
