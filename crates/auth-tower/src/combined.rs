@@ -10,7 +10,7 @@ use tower_layer::Layer;
 
 use crate::jwt::{JwtPart, Presented};
 use crate::service::{AuthService, Authenticator, Found, Kind, Sealed};
-use crate::session::SessionPart;
+use crate::session::{Options, SessionPart};
 use crate::{CsrfPolicy, Rejection, Scheme};
 use crate::{SessionLayer, SessionLayerBuilder};
 
@@ -30,7 +30,7 @@ pub struct AuthLayer<S> {
 struct Shared<S> {
     jwt: JwtPart,
     session: SessionPart<S>,
-    optional: bool,
+    options: Options,
 }
 
 impl<S> Clone for AuthLayer<S> {
@@ -67,9 +67,23 @@ impl<S> AuthLayerBuilder<S> {
         self
     }
 
+    /// Put the precise reason of a refusal in the response's challenge (development
+    /// only; see [`SessionLayerBuilder::detailed_errors`]).
+    pub fn detailed_errors(mut self) -> Self {
+        self.session = self.session.detailed_errors();
+        self
+    }
+
+    /// Make "log out everywhere" end the subject's tokens from `issuer` too (see
+    /// [`SessionLayerBuilder::issuer`]).
+    pub fn issuer(mut self, issuer: auth_jwt::Issuer) -> Self {
+        self.session = self.session.issuer(issuer);
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> AuthLayer<S> {
-        let (session, optional) = self.session.into_part();
+        let (session, options) = self.session.into_part();
         AuthLayer {
             shared: Arc::new(Shared {
                 jwt: JwtPart {
@@ -78,7 +92,7 @@ impl<S> AuthLayerBuilder<S> {
                     csrf: session.csrf.clone(),
                 },
                 session,
-                optional,
+                options,
             }),
         }
     }
@@ -128,8 +142,12 @@ impl<S: SessionStore> Authenticator for AuthLayer<S> {
     }
 
     fn refuse(&self, found: &Found) -> Option<Rejection> {
-        (!self.shared.optional && !found.is_authenticated())
+        (!self.shared.options.optional && !found.is_authenticated())
             .then(|| Rejection::auth(Scheme::Bearer, AuthError::Missing))
+    }
+
+    fn detailed_errors(&self) -> bool {
+        self.shared.options.detailed_errors
     }
 
     async fn finish<B: Default + Send>(&self, found: Found, response: Response<B>) -> Response<B> {

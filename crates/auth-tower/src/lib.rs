@@ -59,11 +59,13 @@ mod combined;
 mod extract;
 #[cfg(feature = "jwt")]
 mod jwt;
+#[cfg(all(feature = "session", feature = "jwt"))]
+mod logout;
 #[cfg(feature = "session")]
 mod session;
 
 pub use csrf::{CsrfPolicy, CsrfRejection};
-pub use rejection::{Rejection, Scheme};
+pub use rejection::{GENERIC_DESCRIPTION, Rejection, Scheme};
 #[cfg(any(feature = "session", feature = "jwt"))]
 pub use service::{AuthService, Authenticator};
 
@@ -73,5 +75,7 @@ pub use combined::{AuthLayer, AuthLayerBuilder};
 pub use extract::{Authenticated, RequireRole, RoleName};
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtLayer, JwtLayerBuilder};
+#[cfg(all(feature = "session", feature = "jwt"))]
+pub use logout::{Ended, Logout};
 #[cfg(feature = "session")]
 pub use session::{SessionHandle, SessionHandleError, SessionLayer, SessionLayerBuilder};

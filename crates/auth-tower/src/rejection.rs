@@ -1,9 +1,15 @@
 //! The answers a layer or extractor gives instead of calling the service.
 
+use std::sync::Arc;
+
 use auth_core::AuthError;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use crate::CsrfRejection;
+
+/// The one description every refused credential gets by default: the client learns that
+/// it was refused, never why (expired, revoked, forged, unknown key all read the same).
+pub const GENERIC_DESCRIPTION: &str = "the credential is not valid";
 
 /// How the client was expected to authenticate: decides the `WWW-Authenticate` challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,11 +26,21 @@ pub enum Scheme {
 /// | rejection | status | headers |
 /// |---|---|---|
 /// | no credential | 401 | `WWW-Authenticate: Bearer realm="authkit"` (or `Cookie ...`) |
-/// | bad, expired or revoked credential | 401 | `... error="invalid_token", error_description="..."` |
+/// | bad, expired, revoked or forged credential | 401 | `... error="invalid_token", error_description="the credential is not valid"` |
+/// | too many failed logins | 429 | `Retry-After: <seconds>` |
 /// | role or scope missing | 403 | bearer: `error="insufficient_scope"` |
 /// | cross-site unsafe request | 403 | |
 /// | store unavailable | 503 | `Retry-After: 1` — fail closed |
 /// | other store or server failure | 500 | |
+///
+/// **No oracle.** Every refused credential gets the same challenge
+/// ([`GENERIC_DESCRIPTION`]), so a thief replaying a stolen token cannot tell "revoked"
+/// (the victim noticed) from "expired" or "forged". The precise reason stays with the
+/// application: the response carries this rejection in its extensions as an
+/// `Arc<Rejection>` (for logging middleware), and [`into_detailed_response`]
+/// (the layers' `detailed_errors()`) puts it in the challenge, for development only.
+///
+/// [`into_detailed_response`]: Rejection::into_detailed_response
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -58,14 +74,28 @@ impl Rejection {
             Self::Unauthenticated { error, .. } => match error {
                 AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 AuthError::Store(_) | AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             },
             Self::Forbidden { .. } | Self::CrossSite(_) => StatusCode::FORBIDDEN,
         }
     }
 
-    /// The answer, with an empty body of the service's body type.
+    /// The answer, with an empty body of the service's body type: every refused
+    /// credential gets the same generic challenge. The rejection itself rides along in
+    /// the response's extensions (`Arc<Rejection>`).
     pub fn into_response<B: Default>(self) -> Response<B> {
+        self.respond(false)
+    }
+
+    /// The answer with the precise reason in the challenge's `error_description`: for
+    /// development, never for a service exposed to clients it does not trust.
+    pub fn into_detailed_response<B: Default>(self) -> Response<B> {
+        self.respond(true)
+    }
+
+    /// The answer, detailed or not.
+    pub(crate) fn respond<B: Default>(self, detailed: bool) -> Response<B> {
         let status = self.status();
         let mut response = Response::new(B::default());
         *response.status_mut() = status;
@@ -75,10 +105,25 @@ impl Rejection {
             (_, StatusCode::SERVICE_UNAVAILABLE) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            (
+                Self::Unauthenticated {
+                    error: AuthError::Throttled { retry_after },
+                    ..
+                },
+                _,
+            ) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs()),
+                );
+            }
             (Self::Unauthenticated { scheme, error }, StatusCode::UNAUTHORIZED) => {
                 let challenge = match error {
                     AuthError::Missing => challenge(*scheme, None),
-                    other => challenge(*scheme, Some(("invalid_token", &other.to_string()))),
+                    other if detailed => {
+                        challenge(*scheme, Some(("invalid_token", &other.to_string())))
+                    }
+                    _ => challenge(*scheme, Some(("invalid_token", GENERIC_DESCRIPTION))),
                 };
                 headers.insert(header::WWW_AUTHENTICATE, challenge);
             }
@@ -97,6 +142,7 @@ impl Rejection {
             }
             _ => {}
         }
+        response.extensions_mut().insert(Arc::new(self));
         response
     }
 }
@@ -171,16 +217,53 @@ mod tests {
         );
     }
 
+    fn refusals() -> Vec<AuthError> {
+        vec![
+            AuthError::Expired,
+            AuthError::Revoked,
+            AuthError::Invalid("the token's signature does not verify"),
+            AuthError::Invalid("the token's kid names no known key"),
+            AuthError::Malformed("Authorization header is not `Bearer <token>`"),
+        ]
+    }
+
     #[test]
-    fn invalid_token_carries_rfc6750_error() {
-        let r: Response<()> = Rejection::auth(Scheme::Bearer, AuthError::Expired).into_response();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    fn every_refused_token_gets_the_same_generic_challenge() {
+        let expected = format!(
+            "Bearer realm=\"authkit\", error=\"invalid_token\", error_description=\"{GENERIC_DESCRIPTION}\""
+        );
+        for error in refusals() {
+            let why = error.to_string();
+            let r: Response<()> = Rejection::auth(Scheme::Bearer, error).into_response();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(header(&r, header::WWW_AUTHENTICATE), expected, "{why}");
+            // The precise reason stays with the application.
+            let kept = r.extensions().get::<Arc<Rejection>>().unwrap();
+            assert_eq!(kept.to_string(), why);
+        }
+    }
+
+    #[test]
+    fn detailed_challenges_are_an_opt_in() {
+        let r: Response<()> =
+            Rejection::auth(Scheme::Bearer, AuthError::Revoked).into_detailed_response();
         let h = header(&r, header::WWW_AUTHENTICATE);
         assert!(
             h.starts_with("Bearer realm=\"authkit\", error=\"invalid_token\""),
             "{h}"
         );
-        assert!(h.contains("expired"));
+        assert!(h.contains("revoked"));
+    }
+
+    #[test]
+    fn throttled_logins_are_429_with_retry_after() {
+        let error = AuthError::Throttled {
+            retry_after: std::time::Duration::from_secs(840),
+        };
+        let r: Response<()> = Rejection::auth(Scheme::Bearer, error).into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&r, header::RETRY_AFTER), "840");
+        assert_eq!(header(&r, header::WWW_AUTHENTICATE), "");
     }
 
     #[test]

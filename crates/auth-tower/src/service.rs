@@ -38,6 +38,10 @@ pub trait Authenticator: Sealed + Clone + Send + Sync + 'static {
     #[doc(hidden)]
     fn refuse(&self, found: &Found) -> Option<Rejection>;
 
+    /// Whether refusals carry their precise reason to the client (development only).
+    #[doc(hidden)]
+    fn detailed_errors(&self) -> bool;
+
     /// Completes the response (cookies, session writes).
     #[doc(hidden)]
     fn finish<B: Default + Send>(
@@ -108,10 +112,10 @@ where
         Box::pin(async move {
             let found = match auth.authenticate(&mut request).await {
                 Ok(found) => found,
-                Err(rejection) => return Ok(rejection.into_response()),
+                Err(rejection) => return Ok(rejection.respond(auth.detailed_errors())),
             };
             let response = match auth.refuse(&found) {
-                Some(rejection) => rejection.into_response(),
+                Some(rejection) => rejection.respond(auth.detailed_errors()),
                 None => {
                     if !found.is_authenticated() {
                         request.extensions_mut().insert(auth.scheme());

@@ -143,21 +143,52 @@ async fn bearer_token_authenticates_and_bad_ones_get_rfc6750_challenges() {
 }
 
 #[tokio::test]
-async fn expired_and_revoked_tokens_are_refused() {
+async fn revoked_expired_and_forged_tokens_get_one_answer_and_the_app_keeps_the_reason() {
     let f = fixture();
     let app = routes().layer(JwtLayer::new(f.verifier.clone()));
-    let pair = f.issuer.login("bob", &json!({})).await.unwrap();
-    let bearer = format!("Bearer {}", pair.access_token);
-    f.issuer.revoke(&pair.access_token).await.unwrap();
-    let revoked = get_with(&app, "/me", &[("authorization", &bearer)]).await;
-    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
-
-    let pair = f.issuer.login("bob", &json!({})).await.unwrap();
-    let bearer = format!("Bearer {}", pair.access_token);
-    f.clock.advance(Duration::from_secs(16 * 60));
-    let expired = get_with(&app, "/me", &[("authorization", &bearer)]).await;
-    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
-    assert!(challenge(&expired).contains("expired"));
+    let detailed = routes().layer(
+        JwtLayer::builder(f.verifier.clone())
+            .detailed_errors()
+            .build(),
+    );
+    let revoked = f
+        .issuer
+        .login("bob", &json!({}))
+        .await
+        .unwrap()
+        .access_token;
+    f.issuer.revoke(&revoked).await.unwrap();
+    let (input, _) = revoked.rsplit_once('.').unwrap();
+    let forged = format!("{input}.{}", "A".repeat(86));
+    let expired = f
+        .issuer
+        .login("bob", &json!({}))
+        .await
+        .unwrap()
+        .access_token;
+    let mut answers = Vec::new();
+    for (token, why, minutes_later) in [
+        (&revoked, "revoked", 0),
+        (&forged, "signature", 0),
+        (&expired, "expired", 16),
+    ] {
+        f.clock.advance(Duration::from_secs(minutes_later * 60));
+        let bearer = format!("Bearer {token}");
+        let response = get_with(&app, "/me", &[("authorization", &bearer)]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let reason = response
+            .extensions()
+            .get::<std::sync::Arc<auth_tower::Rejection>>()
+            .expect("the precise reason rides along for the application")
+            .to_string();
+        assert!(reason.contains(why), "{reason}");
+        answers.push(challenge(&response));
+        let response = get_with(&detailed, "/me", &[("authorization", &bearer)]).await;
+        assert!(challenge(&response).contains(why), "detailed on request");
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert!(answers[0].contains(auth_tower::GENERIC_DESCRIPTION));
+    assert!(!answers[0].contains("revoked") && !answers[0].contains("expired"));
 }
 
 #[tokio::test]
@@ -246,12 +277,89 @@ async fn a_token_in_a_cookie_is_subject_to_csrf_checks() {
             .body(Body::empty())
             .unwrap()
     };
-    let same = app.clone().oneshot(post("http://app.test")).await.unwrap();
+    let same = app.clone().oneshot(post("https://app.test")).await.unwrap();
     assert_eq!(same.status(), StatusCode::OK);
-    let cross = app
-        .clone()
-        .oneshot(post("https://evil.test"))
-        .await
-        .unwrap();
-    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    for foreign in ["https://evil.test", "http://app.test"] {
+        let cross = app.clone().oneshot(post(foreign)).await.unwrap();
+        assert_eq!(cross.status(), StatusCode::FORBIDDEN, "{foreign}");
+    }
+}
+
+#[tokio::test]
+async fn logout_everywhere_from_a_browser_ends_the_users_tokens_too() {
+    let f = fixture();
+    let browser = Router::new()
+        .route(
+            "/login",
+            post(|session: SessionHandle| async move { session.login("gwen", ["user"]) }),
+        )
+        .route(
+            "/logout-all",
+            post(|session: SessionHandle| async move { session.logout_everywhere() }),
+        )
+        .layer(
+            auth_tower::SessionLayer::builder(f.manager.clone())
+                .issuer(f.issuer.clone())
+                .optional()
+                .build(),
+        );
+    let api = routes().layer(AuthLayer::builder(f.verifier.clone(), f.manager.clone()).build());
+    let send = |uri: &'static str, cookie: Option<String>| {
+        let mut request = Request::post(uri).header(header::HOST, "app.test");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        browser
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+    };
+    let response = send("/login", None).await.unwrap();
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let other_browser = {
+        let response = send("/login", None).await.unwrap();
+        let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        set_cookie.split(';').next().unwrap().to_owned()
+    };
+    let api_client = f.issuer.login("gwen", &json!({})).await.unwrap();
+    let bearer = format!("Bearer {}", api_client.access_token);
+    let someone_else = f.issuer.login("hank", &json!({})).await.unwrap();
+    assert_eq!(
+        get_with(&api, "/me", &[("authorization", &bearer)])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    f.clock.advance(Duration::from_millis(5));
+    let response = send("/logout-all", Some(cookie)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        get_with(&api, "/me", &[("cookie", &other_browser)])
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "every session"
+    );
+    assert_eq!(
+        get_with(&api, "/me", &[("authorization", &bearer)])
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "every access token"
+    );
+    assert!(
+        f.issuer
+            .refresh(api_client.refresh_token.expose_secret())
+            .await
+            .is_err(),
+        "every refresh family"
+    );
+    let other = format!("Bearer {}", someone_else.access_token);
+    assert_eq!(
+        get_with(&api, "/me", &[("authorization", &other)])
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }

@@ -253,6 +253,8 @@ async fn cross_site_unsafe_requests_are_refused() {
     for (name, value) in [
         ("sec-fetch-site", "cross-site"),
         ("origin", "https://evil.test"),
+        // Same host, plain http: a page an attacker can inject on the http site.
+        ("origin", "http://app.test"),
     ] {
         let request = Request::post("/logout")
             .header(header::HOST, "app.test")
@@ -263,11 +265,12 @@ async fn cross_site_unsafe_requests_are_refused() {
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}");
     }
-    // The session survived both attempts; a same-origin request works.
+    // The session survived every attempt; a same-origin request (the cookie is
+    // `Secure`, so the origin is https) works.
     let request = Request::post("/count")
         .header(header::HOST, "app.test")
         .header(header::COOKIE, &cookie)
-        .header("origin", "http://app.test")
+        .header("origin", "https://app.test")
         .body(Body::empty())
         .unwrap();
     assert_eq!(

@@ -14,7 +14,8 @@ use crate::{CsrfPolicy, Rejection, Scheme};
 ///
 /// The [`Verifier`] checks the token (RFC 8725 rules, then revocation) and the request
 /// gets its [`Identity`](auth_core::Identity). A presented but invalid token is always
-/// answered 401 with an RFC 6750 `error="invalid_token"` challenge, even when the layer is
+/// answered 401 with an RFC 6750 `error="invalid_token"` challenge, the same for every
+/// reason (the reason stays in the response's extensions), even when the layer is
 /// [`optional`](JwtLayerBuilder::optional) (which only lets requests *without* a token
 /// through). A revocation store that cannot answer is 503. A token read from the cookie
 /// is subject to the [`CsrfPolicy`] for unsafe methods, as any cookie is.
@@ -34,12 +35,14 @@ pub struct JwtLayer {
 struct Shared {
     part: JwtPart,
     optional: bool,
+    detailed_errors: bool,
 }
 
 /// Builds a [`JwtLayer`].
 pub struct JwtLayerBuilder {
     part: JwtPart,
     optional: bool,
+    detailed_errors: bool,
 }
 
 impl JwtLayerBuilder {
@@ -61,12 +64,21 @@ impl JwtLayerBuilder {
         self
     }
 
+    /// Put the precise reason of a refusal in the `WWW-Authenticate` challenge. For
+    /// development only: by default every refused token gets the same answer, so a
+    /// client cannot tell a revoked token from a forged one (see [`Rejection`]).
+    pub fn detailed_errors(mut self) -> Self {
+        self.detailed_errors = true;
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> JwtLayer {
         JwtLayer {
             shared: Arc::new(Shared {
                 part: self.part,
                 optional: self.optional,
+                detailed_errors: self.detailed_errors,
             }),
         }
     }
@@ -82,6 +94,7 @@ impl JwtLayer {
                 csrf: CsrfPolicy::default(),
             },
             optional: false,
+            detailed_errors: false,
         }
     }
 
@@ -120,6 +133,10 @@ impl Authenticator for JwtLayer {
     fn refuse(&self, found: &Found) -> Option<Rejection> {
         (!self.shared.optional && !found.is_authenticated())
             .then(|| Rejection::auth(Scheme::Bearer, AuthError::Missing))
+    }
+
+    fn detailed_errors(&self) -> bool {
+        self.shared.detailed_errors
     }
 
     async fn finish<B: Default + Send>(&self, _found: Found, response: Response<B>) -> Response<B> {

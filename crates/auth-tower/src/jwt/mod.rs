@@ -70,9 +70,7 @@ impl JwtPart {
             Presented::None => return Ok(false),
             Presented::Bearer(token) => (token, Scheme::Bearer),
             Presented::Cookie(token) => {
-                self.csrf
-                    .check(request.method(), request.headers())
-                    .map_err(Rejection::CrossSite)?;
+                self.csrf.check(request).map_err(Rejection::CrossSite)?;
                 (token, Scheme::Cookie)
             }
         };

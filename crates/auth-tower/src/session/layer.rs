@@ -41,6 +41,7 @@ pub struct SessionLayer<S> {
 struct Shared<S> {
     part: SessionPart<S>,
     optional: bool,
+    detailed_errors: bool,
 }
 
 impl<S> Clone for SessionLayer<S> {
@@ -57,6 +58,9 @@ pub struct SessionLayerBuilder<S> {
     cookies: Option<CookieConfig>,
     csrf: CsrfPolicy,
     optional: bool,
+    detailed_errors: bool,
+    #[cfg(feature = "jwt")]
+    issuer: Option<auth_jwt::Issuer>,
 }
 
 impl<S> SessionLayerBuilder<S> {
@@ -80,25 +84,58 @@ impl<S> SessionLayerBuilder<S> {
         self
     }
 
+    /// Put the precise reason of a refusal in the response's challenge. For development
+    /// only: by default every refused credential gets the same answer (see
+    /// [`Rejection`]).
+    pub fn detailed_errors(mut self) -> Self {
+        self.detailed_errors = true;
+        self
+    }
+
+    /// Make [`SessionHandle::logout_everywhere`](crate::SessionHandle::logout_everywhere)
+    /// end the subject's tokens from `issuer` too (refresh families and access tokens),
+    /// as [`Logout::everywhere`](crate::Logout::everywhere) does.
+    #[cfg(feature = "jwt")]
+    pub fn issuer(mut self, issuer: auth_jwt::Issuer) -> Self {
+        self.issuer = Some(issuer);
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> SessionLayer<S> {
-        let (part, optional) = self.into_part();
+        let (part, options) = self.into_part();
         SessionLayer {
-            shared: Arc::new(Shared { part, optional }),
+            shared: Arc::new(Shared {
+                part,
+                optional: options.optional,
+                detailed_errors: options.detailed_errors,
+            }),
         }
     }
 
-    /// The session part with every default resolved, and whether it is optional; shared
+    /// The session part with every default resolved, and the layer's options; shared
     /// with [`AuthLayerBuilder`](crate::AuthLayerBuilder).
-    pub(crate) fn into_part(self) -> (SessionPart<S>, bool) {
+    pub(crate) fn into_part(self) -> (SessionPart<S>, Options) {
         let cookies = self.cookies.unwrap_or_else(|| self.manager.cookie_config());
         let part = SessionPart {
             manager: self.manager,
             cookies,
             csrf: self.csrf,
+            #[cfg(feature = "jwt")]
+            issuer: self.issuer,
         };
-        (part, self.optional)
+        let options = Options {
+            optional: self.optional,
+            detailed_errors: self.detailed_errors,
+        };
+        (part, options)
     }
+}
+
+/// The options a layer keeps beside its session part.
+pub(crate) struct Options {
+    pub(crate) optional: bool,
+    pub(crate) detailed_errors: bool,
 }
 
 impl<S> SessionLayer<S> {
@@ -109,6 +146,9 @@ impl<S> SessionLayer<S> {
             cookies: None,
             csrf: CsrfPolicy::default(),
             optional: false,
+            detailed_errors: false,
+            #[cfg(feature = "jwt")]
+            issuer: None,
         }
     }
 
@@ -144,6 +184,10 @@ impl<S: SessionStore> Authenticator for SessionLayer<S> {
     fn refuse(&self, found: &Found) -> Option<Rejection> {
         (!self.shared.optional && !found.is_authenticated())
             .then(|| Rejection::auth(Scheme::Cookie, AuthError::Missing))
+    }
+
+    fn detailed_errors(&self) -> bool {
+        self.shared.detailed_errors
     }
 
     async fn finish<B: Default + Send>(&self, found: Found, response: Response<B>) -> Response<B> {

@@ -4,6 +4,8 @@ mod handle;
 mod layer;
 
 pub use handle::{SessionHandle, SessionHandleError};
+#[cfg(feature = "jwt")]
+pub(crate) use layer::Options;
 pub use layer::{SessionLayer, SessionLayerBuilder};
 
 use auth_core::{AuthError, SessionStore};
@@ -19,6 +21,23 @@ pub(crate) struct SessionPart<S> {
     pub(crate) manager: SessionManager<S>,
     pub(crate) cookies: CookieConfig,
     pub(crate) csrf: CsrfPolicy,
+    /// When set, "log out everywhere" ends the subject's tokens too.
+    #[cfg(feature = "jwt")]
+    pub(crate) issuer: Option<auth_jwt::Issuer>,
+}
+
+/// Why applying a handler's change failed.
+enum Failed {
+    Session(SessionError),
+    /// Ending the subject's tokens failed (only with an issuer).
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    Auth(AuthError),
+}
+
+impl From<SessionError> for Failed {
+    fn from(error: SessionError) -> Self {
+        Self::Session(error)
+    }
 }
 
 /// What the session part found in a request.
@@ -58,7 +77,7 @@ impl<S: SessionStore> SessionPart<S> {
         // Every unsafe request through a session layer is checked, logged in or not: a
         // cross-site login form post is an attack too (login CSRF).
         self.csrf
-            .check(request.method(), request.headers())
+            .check_with(request, self.cookies.secure())
             .map_err(Rejection::CrossSite)?;
         if let Some(session) = &session {
             let identity = self
@@ -127,7 +146,7 @@ impl<S: SessionStore> SessionPart<S> {
         &self,
         session: Option<Session>,
         pending: Pending,
-    ) -> Result<Option<String>, SessionError> {
+    ) -> Result<Option<String>, Failed> {
         let manager = &self.manager;
         match pending {
             Pending::Login { subject, roles } => {
@@ -161,7 +180,7 @@ impl<S: SessionStore> SessionPart<S> {
             }
             Pending::LogoutEverywhere => {
                 if let Some(session) = session {
-                    manager.destroy_all(session.subject()).await?;
+                    self.logout_everywhere(session.subject()).await?;
                 }
                 Ok(Some(self.cookies.clear_cookie()))
             }
@@ -175,13 +194,31 @@ impl<S: SessionStore> SessionPart<S> {
     }
 }
 
-fn failure<B: Default>(error: SessionError) -> Response<B> {
+impl<S: SessionStore> SessionPart<S> {
+    /// Every session of `subject`, and with an issuer every token too.
+    async fn logout_everywhere(&self, subject: &str) -> Result<(), Failed> {
+        #[cfg(feature = "jwt")]
+        if let Some(issuer) = &self.issuer {
+            return crate::logout::everywhere(&self.manager, issuer, subject)
+                .await
+                .map(drop)
+                .map_err(Failed::Auth);
+        }
+        self.manager.destroy_all(subject).await?;
+        Ok(())
+    }
+}
+
+fn failure<B: Default>(error: Failed) -> Response<B> {
     match error {
-        SessionError::Conflict => {
+        Failed::Session(SessionError::Conflict) => {
             let mut response = Response::new(B::default());
             *response.status_mut() = StatusCode::CONFLICT;
             response
         }
-        other => Rejection::auth(Scheme::Cookie, AuthError::from(other)).into_response(),
+        Failed::Session(other) => {
+            Rejection::auth(Scheme::Cookie, AuthError::from(other)).into_response()
+        }
+        Failed::Auth(error) => Rejection::auth(Scheme::Cookie, error).into_response(),
     }
 }
