@@ -179,6 +179,11 @@ async fn api_tokens_refresh_rotate_and_reuse_revokes_the_family(demo: Demo) {
     let rotated: Value = rotated.json().await.unwrap();
     assert_ne!(rotated["refresh_token"], pair["refresh_token"]);
 
+    let newest_access = rotated["access_token"].as_str().unwrap();
+    assert_eq!(
+        demo.get_bearer("/api/me", newest_access).await.status(),
+        StatusCode::OK
+    );
     let replay = demo
         .post_json(
             "/api/token/refresh",
@@ -187,6 +192,13 @@ async fn api_tokens_refresh_rotate_and_reuse_revokes_the_family(demo: Demo) {
         )
         .await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    for access in [pair["access_token"].as_str().unwrap(), newest_access] {
+        assert_eq!(
+            demo.get_bearer("/api/me", access).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "a reused family takes its access tokens with it"
+        );
+    }
     let newest = demo
         .post_json(
             "/api/token/refresh",
@@ -317,6 +329,147 @@ async fn the_jwt_algorithm_is_the_one_asked_for() {
     }
 }
 
+async fn logout_all_ends_every_credential_and_logout_ends_one(demo: Demo) {
+    let browser = cookie_of(&demo.login("bob", "builder", None).await);
+    let api = demo.token("bob", "builder").await;
+    let access = api["access_token"].as_str().unwrap();
+    let alice = demo.token("alice", "wonderland").await;
+
+    // `/logout` ends this browser's session only.
+    let other_browser = cookie_of(&demo.login("bob", "builder", None).await);
+    demo.post_form("/logout", Some(&other_browser), "").await;
+    assert_eq!(
+        demo.get_bearer("/api/me", access).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        demo.get("/api/me", Some(&browser)).await.status(),
+        StatusCode::OK
+    );
+
+    // `/logout-all` from the browser ends the API client's tokens as well.
+    let out = demo.post_form("/logout-all", Some(&browser), "").await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        demo.get_bearer("/api/me", access).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the bearer token"
+    );
+    let refresh = demo
+        .post_json(
+            "/api/token/refresh",
+            None,
+            json!({ "refresh_token": api["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(
+        refresh.status(),
+        StatusCode::UNAUTHORIZED,
+        "the refresh token"
+    );
+    assert_eq!(
+        demo.get("/api/me", Some(&browser)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session"
+    );
+    let alice_access = alice["access_token"].as_str().unwrap();
+    assert_eq!(
+        demo.get_bearer("/api/me", alice_access).await.status(),
+        StatusCode::OK,
+        "other users keep theirs"
+    );
+    // A new login after the logout works again.
+    let again = demo.token("bob", "builder").await;
+    let again = again["access_token"].as_str().unwrap();
+    assert_eq!(
+        demo.get_bearer("/api/me", again).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn failed_logins_are_throttled_across_the_form_and_the_api(demo: Demo) {
+    for attempt in 0..5 {
+        let status = if attempt % 2 == 0 {
+            demo.login("bob", "wrong", None).await.status()
+        } else {
+            demo.post_json(
+                "/api/token",
+                None,
+                json!({"username": "bob", "password": "wrong"}),
+            )
+            .await
+            .status()
+        };
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // The right password no longer gets through, on either route.
+    let form = demo.login("bob", "builder", None).await;
+    assert_eq!(form.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = form.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert!(form.headers().get("set-cookie").is_none());
+    let api = demo
+        .post_json(
+            "/api/token",
+            None,
+            json!({"username": "bob", "password": "builder"}),
+        )
+        .await;
+    assert_eq!(api.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(api.headers().contains_key("retry-after"));
+    // Names that do not exist are counted the same way.
+    for _ in 0..5 {
+        assert_eq!(
+            demo.login("mallory", "x", None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        demo.login("mallory", "x", None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another user is not locked out by bob's failures.
+    assert_eq!(
+        demo.login("alice", "wonderland", None).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn refused_bearer_tokens_all_get_the_same_answer(demo: Demo) {
+    let revoked = demo.token("alice", "wonderland").await;
+    let revoked = revoked["access_token"].as_str().unwrap().to_owned();
+    let out = demo
+        .client
+        .post(demo.url("/api/logout"))
+        .bearer_auth(&revoked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let (input, _) = revoked.rsplit_once('.').unwrap();
+    let forged = format!("{input}.{}", "A".repeat(86));
+    let mut challenges = Vec::new();
+    for token in [revoked.as_str(), forged.as_str(), "not.a.jwt"] {
+        let response = demo.get_bearer("/api/me", token).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        challenges.push(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert!(
+        challenges.iter().all(|c| c == &challenges[0]),
+        "{challenges:?}"
+    );
+    assert!(!challenges[0].contains("revoked"), "{}", challenges[0]);
+}
+
 /// Every scenario above, against one store.
 macro_rules! scenarios {
     ($store:ident) => {
@@ -400,6 +553,33 @@ macro_rules! scenarios {
                 common::run(
                     common::store::$store().await,
                     super::api_me_accepts_the_session_cookie_too,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn logout_all_ends_every_credential_and_logout_ends_one() {
+                common::run(
+                    common::store::$store().await,
+                    super::logout_all_ends_every_credential_and_logout_ends_one,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn failed_logins_are_throttled_across_the_form_and_the_api() {
+                common::run(
+                    common::store::$store().await,
+                    super::failed_logins_are_throttled_across_the_form_and_the_api,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refused_bearer_tokens_all_get_the_same_answer() {
+                common::run(
+                    common::store::$store().await,
+                    super::refused_bearer_tokens_all_get_the_same_answer,
                 )
                 .await;
             }

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AppState, users};
+use super::passwords::{self, Refused};
+use super::{AppState, ClientAddr};
 
 /// `POST /api/token` body.
 #[derive(Deserialize)]
@@ -25,22 +26,39 @@ pub(crate) struct RefreshRequest {
     refresh_token: String,
 }
 
-/// `POST /api/token`: the password grant of the demo.
+/// `POST /api/token`: the password grant of the demo, throttled with the login form.
 pub(crate) async fn token(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     Json(body): Json<Credentials>,
 ) -> Response {
     let Credentials { username, password } = body;
-    let user = tokio::task::spawn_blocking(move || users::authenticate(&username, &password))
-        .await
-        .ok()
-        .flatten();
-    let Some(user) = user else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_grant",
-            "wrong user name or password",
-        );
+    let checked =
+        passwords::check(&state.throttle, &state.hashing, username, password, address).await;
+    let user = match checked {
+        Ok(user) => user,
+        Err(Refused::WrongPassword) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_grant",
+                "wrong user name or password",
+            );
+        }
+        Err(Refused::Throttled(retry_after)) => {
+            return retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed logins; retry later",
+                retry_after.as_secs(),
+            );
+        }
+        Err(Refused::Busy) => {
+            return retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is busy; retry in a second",
+                1,
+            );
+        }
+        Err(Refused::Unavailable(error)) => return failure(error),
     };
     match state
         .issuer
@@ -59,7 +77,7 @@ pub(crate) async fn refresh(
 ) -> Response {
     match state.issuer.refresh(&body.refresh_token).await {
         Ok(pair) => token_response(pair),
-        Err(AuthError::Reused) => oauth_error(
+        Err(AuthError::Reused { .. }) => oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_grant",
             "refresh token reused: every token of this login is revoked",
@@ -146,6 +164,15 @@ fn token_response(pair: TokenPair) -> Response {
         })),
     )
         .into_response()
+}
+
+/// A refusal the client should retry after `seconds`.
+fn retry_later(status: StatusCode, description: &str, seconds: u64) -> Response {
+    let mut response = oauth_error(status, "temporarily_unavailable", description);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, seconds.max(1).into());
+    response
 }
 
 fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {

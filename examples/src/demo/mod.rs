@@ -5,18 +5,22 @@
 mod api;
 mod keys;
 mod pages;
+pub mod passwords;
 mod stores;
 pub mod users;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use auth_core::{SessionStore, SystemClock};
-use auth_jwt::{Issuer, KeySet, Verifier};
+use auth_core::{AuthError, LoginThrottle, SessionStore, SystemClock};
+use auth_jwt::{Issuer, KeySet, SubjectStatus, Verifier};
 use auth_session::{CookieConfig, SessionManager};
 use auth_tower::{AuthLayer, JwtLayer, SessionLayer};
 use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
 
 pub use keys::JwtAlg;
 pub use stores::{DEFAULT_PREFIX, StoreChoice};
@@ -68,6 +72,9 @@ pub(crate) struct Shared {
     pub(crate) sessions: SessionManager<Arc<dyn SessionStore>>,
     pub(crate) issuer: Issuer,
     pub(crate) keys: KeySet,
+    /// One counter of failed logins for the form and the token endpoint.
+    pub(crate) throttle: LoginThrottle,
+    pub(crate) hashing: passwords::BoundedHashing,
     /// Background work tied to the stores (SQL purges), stopped with the last clone.
     _background: Vec<store_sql::PurgeHandle>,
 }
@@ -87,7 +94,11 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
     let issuer = Issuer::builder(keys.clone(), clock.clone())
         .issuer(ISSUER)
         .audience(AUDIENCE)
+        .current_claims(current_claims)
         .build(stores.refresh.clone(), stores.revocations.clone())?;
+    let throttle = LoginThrottle::builder(stores.throttle.clone())
+        .clock(clock.clone())
+        .build();
     let verifier = Verifier::builder(keys.clone(), clock)
         .issuer(ISSUER)
         .audience(AUDIENCE)
@@ -103,6 +114,8 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
         .layer(
             SessionLayer::builder(sessions.clone())
                 .cookie_config(cookies.clone())
+                // "Log out everywhere" ends the user's API tokens too.
+                .issuer(issuer.clone())
                 .optional()
                 .build(),
         );
@@ -123,6 +136,8 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
         sessions,
         issuer,
         keys,
+        throttle,
+        hashing: passwords::BoundedHashing::per_core(),
         _background: stores.background,
     }));
     Ok(open
@@ -143,10 +158,45 @@ pub async fn serve(
     let app = app(&config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     bound(listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // The peer's address feeds the per-address login throttle.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
+}
+
+/// A refresh re-reads the user: roles as they are now, and a user who is gone ends the
+/// refresh family.
+fn current_claims(subject: &str, _login: &Map<String, Value>) -> Result<SubjectStatus, AuthError> {
+    Ok(match users::find(subject) {
+        Some(user) => {
+            let mut claims = Map::new();
+            claims.insert("roles".into(), json!(user.roles));
+            SubjectStatus::Active(claims)
+        }
+        None => SubjectStatus::Disabled,
+    })
+}
+
+/// The client's address as the connection saw it (the demo trusts no forwarding header;
+/// behind a proxy, take it from the header that proxy sets, and only from it). `None`
+/// when the server was not started with connection info.
+pub(crate) struct ClientAddr(pub(crate) Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
 }
 
 /// The cookie policy the demo uses, for callers that need to know its name.

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AppState, users};
+use super::passwords::{self, Refused};
+use super::{AppState, ClientAddr};
 
 /// The fields of the login form.
 #[derive(Deserialize)]
@@ -77,26 +78,51 @@ pub(crate) async fn login_form() -> Html<String> {
     login_page(None)
 }
 
-/// `POST /login`: checks the password; on success a fresh session (never the id the
-/// browser brought) and a redirect home.
-pub(crate) async fn login(session: SessionHandle, Form(form): Form<LoginForm>) -> Response {
+/// `POST /login`: checks the password (throttled, with the token endpoint's counter); on
+/// success a fresh session (never the id the browser brought) and a redirect home.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    session: SessionHandle,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let LoginForm { username, password } = form;
-    // Password hashing is deliberately slow: keep it off the async workers.
-    let user = tokio::task::spawn_blocking(move || users::authenticate(&username, &password))
-        .await
-        .ok()
-        .flatten();
-    match user {
-        Some(user) => {
+    let checked =
+        passwords::check(&state.throttle, &state.hashing, username, password, address).await;
+    let (status, message, retry_after) = match checked {
+        Ok(user) => {
             session.login(user.name, user.roles.iter().copied());
-            Redirect::to("/").into_response()
+            return Redirect::to("/").into_response();
         }
-        None => (
+        Err(Refused::WrongPassword) => (
             StatusCode::UNAUTHORIZED,
-            login_page(Some("Wrong user name or password.")),
-        )
-            .into_response(),
+            "Wrong user name or password.".to_owned(),
+            None,
+        ),
+        Err(Refused::Throttled(wait)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed logins. Try again in {} minutes.",
+                wait.as_secs().div_ceil(60)
+            ),
+            Some(wait.as_secs()),
+        ),
+        Err(Refused::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy. Try again in a moment.".to_owned(),
+            Some(1),
+        ),
+        Err(Refused::Unavailable(error)) => {
+            return Rejection::auth(Scheme::Cookie, error).into_response();
+        }
+    };
+    let mut response = (status, login_page(Some(&message))).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
     }
+    response
 }
 
 /// `POST /logout`: ends this session.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore};
-use auth_core::{RefreshTokenStore, RevocationStore, SessionStore, SharedClock};
+use auth_core::memory::{
+    MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore, MemoryThrottleStore,
+};
+use auth_core::{RefreshTokenStore, RevocationStore, SessionStore, SharedClock, ThrottleStore};
 use store_redis::{RedisConnection, RedisStoreBuilder};
 use store_sql::sqlx::{MySql, Postgres, Sqlite};
 use store_sql::{Backend, PurgeHandle, SqlStores, TablePrefix};
@@ -14,8 +16,8 @@ use store_sql::{Backend, PurgeHandle, SqlStores, TablePrefix};
 /// The key prefix (Redis) or table prefix (SQL) the demo uses unless told otherwise.
 pub const DEFAULT_PREFIX: &str = "authkit_demo_";
 
-/// Where the demo keeps its state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the demo keeps its state. Its `Debug` hides any password in the URL.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreChoice {
     /// In process memory (moka): nothing to install, nothing survives a restart.
@@ -35,6 +37,38 @@ pub enum StoreChoice {
         /// The table prefix.
         prefix: String,
     },
+}
+
+impl std::fmt::Debug for StoreChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Redis { url, prefix } => f
+                .debug_struct("Redis")
+                .field("url", &without_password(url))
+                .field("prefix", prefix)
+                .finish(),
+            Self::Sql { url, prefix } => f
+                .debug_struct("Sql")
+                .field("url", &without_password(url))
+                .field("prefix", prefix)
+                .finish(),
+        }
+    }
+}
+
+/// `scheme://user:<redacted>@host/...` for a URL that carries a password.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl StoreChoice {
@@ -89,11 +123,12 @@ impl FromStr for StoreChoice {
     }
 }
 
-/// The three stores, type-erased so the handlers do not care which backend is behind.
+/// The four stores, type-erased so the handlers do not care which backend is behind.
 pub(crate) struct Stores {
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) refresh: Arc<dyn RefreshTokenStore>,
     pub(crate) revocations: Arc<dyn RevocationStore>,
+    pub(crate) throttle: Arc<dyn ThrottleStore>,
     /// Background purges of expired rows (SQL): they stop when dropped.
     pub(crate) background: Vec<PurgeHandle>,
 }
@@ -111,20 +146,23 @@ async fn sql<DB: Backend>(url: &str, prefix: &str, clock: SharedClock) -> anyhow
         .clock(clock)
         .build();
     stores.migrate().await.context("creating the tables")?;
-    let (sessions, refresh, revocations) = (
+    let (sessions, refresh, revocations, throttle) = (
         stores.sessions(),
         stores.refresh_tokens(),
         stores.revocations(),
+        stores.throttle(),
     );
     let background = vec![
         sessions.spawn_purge(PURGE_INTERVAL),
         refresh.spawn_purge(PURGE_INTERVAL),
         revocations.spawn_purge(PURGE_INTERVAL),
+        throttle.spawn_purge(PURGE_INTERVAL),
     ];
     Ok(Stores {
         sessions: Arc::new(sessions),
         refresh: Arc::new(refresh),
         revocations: Arc::new(revocations),
+        throttle: Arc::new(throttle),
         background,
     })
 }
@@ -135,7 +173,8 @@ impl StoreChoice {
             Self::Memory => Ok(Stores {
                 sessions: Arc::new(MemorySessionStore::builder().clock(clock.clone()).build()),
                 refresh: Arc::new(MemoryRefreshTokenStore::new(clock.clone())),
-                revocations: Arc::new(MemoryRevocationStore::new(clock)),
+                revocations: Arc::new(MemoryRevocationStore::new(clock.clone())),
+                throttle: Arc::new(MemoryThrottleStore::new(clock)),
                 background: Vec::new(),
             }),
             Self::Sql { url, prefix } if url.starts_with("postgres") => {
@@ -156,6 +195,7 @@ impl StoreChoice {
                     sessions: Arc::new(builder.sessions()?),
                     refresh: Arc::new(builder.refresh_tokens()?),
                     revocations: Arc::new(builder.revocations()?),
+                    throttle: Arc::new(builder.throttle()?),
                     background: Vec::new(),
                 })
             }
