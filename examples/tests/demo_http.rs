@@ -601,3 +601,38 @@ scenarios!(redis);
 scenarios!(postgres);
 scenarios!(mysql);
 scenarios!(sqlite);
+
+/// Two demo processes on one Redis are one service: failures counted on one node lock the
+/// name on the other, and a logout everywhere on one ends the tokens the other issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_redis_share_the_throttle_and_the_logout() {
+    let store = common::store::redis().await;
+    let (a, b) = (Demo::start(store.clone()).await, Demo::start(store).await);
+    for _ in 0..5 {
+        assert_eq!(
+            a.login("bob", "wrong", None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let on_b = b
+        .post_json(
+            "/api/token",
+            None,
+            json!({"username": "bob", "password": "builder"}),
+        )
+        .await;
+    assert_eq!(on_b.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let browser_on_a = cookie_of(&a.login("alice", "wonderland", None).await);
+    let refresh_on_b = b.token("alice", "wonderland").await;
+    let out = a.post_form("/logout-all", Some(&browser_on_a), "").await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let refreshed = b
+        .post_json(
+            "/api/token/refresh",
+            None,
+            json!({ "refresh_token": refresh_on_b["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
+}
