@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::FamilyId;
+use crate::{FamilyId, Reason};
 
 /// A boxed error kept as the `source` of ours.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -78,11 +78,11 @@ pub enum AuthError {
     Missing,
     /// The credential is not well formed (wrong length, alphabet, structure).
     #[error("malformed credential: {0}")]
-    Malformed(&'static str),
+    Malformed(Reason),
     /// The credential is well formed but not valid (bad signature, unknown id, wrong
     /// audience, ...).
     #[error("invalid credential: {0}")]
-    Invalid(&'static str),
+    Invalid(Reason),
     /// The credential has expired.
     #[error("the credential has expired")]
     Expired,

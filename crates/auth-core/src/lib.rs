@@ -43,6 +43,7 @@ mod clock;
 mod error;
 mod hex;
 mod identity;
+mod reason;
 mod refresh_token;
 mod secret;
 mod session_id;
@@ -64,6 +65,7 @@ pub use clock::{
 };
 pub use error::{AuthError, BoxError, MalformedSecret, RandomError, StoreError};
 pub use identity::{AuthMethod, Identity};
+pub use reason::{Claim, Reason};
 pub use refresh_token::{FamilyId, RefreshToken, RefreshTokenHash};
 pub use secret::constant_time_eq;
 pub use session_id::{SessionId, SessionKey};

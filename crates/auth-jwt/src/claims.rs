@@ -7,7 +7,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_core::{AuthError, FamilyId};
+use auth_core::{AuthError, Claim, FamilyId, Reason};
 use serde::Deserialize;
 use serde::de::value::{
     BorrowedStrDeserializer, MapAccessDeserializer, SeqAccessDeserializer, StringDeserializer,
@@ -264,28 +264,29 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for Capture<'_, 'de, C> {
 /// plus a leeway, say) far from overflow on every platform.
 pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 
-fn numeric_date(
-    value: Prim<'_>,
-    not_number: &'static str,
-    out_of_range: &'static str,
-) -> Result<SystemTime, AuthError> {
+fn numeric_date(value: Prim<'_>, claim: Claim) -> Result<SystemTime, AuthError> {
     let since_epoch = match value {
         // Whole seconds, as nearly every issuer writes them: no float conversion.
         Prim::U64(seconds) => Some(Duration::from_secs(seconds)),
         other => {
-            let seconds = other.number().ok_or(AuthError::Malformed(not_number))?;
+            let seconds = other
+                .number()
+                .ok_or(AuthError::Malformed(Reason::ClaimNotNumber(claim)))?;
             Duration::try_from_secs_f64(seconds).ok()
         }
     };
     since_epoch
         .filter(|d| *d <= Duration::from_secs(MAX_NUMERIC_DATE))
         .and_then(|d| UNIX_EPOCH.checked_add(d))
-        .ok_or(AuthError::Malformed(out_of_range))
+        .ok_or(AuthError::Malformed(Reason::ClaimOutOfRange(claim)))
 }
 
-fn string(value: Option<Prim<'_>>, not_string: &'static str) -> Result<Option<String>, AuthError> {
+fn string(value: Option<Prim<'_>>, claim: Claim) -> Result<Option<String>, AuthError> {
     value
-        .map(|v| v.into_string().ok_or(AuthError::Malformed(not_string)))
+        .map(|v| {
+            v.into_string()
+                .ok_or(AuthError::Malformed(Reason::ClaimNotString(claim)))
+        })
         .transpose()
 }
 
@@ -299,20 +300,17 @@ fn check_issuer(
     found: Option<Prim<'_>>,
     expected: Option<&str>,
 ) -> Result<Option<String>, AuthError> {
-    let found = string(found, "iss is not a string")?;
+    let found = string(found, Claim::Iss)?;
     match (expected, found) {
         (None, found) => Ok(found),
-        (Some(_), None) => Err(AuthError::Invalid("the token has no iss")),
+        (Some(_), None) => Err(AuthError::Invalid(Reason::MissingClaim(Claim::Iss))),
         (Some(expected), Some(found)) if expected == found => Ok(Some(found)),
-        (Some(_), Some(_)) => Err(AuthError::Invalid(
-            "the token's iss is not the expected issuer",
-        )),
+        (Some(_), Some(_)) => Err(AuthError::Invalid(Reason::WrongIssuer)),
     }
 }
 
 fn check_audience(found: Option<Prim<'_>>, audiences: &[String]) -> Result<(), AuthError> {
-    const NOT_STRINGS: AuthError =
-        AuthError::Malformed("aud is not a string or an array of strings");
+    const NOT_STRINGS: AuthError = AuthError::Malformed(Reason::AudNotStrings);
     let ours = |aud: &str| audiences.iter().any(|a| a == aud);
     let matched = match &found {
         None => None,
@@ -329,13 +327,9 @@ fn check_audience(found: Option<Prim<'_>>, audiences: &[String]) -> Result<(), A
     };
     match (audiences.is_empty(), matched) {
         (true, None) | (false, Some(true)) => Ok(()),
-        (true, Some(_)) => Err(AuthError::Invalid(
-            "the token names an audience and this verifier claims none",
-        )),
-        (false, None) => Err(AuthError::Invalid("the token has no aud")),
-        (false, Some(false)) => Err(AuthError::Invalid(
-            "the token's aud names none of our audiences",
-        )),
+        (true, Some(_)) => Err(AuthError::Invalid(Reason::UnexpectedAudience)),
+        (false, None) => Err(AuthError::Invalid(Reason::MissingClaim(Claim::Aud))),
+        (false, Some(false)) => Err(AuthError::Invalid(Reason::WrongAudience)),
     }
 }
 
@@ -346,16 +340,14 @@ pub(crate) fn parse<C: DeserializeOwned>(
     expected: &Expected<'_>,
 ) -> Result<(C, RegisteredClaims), AuthError> {
     if json.first() != Some(&b'{') {
-        return Err(AuthError::Malformed(
-            "the token's claims are not a JSON object",
-        ));
+        return Err(AuthError::Malformed(Reason::ClaimsNotObject));
     }
     // Claims the caller's type skips are passed over without serde_json checking their
     // strings, so the text is checked here once: whether a token is accepted must not
     // depend on the claims type it is read into. Reading from the checked `str` also
     // spares serde_json checking every string it does parse a second time.
     let Ok(text) = std::str::from_utf8(json) else {
-        return Err(AuthError::Malformed("the token's claims are not UTF-8"));
+        return Err(AuthError::Malformed(Reason::ClaimsNotUtf8));
     };
     let mut slots = Slots::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -367,34 +359,30 @@ pub(crate) fn parse<C: DeserializeOwned>(
     let claims = match parsed {
         Ok(claims) => claims,
         Err(_) if slots.duplicate => {
-            return Err(AuthError::Malformed("a registered claim appears twice"));
+            return Err(AuthError::Malformed(Reason::DuplicateClaim));
         }
         Err(error) if error.is_data() => {
-            return Err(AuthError::Malformed(
-                "the token's claims do not have the expected types",
-            ));
+            return Err(AuthError::Malformed(Reason::ClaimsWrongTypes));
         }
         Err(_) => {
-            return Err(AuthError::Malformed(
-                "the token's claims are not valid JSON",
-            ));
+            return Err(AuthError::Malformed(Reason::ClaimsNotJson));
         }
     };
     let exp = match slots.take(Name::Exp) {
-        Some(v) => numeric_date(v, "exp is not a number", "exp is out of range")?,
-        None => return Err(AuthError::Invalid("the token has no exp")),
+        Some(v) => numeric_date(v, Claim::Exp)?,
+        None => return Err(AuthError::Invalid(Reason::MissingClaim(Claim::Exp))),
     };
     let nbf = slots
         .take(Name::Nbf)
-        .map(|v| numeric_date(v, "nbf is not a number", "nbf is out of range"))
+        .map(|v| numeric_date(v, Claim::Nbf))
         .transpose()?;
     let mut iat = slots
         .take(Name::Iat)
-        .map(|v| numeric_date(v, "iat is not a number", "iat is out of range"))
+        .map(|v| numeric_date(v, Claim::Iat))
         .transpose()?;
     if let Some(value) = slots.take(Name::IatMs) {
         let Prim::U64(millis) = value else {
-            return Err(AuthError::Malformed("iat_ms is not a whole number"));
+            return Err(AuthError::Malformed(Reason::IatMsNotWhole));
         };
         let precise = UNIX_EPOCH.checked_add(Duration::from_millis(millis));
         let whole_second = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).ok();
@@ -402,22 +390,22 @@ pub(crate) fn parse<C: DeserializeOwned>(
             (Some(seconds), Some(precise)) if whole_second(seconds) == whole_second(precise) => {
                 iat = Some(precise);
             }
-            _ => return Err(AuthError::Malformed("iat_ms does not match iat")),
+            _ => return Err(AuthError::Malformed(Reason::IatMsMismatch)),
         }
     }
-    let family = string(slots.take(Name::Fid), "fid is not a string")?
+    let family = string(slots.take(Name::Fid), Claim::Fid)?
         .map(|text| FamilyId::parse(&text))
         .transpose()
-        .map_err(|_| AuthError::Malformed("fid is not a family id"))?;
+        .map_err(|_| AuthError::Malformed(Reason::BadFamily))?;
     let iss = check_issuer(slots.take(Name::Iss), expected.issuer)?;
     check_audience(slots.take(Name::Aud), expected.audiences)?;
     let registered = RegisteredClaims {
         iss,
-        sub: string(slots.take(Name::Sub), "sub is not a string")?,
+        sub: string(slots.take(Name::Sub), Claim::Sub)?,
         exp,
         nbf,
         iat,
-        jti: string(slots.take(Name::Jti), "jti is not a string")?,
+        jti: string(slots.take(Name::Jti), Claim::Jti)?,
         family,
     };
     Ok((claims, registered))

@@ -3,7 +3,7 @@
 //! other work. The header and the signature must not be empty; an empty payload is a valid
 //! JWS, and a JWT refuses it later as claims that are not a JSON object.
 
-use auth_core::AuthError;
+use auth_core::{AuthError, Reason};
 
 /// The three segments of a compact JWS, still encoded.
 #[derive(Clone, Copy, Debug)]
@@ -23,18 +23,18 @@ impl<'a> Compact<'a> {
     /// token up front cost a tenth of an HS256 verification.
     pub(crate) fn parse(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
         if token.len() > max_len {
-            return Err(AuthError::Malformed("the token is over the size limit"));
+            return Err(AuthError::Malformed(Reason::TooLong));
         }
         if token.is_empty() {
-            return Err(AuthError::Malformed("the token is empty"));
+            return Err(AuthError::Malformed(Reason::Empty));
         }
         // The first dot from the front and the last from the back (both memchr scans); a
         // dot between them is a fault `explain` reports.
         let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
-            return Err(AuthError::Malformed(THREE_SEGMENTS));
+            return Err(AuthError::Malformed(Reason::NotThreeSegments));
         };
         if first == last {
-            return Err(AuthError::Malformed(THREE_SEGMENTS));
+            return Err(AuthError::Malformed(Reason::NotThreeSegments));
         }
         let compact = Self {
             header: &token[..first],
@@ -43,10 +43,10 @@ impl<'a> Compact<'a> {
             signing_input: &token[..last],
         };
         if compact.header.is_empty() {
-            return Err(compact.explain(AuthError::Malformed("the token's header is empty")));
+            return Err(compact.explain(AuthError::Malformed(Reason::EmptyHeader)));
         }
         if compact.signature.is_empty() {
-            return Err(compact.explain(AuthError::Invalid("the token is unsigned")));
+            return Err(compact.explain(AuthError::Invalid(Reason::Unsigned)));
         }
         Ok(compact)
     }
@@ -56,7 +56,7 @@ impl<'a> Compact<'a> {
     /// tripped over it.
     pub(crate) fn explain(&self, error: AuthError) -> AuthError {
         if self.payload.as_bytes().contains(&b'.') {
-            return AuthError::Malformed(THREE_SEGMENTS);
+            return AuthError::Malformed(Reason::NotThreeSegments);
         }
         let strict = [self.header, self.payload, self.signature]
             .iter()
@@ -64,9 +64,7 @@ impl<'a> Compact<'a> {
         if strict {
             error
         } else {
-            AuthError::Malformed("the token has a character outside base64url")
+            AuthError::Malformed(Reason::NotBase64url)
         }
     }
 }
-
-const THREE_SEGMENTS: &str = "the token does not have exactly three segments";

@@ -1,5 +1,6 @@
 //! Errors of key loading and configuration. Token rejections are auth-core's
-//! [`AuthError`](auth_core::AuthError), each with a precise static reason.
+//! [`AuthError`](auth_core::AuthError), each malformed or invalid token with a typed
+//! [`Reason`](auth_core::Reason) to match on.
 
 /// Why a key was refused when loaded, generated or published.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use auth_core::AuthError;
+use auth_core::{AuthError, Reason};
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
@@ -77,40 +77,30 @@ pub(crate) fn parse<'b>(
     heap: &'b mut Vec<u8>,
 ) -> Result<ParsedHeader<'b>, AuthError> {
     if encoded.len() > MAX_HEADER_LEN * 4 / 3 + 4 {
-        return Err(AuthError::Malformed("the token's header is too long"));
+        return Err(AuthError::Malformed(Reason::HeaderTooLong));
     }
     // Typical headers fit a small stack buffer; longer ones (up to the limit) use the heap.
-    let json = b64::decode_buffered(encoded.as_bytes(), stack, heap).ok_or(
-        AuthError::Malformed("the token's header is not canonical base64url"),
-    )?;
+    let json = b64::decode_buffered(encoded.as_bytes(), stack, heap)
+        .ok_or(AuthError::Malformed(Reason::HeaderNotBase64url))?;
     if json.first() != Some(&b'{') {
-        return Err(AuthError::Malformed(
-            "the token's header is not a JSON object",
-        ));
+        return Err(AuthError::Malformed(Reason::HeaderNotObject));
     }
-    let raw: Raw<'b> = serde_json::from_slice(json)
-        .map_err(|_| AuthError::Malformed("the token's header is not valid JSON"))?;
+    let raw: Raw<'b> =
+        serde_json::from_slice(json).map_err(|_| AuthError::Malformed(Reason::HeaderNotJson))?;
     match raw.crit {
         Present::Absent => {}
         Present::Names => {
-            return Err(AuthError::Invalid(
-                "the token's crit header names extensions this verifier does not understand",
-            ));
+            return Err(AuthError::Invalid(Reason::CritNotUnderstood));
         }
         Present::Malformed => {
-            return Err(AuthError::Malformed(
-                "the token's crit header is not a non-empty array of names",
-            ));
+            return Err(AuthError::Malformed(Reason::CritMalformed));
         }
     }
-    let alg_name = raw
-        .alg
-        .ok_or(AuthError::Malformed("the token's header has no alg"))?;
+    let alg_name = raw.alg.ok_or(AuthError::Malformed(Reason::NoAlg))?;
     if alg_name.eq_ignore_ascii_case("none") {
-        return Err(AuthError::Invalid("alg none is never accepted"));
+        return Err(AuthError::Invalid(Reason::AlgNone));
     }
-    let alg = algorithm::parse(&alg_name)
-        .ok_or(AuthError::Invalid("the token's alg is not supported"))?;
+    let alg = algorithm::parse(&alg_name).ok_or(AuthError::Invalid(Reason::UnsupportedAlg))?;
     Ok(ParsedHeader {
         alg,
         kid: raw.kid,

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::store::{RefreshRecord, Rotation};
 use auth_core::{
-    AuthError, FamilyId, RefreshToken, RefreshTokenStore, RevocationStore, SharedClock, StoreError,
+    AuthError, FamilyId, Reason, RefreshToken, RefreshTokenStore, RevocationStore, SharedClock,
+    StoreError,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
@@ -508,7 +509,7 @@ impl Issuer {
     /// - A subject the hook calls disabled: the family is revoked, [`AuthError::Revoked`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
         let old = RefreshToken::parse(refresh_token)
-            .map_err(|_| AuthError::Malformed("the refresh token is not well formed"))?;
+            .map_err(|_| AuthError::Malformed(Reason::RefreshTokenMalformed))?;
         let new = RefreshToken::generate()?;
         let now = self.inner.clock.now();
         let asked_expiry = later(now, self.inner.refresh_ttl)?;
@@ -525,13 +526,11 @@ impl Issuer {
                 return Err(AuthError::Reused { subject, family });
             }
             Rotation::Unknown => {
-                return Err(AuthError::Invalid(
-                    "the refresh token is unknown, expired or revoked",
-                ));
+                return Err(AuthError::Invalid(Reason::RefreshTokenUnknown));
             }
             _ => {
-                return Err(AuthError::Invalid(
-                    "the refresh store answered unexpectedly",
+                return Err(AuthError::Internal(
+                    "the refresh store answered unexpectedly".into(),
                 ));
             }
         };

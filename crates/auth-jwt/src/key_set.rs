@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
-use auth_core::{AuthError, SharedClock};
+use auth_core::{AuthError, Reason, SharedClock};
 
 use crate::algorithm;
 use crate::b64;
@@ -420,18 +420,16 @@ impl KeySet {
             Some(kid) => state
                 .keys
                 .get(kid)
-                .ok_or(AuthError::Invalid("the token's kid names no known key"))?,
+                .ok_or(AuthError::Invalid(Reason::UnknownKid))?,
             None => {
                 let mut all = state.keys.values();
                 match (all.next(), all.next()) {
                     (Some(only), None) => only,
                     (None, _) => {
-                        return Err(AuthError::Invalid("no verification key is configured"));
+                        return Err(AuthError::Invalid(Reason::NoKeys));
                     }
                     (Some(_), Some(_)) => {
-                        return Err(AuthError::Invalid(
-                            "the token has no kid and the key set holds several keys",
-                        ));
+                        return Err(AuthError::Invalid(Reason::NoKidAmongSeveral));
                     }
                 }
             }
@@ -439,7 +437,7 @@ impl KeySet {
         if let Some(at) = entry.retire_at
             && self.clock.now() >= at
         {
-            return Err(AuthError::Invalid("the token's key has been retired"));
+            return Err(AuthError::Invalid(Reason::KeyRetired));
         }
         Ok(entry)
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::store::TokenRef;
-use auth_core::{AuthError, AuthMethod, Identity, RevocationStore, SharedClock};
+use auth_core::{AuthError, AuthMethod, Claim, Identity, Reason, RevocationStore, SharedClock};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -318,9 +318,7 @@ impl Verifier {
     ) -> Result<(Resolved, bool), AuthError> {
         let resolved = self.inner.keys.resolve(kid)?;
         if alg != resolved.key.algorithm() {
-            return Err(AuthError::Invalid(
-                "the token's alg is not the algorithm of its key",
-            ));
+            return Err(AuthError::Invalid(Reason::AlgNotKeys));
         }
         let typ_ok = match (&self.inner.typ, typ) {
             (None, _) => true,
@@ -379,24 +377,20 @@ impl Verifier {
             typ_ok,
         } = found;
         if compact.signature.len() > MAX_SIGNATURE_LEN * 4 / 3 + 2 {
-            return Err(AuthError::Invalid("the token's signature is too long"));
+            return Err(AuthError::Invalid(Reason::SignatureTooLong));
         }
         // Up to RSA-4096 on the stack; longer signatures use the heap.
         let mut stack = [0u8; 516];
         let mut heap = Vec::new();
         let signature =
             crate::b64::decode_buffered(compact.signature.as_bytes(), &mut stack, &mut heap)
-                .ok_or(AuthError::Malformed(
-                    "the token's signature is not canonical base64url",
-                ))?;
+                .ok_or(AuthError::Malformed(Reason::SignatureNotBase64url))?;
         if !key.verify(compact.signing_input.as_bytes(), signature) {
-            return Err(AuthError::Invalid("the token's signature does not verify"));
+            return Err(AuthError::Invalid(Reason::BadSignature));
         }
         // A header rule, but reported only for tokens whose signature verified.
         if !typ_ok {
-            return Err(AuthError::Invalid(
-                "the token's typ is not the expected one",
-            ));
+            return Err(AuthError::Invalid(Reason::WrongTyp));
         }
         if let Some(fresh) = fresh {
             self.inner.headers.insert(fresh);
@@ -466,19 +460,19 @@ impl Verifier {
         if let Some(nbf) = claims.nbf
             && late_now.is_some_and(|late| late < nbf)
         {
-            return Err(AuthError::Invalid("the token is not valid yet (nbf)"));
+            return Err(AuthError::Invalid(Reason::NotYetValid));
         }
         match claims.iat {
             Some(iat) if late_now.is_some_and(|late| late < iat) => {
-                return Err(AuthError::Invalid(
-                    "the token was issued in the future (iat)",
-                ));
+                return Err(AuthError::Invalid(Reason::IssuedInFuture));
             }
-            None if inner.require_iat => return Err(AuthError::Invalid("the token has no iat")),
+            None if inner.require_iat => {
+                return Err(AuthError::Invalid(Reason::MissingClaim(Claim::Iat)));
+            }
             _ => {}
         }
         if inner.require_jti && claims.jti.is_none() {
-            return Err(AuthError::Invalid("the token has no jti"));
+            return Err(AuthError::Invalid(Reason::MissingClaim(Claim::Jti)));
         }
         Ok(())
     }
@@ -504,11 +498,11 @@ impl Verifier {
         };
         remote.ensure_fresh().await?;
         match self.verify_keyed(token) {
-            Err(AuthError::Invalid("the token's kid names no known key")) => {
+            Err(AuthError::Invalid(Reason::UnknownKid)) => {
                 if remote.refetch_for_unknown_kid().await? {
                     self.verify_keyed(token)
                 } else {
-                    Err(AuthError::Invalid("the token's kid names no known key"))
+                    Err(AuthError::Invalid(Reason::UnknownKid))
                 }
             }
             other => other,
@@ -604,13 +598,11 @@ impl Verifier {
         let sub = registered
             .sub
             .clone()
-            .ok_or(AuthError::Invalid("the token has no sub"))?;
+            .ok_or(AuthError::Invalid(Reason::MissingClaim(Claim::Sub)))?;
         let mut claims = verified.claims;
         let roles = match claims.remove("roles") {
             None => Vec::new(),
-            Some(value) => {
-                strings(value).ok_or(AuthError::Malformed("roles is not an array of strings"))?
-            }
+            Some(value) => strings(value).ok_or(AuthError::Malformed(Reason::RolesNotStrings))?,
         };
         let scope = claims.remove("scope");
         let scp = claims.remove("scp");
@@ -622,11 +614,11 @@ impl Verifier {
         };
         let scopes = match (scope, scp) {
             (Some(Value::String(s)), _) => words(s),
-            (Some(_), _) => return Err(AuthError::Malformed("scope is not a string")),
+            (Some(_), _) => return Err(AuthError::Malformed(Reason::ScopeNotString)),
             (None, Some(Value::String(s))) => words(s),
-            (None, Some(value)) => strings(value).ok_or(AuthError::Malformed(
-                "scp is not a string or an array of strings",
-            ))?,
+            (None, Some(value)) => {
+                strings(value).ok_or(AuthError::Malformed(Reason::ScpNotStrings))?
+            }
             (None, None) => Vec::new(),
         };
         let method = AuthMethod::Jwt {
@@ -667,8 +659,7 @@ impl Verifier {
     }
 }
 
-const PAYLOAD_NOT_BASE64: AuthError =
-    AuthError::Malformed("the token's payload is not canonical base64url");
+const PAYLOAD_NOT_BASE64: AuthError = AuthError::Malformed(Reason::PayloadNotBase64url);
 
 fn strings(value: Value) -> Option<Vec<String>> {
     match value {
@@ -801,7 +792,7 @@ mod tests {
         );
         assert!(matches!(
             scopes(json!({ "scope": 5 })).await,
-            Err(AuthError::Malformed("scope is not a string"))
+            Err(AuthError::Malformed(Reason::ScopeNotString))
         ));
         assert!(matches!(
             scopes(json!({ "scp": [5] })).await,

@@ -154,6 +154,32 @@ fn an_all_zero_ecdsa_signature_is_refused() {
 }
 
 #[test]
+fn reasons_are_typed_for_code_to_match() {
+    let (clock, keys, key) = one_key(Algorithm::HS256);
+    let v = verifier(&keys, keys.clock().clone());
+    let unknown = forge_with(&key, &header(&key, "nope"), &claims(&clock));
+    assert!(matches!(
+        v.verify::<Claims>(&unknown),
+        Err(AuthError::Invalid(auth_core::Reason::UnknownKid))
+    ));
+    let (input, _) = forge_with(&key, &header(&key, "k1"), &claims(&clock))
+        .rsplit_once('.')
+        .map(|(i, s)| (i.to_owned(), s.to_owned()))
+        .unwrap();
+    assert!(matches!(
+        v.verify::<Claims>(&format!("{input}.{}", "A".repeat(43))),
+        Err(AuthError::Invalid(auth_core::Reason::BadSignature))
+    ));
+    let no_exp = forge_with(&key, &header(&key, "k1"), r#"{"sub":"a"}"#);
+    assert!(matches!(
+        v.verify::<Claims>(&no_exp),
+        Err(AuthError::Invalid(auth_core::Reason::MissingClaim(
+            auth_core::Claim::Exp
+        )))
+    ));
+}
+
+#[test]
 fn an_unknown_kid_fails_closed() {
     let (clock, keys, key) = one_key(Algorithm::EdDSA);
     let v = verifier(&keys, keys.clock().clone());

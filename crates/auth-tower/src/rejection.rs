@@ -198,7 +198,7 @@ impl axum_core::response::IntoResponse for Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::StoreError;
+    use auth_core::{Reason, StoreError};
 
     fn header(r: &Response<()>, name: header::HeaderName) -> String {
         r.headers()
@@ -221,9 +221,9 @@ mod tests {
         vec![
             AuthError::Expired,
             AuthError::Revoked,
-            AuthError::Invalid("the token's signature does not verify"),
-            AuthError::Invalid("the token's kid names no known key"),
-            AuthError::Malformed("Authorization header is not `Bearer <token>`"),
+            AuthError::Invalid(Reason::BadSignature),
+            AuthError::Invalid(Reason::UnknownKid),
+            AuthError::Malformed(Reason::AuthorizationNotBearer),
         ]
     }
 

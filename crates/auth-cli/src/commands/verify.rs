@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth_core::{AuthError, ManualClock, SharedClock, SystemClock};
+use auth_core::{AuthError, ManualClock, Reason, SharedClock, SystemClock};
 use auth_jwt::{Algorithm, KeySet, Verifier};
 use serde_json::{Value, json};
 
@@ -125,7 +125,7 @@ pub(crate) fn run(options: VerifyOptions<'_>) -> Result<Value, CliError> {
 
     match verifier.verify::<serde::de::IgnoredAny>(&token) {
         Ok(_) => {}
-        Err(AuthError::Invalid(reason)) if reason.contains("kid names no known key") => {
+        Err(AuthError::Invalid(Reason::UnknownKid)) => {
             let left_out = skipped
                 .iter()
                 .find(|s| s.kid.is_some() && s.kid == token_kid);
@@ -137,7 +137,7 @@ pub(crate) fn run(options: VerifyOptions<'_>) -> Result<Value, CliError> {
                 (None, Some(kid)) => CliError::RejectedBecause(format!(
                     "unknown kid: `{kid}` is not a key of {name}"
                 )),
-                _ => CliError::Rejected(AuthError::Invalid(reason)),
+                _ => CliError::Rejected(AuthError::Invalid(Reason::UnknownKid)),
             });
         }
         Err(AuthError::Expired) => {

@@ -4,7 +4,7 @@ mod layer;
 
 pub use layer::{JwtLayer, JwtLayerBuilder};
 
-use auth_core::AuthError;
+use auth_core::{AuthError, Reason};
 use auth_jwt::Verifier;
 use http::{HeaderMap, Request, header};
 
@@ -34,16 +34,16 @@ impl JwtPart {
         let mut authorization = headers.get_all(header::AUTHORIZATION).iter();
         if let Some(value) = authorization.next() {
             if authorization.next().is_some() {
-                return Err(malformed("more than one Authorization header"));
+                return Err(malformed(Reason::SeveralAuthorizationHeaders));
             }
             let value = value
                 .to_str()
-                .map_err(|_| malformed("Authorization header is not visible ASCII"))?;
+                .map_err(|_| malformed(Reason::AuthorizationNotAscii))?;
             let (scheme, token) = value
                 .split_once(' ')
-                .ok_or(malformed("Authorization header is not `Bearer <token>`"))?;
+                .ok_or(malformed(Reason::AuthorizationNotBearer))?;
             if !scheme.eq_ignore_ascii_case("bearer") {
-                return Err(malformed("Authorization scheme is not Bearer"));
+                return Err(malformed(Reason::NotBearerScheme));
             }
             return Ok(Presented::Bearer(token));
         }
