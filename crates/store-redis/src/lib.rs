@@ -75,6 +75,8 @@ mod connection;
 mod error;
 mod eviction;
 mod keys;
+#[cfg(test)]
+mod lua_check;
 mod refresh;
 mod refresh_record;
 mod revocation;

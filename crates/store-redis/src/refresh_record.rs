@@ -223,8 +223,7 @@ mod tests {
         ));
     }
 
-    /// The scripts address fields only through the generated layout: a literal position
-    /// in one of them would silently disagree with the constants above.
+    /// The scripts address fields only through the generated layout.
     #[test]
     fn no_refresh_script_names_a_position_itself() {
         for (name, source) in [
@@ -232,28 +231,7 @@ mod tests {
             ("refresh_rotate.lua", include_str!("lua/refresh_rotate.lua")),
             ("refresh_revoke.lua", include_str!("lua/refresh_revoke.lua")),
         ] {
-            // string.sub(value, from, to) and string.byte(value, at): every position;
-            // field(value, at, size): the position (a size may be a literal).
-            for (call, positions) in [
-                ("string.sub(", 1..3),
-                ("string.byte(", 1..3),
-                ("field(", 1..2),
-            ] {
-                for (at, _) in source.match_indices(call) {
-                    let rest = &source[at + call.len()..];
-                    let args = &rest[..rest.find(')').unwrap_or(rest.len())];
-                    for position in args.split(',').skip(positions.start).take(positions.len()) {
-                        assert!(
-                            !position.trim().starts_with(|c: char| c.is_ascii_digit()),
-                            "{name} reads a literal position: {call}{args})"
-                        );
-                    }
-                }
-            }
-            assert!(
-                !source.contains("FORMAT =") && !source.contains("local function field"),
-                "{name} redefines the layout"
-            );
+            crate::lua_check::positions_come_from_the_layout(name, source);
         }
     }
 

@@ -12,7 +12,7 @@ use crate::builder::{RedisStoreBuilder, Shared};
 use crate::connection::RedisConnection;
 use crate::error::{ConfigError, malformed};
 use crate::keys::subject_name;
-use crate::session_record::{decode, encode, is_live};
+use crate::session_record::{decode, encode, is_live, lua_script};
 use crate::time::{ceil_millis, digits, floor_millis, instant, ttl_millis};
 
 /// A [`SessionStore`] on Redis or Redis Cluster.
@@ -57,10 +57,10 @@ impl RedisSessionStore {
         Self {
             shared,
             scripts: Arc::new(Scripts {
-                create: Script::new(include_str!("lua/session_create.lua")),
-                update: Script::new(include_str!("lua/session_update.lua")),
-                delete: Script::new(include_str!("lua/session_delete.lua")),
-                subject: Script::new(include_str!("lua/session_subject.lua")),
+                create: Script::new(&lua_script(include_str!("lua/session_create.lua"))),
+                update: Script::new(&lua_script(include_str!("lua/session_update.lua"))),
+                delete: Script::new(&lua_script(include_str!("lua/session_delete.lua"))),
+                subject: Script::new(&lua_script(include_str!("lua/session_subject.lua"))),
             }),
         }
     }

@@ -14,8 +14,11 @@
 //! ```
 //!
 //! The fixed-width header lets the Lua scripts compare deadlines and versions as strings
-//! and rewrite the mutable fields without parsing the rest. The 1-based Lua positions are
-//! in `lua/session_*.lua`; a change here is a new format version.
+//! and rewrite the mutable fields without parsing the rest. This is the one definition of
+//! the layout: the scripts (`lua/session_*.lua`) name no position themselves, each is
+//! prefixed with [`lua_layout`], generated from the constants below (a test refuses a
+//! literal position in them, and another runs the layout against Redis). A change of
+//! layout is a new format version.
 
 use std::time::SystemTime;
 
@@ -35,7 +38,42 @@ const LAST_SEEN: usize = VERSION + DIGITS;
 const CREATED: usize = LAST_SEEN + DIGITS;
 const SUBJECT_NAME: usize = CREATED + DIGITS;
 const SUBJECT_LEN: usize = SUBJECT_NAME + NAME_HASH_HEX;
-const SUBJECT: usize = SUBJECT_LEN + 3;
+const SUBJECT_LEN_SIZE: usize = 3;
+const SUBJECT: usize = SUBJECT_LEN + SUBJECT_LEN_SIZE;
+
+// A save rewrites expires_at, version and last_seen_at as one run of bytes right after
+// the format byte, and keeps everything from created_at to the end of the subject.
+const _: () =
+    assert!(EXPIRES == 1 && VERSION == EXPIRES + DIGITS && CREATED == EXPIRES + 3 * DIGITS);
+
+/// The layout as the scripts see it: Lua locals holding each field's 1-based position and
+/// size, and `field(value, at, size)`. Prefixed to every session script.
+pub(crate) fn lua_layout() -> String {
+    format!(
+        "local FORMAT = string.char({FORMAT})\n\
+         local DIGITS = {DIGITS}\n\
+         local EXPIRES = {expires}\n\
+         local VERSION = {version}\n\
+         local CREATED = {created}\n\
+         local SUBJECT_NAME, SUBJECT_NAME_SIZE = {subject_name}, {NAME_HASH_HEX}\n\
+         local SUBJECT_LEN, SUBJECT_LEN_SIZE = {subject_len}, {SUBJECT_LEN_SIZE}\n\
+         local SUBJECT = {subject}\n\
+         local function field(value, at, size) return string.sub(value, at, at + size - 1) end\n",
+        expires = EXPIRES + 1,
+        version = VERSION + 1,
+        created = CREATED + 1,
+        subject_name = SUBJECT_NAME + 1,
+        subject_len = SUBJECT_LEN + 1,
+        subject = SUBJECT + 1,
+    )
+}
+
+/// A session script's source: [`lua_layout`] followed by `body`.
+pub(crate) fn lua_script(body: &str) -> String {
+    let mut script = lua_layout();
+    script.push_str(body);
+    script
+}
 
 /// Encodes `record` as stored, with `version` in place of `record.version`.
 pub(crate) fn encode(record: &SessionRecord, version: u64) -> Vec<u8> {
@@ -104,8 +142,65 @@ pub(crate) fn is_live(bytes: &[u8], now: SystemTime) -> Result<bool, StoreError>
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    /// The scripts address fields only through the generated layout.
+    #[test]
+    fn no_session_script_names_a_position_itself() {
+        for (name, source) in [
+            ("session_create.lua", include_str!("lua/session_create.lua")),
+            ("session_update.lua", include_str!("lua/session_update.lua")),
+            ("session_delete.lua", include_str!("lua/session_delete.lua")),
+            (
+                "session_subject.lua",
+                include_str!("lua/session_subject.lua"),
+            ),
+        ] {
+            crate::lua_check::positions_come_from_the_layout(name, source);
+        }
+    }
+
+    /// Lua reads, through the generated layout, exactly the fields Rust wrote, and keeps
+    /// the bytes a save must keep: run against the Redis at `REDIS_URL`.
+    #[tokio::test(flavor = "current_thread")]
+    async fn lua_reads_every_field_where_rust_writes_it() {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut c = client
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|e| panic!("Redis is not reachable at {url} (set REDIS_URL): {e}"));
+        let probe = redis::Script::new(&lua_script(
+            "local v = ARGV[1]\n\
+             local len = tonumber(field(v, SUBJECT_LEN, SUBJECT_LEN_SIZE))\n\
+             return {string.sub(v, 1, 1) == FORMAT and 1 or 0, field(v, EXPIRES, DIGITS),\n\
+               field(v, VERSION, DIGITS), field(v, CREATED, DIGITS),\n\
+               field(v, SUBJECT_NAME, SUBJECT_NAME_SIZE), field(v, SUBJECT, len),\n\
+               string.sub(v, SUBJECT + len)}\n",
+        ));
+        let record = sample();
+        type Fields = (i64, String, String, String, String, String, Vec<u8>);
+        let fields: Fields = probe
+            .arg(encode(&record, 7))
+            .invoke_async(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(
+            fields,
+            (
+                1,
+                instant(record.expires_at),
+                digits(7),
+                instant(record.created_at),
+                subject_name(&record.subject),
+                record.subject.clone(),
+                record.data.clone(),
+            )
+        );
+    }
 
     fn sample() -> SessionRecord {
         let t = UNIX_EPOCH + Duration::new(1_800_000_000, 987_654_321);

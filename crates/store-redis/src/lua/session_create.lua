@@ -1,11 +1,12 @@
 -- Creates a session unless a live one holds the key, and indexes it under its subject.
+-- Runs after the layout prelude of session_record.rs.
 -- KEYS[1] record, KEYS[2] subject index (a sorted set: member = session key in hex,
 --   score = the session's deadline in ms, rounded up)
 -- ARGV[1] encoded record, ARGV[2] now (20 digits), ARGV[3] ttl ms, ARGV[4] score,
 --   ARGV[5] member, ARGV[6] now in ms, rounded down
 -- Returns 1 if created, 0 if a live record holds the key.
 local current = redis.call('GET', KEYS[1])
-if current and string.sub(current, 2, 21) > ARGV[2] then
+if current and field(current, EXPIRES, DIGITS) > ARGV[2] then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])

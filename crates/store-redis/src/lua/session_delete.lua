@@ -1,4 +1,5 @@
--- Deletes a session and its subject index entry.
+-- Deletes a session and its subject index entry. Runs after the layout prelude of
+-- session_record.rs.
 -- KEYS[1] record
 -- ARGV[1] now (20 digits), ARGV[2] index key prefix, ARGV[3] member
 -- Returns 1 if a live record was deleted, 0 otherwise.
@@ -7,11 +8,11 @@ if not current then
   return 0
 end
 redis.call('DEL', KEYS[1])
-local name = string.sub(current, 82, 113)
-if string.len(name) == 32 then
+local name = field(current, SUBJECT_NAME, SUBJECT_NAME_SIZE)
+if string.len(name) == SUBJECT_NAME_SIZE then
   redis.call('ZREM', ARGV[2] .. name, ARGV[3])
 end
-if string.sub(current, 2, 21) > ARGV[1] then
+if field(current, EXPIRES, DIGITS) > ARGV[1] then
   return 1
 end
 return 0

@@ -1,15 +1,16 @@
--- Lists or deletes the sessions of one subject, pruning its index on the way.
+-- Lists or deletes the sessions of one subject, pruning its index on the way. Runs after
+-- the layout prelude of session_record.rs.
 -- KEYS[1] subject index
 -- ARGV[1] now (20 digits), ARGV[2] record key prefix, ARGV[3] subject key name,
 --   ARGV[4] subject, ARGV[5] now in ms rounded down, ARGV[6] 'delete' or 'list'
 -- Returns the number of live sessions deleted, or a flat list of member, value pairs of
 -- the live sessions.
 local function owned(value)
-  if string.sub(value, 82, 113) ~= ARGV[3] then
+  if field(value, SUBJECT_NAME, SUBJECT_NAME_SIZE) ~= ARGV[3] then
     return false
   end
-  local len = tonumber(string.sub(value, 114, 116))
-  return len ~= nil and string.sub(value, 117, 116 + len) == ARGV[4]
+  local len = tonumber(field(value, SUBJECT_LEN, SUBJECT_LEN_SIZE))
+  return len ~= nil and field(value, SUBJECT, len) == ARGV[4]
 end
 
 if ARGV[6] == 'delete' then
@@ -19,7 +20,7 @@ if ARGV[6] == 'delete' then
     local value = redis.call('GET', key)
     if value and owned(value) then
       redis.call('DEL', key)
-      if string.sub(value, 2, 21) > ARGV[1] then
+      if field(value, EXPIRES, DIGITS) > ARGV[1] then
         deleted = deleted + 1
       end
     end
@@ -35,7 +36,7 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if not value or not owned(value) then
     -- Evicted, or its key now holds another subject's session: not ours to list.
     redis.call('ZREM', KEYS[1], member)
-  elseif string.sub(value, 2, 21) > ARGV[1] then
+  elseif field(value, EXPIRES, DIGITS) > ARGV[1] then
     table.insert(live, member)
     table.insert(live, value)
   end
