@@ -9,7 +9,7 @@ use auth_core::StoreError;
 use redis::aio::ConnectionManager;
 use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation, Value};
 
-use crate::error::{ConfigError, TimedOut, map_redis_error};
+use crate::error::{ConfigError, map_redis_error};
 use crate::eviction;
 
 /// How long one store operation may wait for Redis before it fails with
@@ -376,8 +376,5 @@ async fn deadline<T>(
     timeout: Duration,
     call: impl Future<Output = RedisResult<T>>,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(result) => result.map_err(map_redis_error),
-        Err(_) => Err(StoreError::unavailable(TimedOut(timeout))),
-    }
+    auth_core::store::within(timeout, async { call.await.map_err(map_redis_error) }).await
 }

@@ -1,7 +1,5 @@
 //! Errors of building a store, and how Redis failures map onto [`StoreError`].
 
-use std::time::Duration;
-
 use auth_core::StoreError;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
@@ -63,11 +61,6 @@ fn at(node: &Option<String>) -> String {
         .map(|n| format!(" at {n}"))
         .unwrap_or_default()
 }
-
-/// A Redis call did not answer within the store's timeout.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("Redis did not answer within {0:?}")]
-pub struct TimedOut(pub Duration);
 
 /// A value read back from Redis is not one this crate wrote.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -87,7 +87,7 @@ mod time;
 
 pub use builder::{DEFAULT_TTL_SLACK, RedisStoreBuilder};
 pub use connection::{ConnectOptions, DEFAULT_TIMEOUT, RedisConnection};
-pub use error::{ConfigError, TimedOut};
+pub use error::ConfigError;
 pub use keys::{DEFAULT_PREFIX, MAX_PREFIX_LEN};
 pub use refresh::RedisRefreshTokenStore;
 pub use revocation::RedisRevocationStore;

@@ -156,3 +156,44 @@ async fn a_store_on_an_unreachable_server_fails_closed_without_hanging() {
     let revocations = builder.revocations().unwrap();
     assert_unavailable_in_time(&sessions, &revocations).await;
 }
+
+/// A server that accepts connections and never answers a byte: the stalled backend of
+/// auth-core's bounded-time clauses.
+async fn stalled() -> RedisStoreBuilder {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    // A server that never answers cannot say its eviction policy either.
+    let options = ConnectOptions::new()
+        .timeout(TIMEOUT)
+        .allow_eviction_policy();
+    RedisStoreBuilder::new(RedisConnection::connect_with(&url, options).await.unwrap())
+}
+
+async fn stalled_sessions() -> RedisSessionStore {
+    stalled().await.sessions().unwrap()
+}
+
+async fn stalled_revocations() -> RedisRevocationStore {
+    stalled().await.revocations().unwrap()
+}
+
+async fn stalled_refresh() -> store_redis::RedisRefreshTokenStore {
+    stalled().await.refresh_tokens().unwrap()
+}
+
+async fn stalled_throttle() -> store_redis::RedisThrottleStore {
+    stalled().await.throttle().unwrap()
+}
+
+auth_core::unavailable_conformance! {
+    sessions: stalled_sessions,
+    revocations: stalled_revocations,
+    refresh: stalled_refresh,
+    throttle: stalled_throttle,
+}

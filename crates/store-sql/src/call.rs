@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use auth_core::StoreError;
+use auth_core::store::TimedOut;
 use tokio::time::Instant;
 
 use crate::backend::Backend;
@@ -24,11 +25,6 @@ pub(crate) type Attempt<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Err
 /// Tells the compiler that what an attempt borrows from its caller (`'a`) outlives the
 /// connection it is lent (`'c`), so an attempt may capture the caller's arguments.
 pub(crate) type Borrows<'c, 'a> = PhantomData<&'c &'a ()>;
-
-/// A store call got no answer from the database within the store's timeout.
-#[derive(Debug, thiserror::Error)]
-#[error("the database did not answer within {0:?}")]
-pub(crate) struct TimedOut(Duration);
 
 impl<DB: Backend> Shared<DB> {
     /// Runs `op` on a connection from the pool and maps its outcome to a [`StoreError`].

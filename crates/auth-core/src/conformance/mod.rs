@@ -30,6 +30,7 @@ pub mod refresh;
 pub mod revocation;
 pub mod session;
 pub mod throttle;
+pub mod unavailable;
 
 use std::time::SystemTime;
 
@@ -162,5 +163,53 @@ macro_rules! throttle_store_conformance {
                 concurrent_hits_all_count,
             ]
         );
+    };
+}
+
+/// One `#[tokio::test]` per trait, proving the bounded-time rule against a **stalled**
+/// backend: each factory is an `async fn() -> impl Trait` whose store talks to a server
+/// that accepts connections and never answers, configured with a short time limit. Name
+/// the traits the backend implements; see [`unavailable`](crate::conformance::unavailable).
+///
+/// ```ignore
+/// auth_core::unavailable_conformance! {
+///     sessions: stalled_sessions,
+///     revocations: stalled_revocations,
+///     refresh: stalled_refresh,
+///     throttle: stalled_throttle,
+/// }
+/// ```
+#[macro_export]
+macro_rules! unavailable_conformance {
+    ($($kind:ident : $factory:path),+ $(,)?) => {
+        $( $crate::__unavailable_test!($kind, $factory); )+
+    };
+}
+
+/// One test of [`unavailable_conformance!`](crate::unavailable_conformance).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __unavailable_test {
+    (sessions, $factory:path) => {
+        $crate::__unavailable_test!(@test sessions_answer_unavailable_when_stalled,
+            session_calls_answer_unavailable, $factory);
+    };
+    (revocations, $factory:path) => {
+        $crate::__unavailable_test!(@test revocations_answer_unavailable_when_stalled,
+            revocation_calls_answer_unavailable, $factory);
+    };
+    (refresh, $factory:path) => {
+        $crate::__unavailable_test!(@test refresh_tokens_answer_unavailable_when_stalled,
+            refresh_calls_answer_unavailable, $factory);
+    };
+    (throttle, $factory:path) => {
+        $crate::__unavailable_test!(@test throttle_answers_unavailable_when_stalled,
+            throttle_calls_answer_unavailable, $factory);
+    };
+    (@test $name:ident, $clause:ident, $factory:path) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $crate::conformance::unavailable::$clause($factory().await).await;
+        }
     };
 }

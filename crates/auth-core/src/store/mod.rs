@@ -1,10 +1,14 @@
 //! The four store traits every backend implements, and the records they hold.
 
+#[cfg(feature = "tokio")]
+mod deadline;
 mod refresh;
 mod revocation;
 mod session;
 mod throttle;
 
+#[cfg(feature = "tokio")]
+pub use deadline::{TimedOut, within};
 pub use refresh::{RefreshRecord, RefreshTokenStore, Rotation};
 pub use revocation::{RevocationStore, TokenRef};
 pub use session::{SessionEntry, SessionRecord, SessionStore};

@@ -267,3 +267,79 @@ async fn an_exhausted_pool_answers_within_the_timeout() {
     let loaded = answers_promptly("load after", stores.sessions().load(&key)).await;
     assert!(loaded.unwrap().is_none());
 }
+
+/// Stores on a server that accepts connections and never answers a byte: the stalled
+/// backend of auth-core's bounded-time clauses, for both network databases.
+mod stalled {
+    use super::*;
+
+    async fn silent_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        address.to_string()
+    }
+
+    async fn stores<DB: Backend>(scheme: &str) -> SqlStores<DB> {
+        let url = format!("{scheme}://user@{}/db", silent_server().await);
+        let pool = sqlx::pool::PoolOptions::<DB>::new()
+            .connect_lazy(&url)
+            .unwrap();
+        SqlStores::builder(pool).timeout(TIMEOUT).build()
+    }
+
+    mod postgres {
+        use super::*;
+        use sqlx::Postgres;
+
+        async fn sessions() -> impl SessionStore {
+            stores::<Postgres>("postgres").await.sessions()
+        }
+        async fn revocations() -> impl RevocationStore {
+            stores::<Postgres>("postgres").await.revocations()
+        }
+        async fn refresh() -> impl RefreshTokenStore {
+            stores::<Postgres>("postgres").await.refresh_tokens()
+        }
+        async fn throttle() -> impl auth_core::ThrottleStore {
+            stores::<Postgres>("postgres").await.throttle()
+        }
+
+        auth_core::unavailable_conformance! {
+            sessions: sessions,
+            revocations: revocations,
+            refresh: refresh,
+            throttle: throttle,
+        }
+    }
+
+    mod mysql {
+        use super::*;
+        use sqlx::MySql;
+
+        async fn sessions() -> impl SessionStore {
+            stores::<MySql>("mysql").await.sessions()
+        }
+        async fn revocations() -> impl RevocationStore {
+            stores::<MySql>("mysql").await.revocations()
+        }
+        async fn refresh() -> impl RefreshTokenStore {
+            stores::<MySql>("mysql").await.refresh_tokens()
+        }
+        async fn throttle() -> impl auth_core::ThrottleStore {
+            stores::<MySql>("mysql").await.throttle()
+        }
+
+        auth_core::unavailable_conformance! {
+            sessions: sessions,
+            revocations: revocations,
+            refresh: refresh,
+            throttle: throttle,
+        }
+    }
+}
