@@ -7,7 +7,8 @@
 //!
 //! Backends implement the traits and prove it with the conformance suite (feature
 //! `test-suite`); the session and JWT crates are written against the traits only, so a
-//! backend swap touches no handler.
+//! backend swap touches no handler. [`writing_a_store`] lists every rule a backend keeps,
+//! both suites that prove them, and a worked example of each trait.
 //!
 //! # Example
 //!
@@ -49,6 +50,9 @@ mod secret;
 mod session_id;
 pub mod store;
 mod throttle;
+
+#[doc = include_str!("writing_a_store.md")]
+pub mod writing_a_store {}
 
 #[cfg(feature = "memory")]
 mod cached;

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "tokio")]
 mod deadline;
+mod forward;
 mod refresh;
 mod revocation;
 mod session;
@@ -14,15 +15,7 @@ pub use revocation::{RevocationStore, TokenRef};
 pub use session::{SessionEntry, SessionRecord, SessionStore};
 pub use throttle::{ThrottleKey, ThrottleStore, ThrottleWindow};
 
-use std::future::Future;
-use std::pin::Pin;
-
 use crate::StoreError;
-
-/// The future a store method returns, as `#[async_trait]` writes it. The `Arc` forwarding
-/// impls name it so that they can hand on the inner store's future as it is: through
-/// `#[async_trait]` they would box it a second time on every call.
-type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The largest `data` a session or refresh record may carry, in bytes (64 KiB). Every store
 /// round-trips values up to this size byte for byte and refuses larger ones with

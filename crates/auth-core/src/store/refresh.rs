@@ -1,10 +1,9 @@
 use std::fmt;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{MAX_DATA_LEN, StoreFuture, check_len, check_subject};
+use super::{MAX_DATA_LEN, check_len, check_subject};
 use crate::{FamilyId, RefreshTokenHash, StoreError};
 
 /// A refresh token as a store holds it (keyed by its [`RefreshTokenHash`]).
@@ -135,6 +134,9 @@ pub enum Rotation {
 ///   [`Rotation::Unknown`].
 /// - Size limits as for sessions ([`StoreError::TooLarge`]); an unreachable backend is
 ///   [`StoreError::Unavailable`].
+///
+/// See [`writing_a_store`](crate::writing_a_store) for the rules every store keeps, the
+/// suites that prove them, and a worked example of this trait.
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync + 'static {
     /// Stores the first token of a family (or any token). Fails with
@@ -161,52 +163,4 @@ pub trait RefreshTokenStore: Send + Sync + 'static {
 
     /// Revokes every family of `subject`. Returns how many unused tokens it revoked.
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError>;
-}
-
-// By hand, not `#[async_trait]`: see `StoreFuture`.
-impl<T: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<T> {
-    fn insert<'s, 'h, 'r, 'f>(
-        &'s self,
-        hash: &'h RefreshTokenHash,
-        record: &'r RefreshRecord,
-    ) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'h: 'f,
-        'r: 'f,
-        Self: 'f,
-    {
-        (**self).insert(hash, record)
-    }
-    fn rotate<'s, 'o, 'n, 'f>(
-        &'s self,
-        old: &'o RefreshTokenHash,
-        new: &'n RefreshTokenHash,
-        issued_at: SystemTime,
-        expires_at: SystemTime,
-    ) -> StoreFuture<'f, Rotation>
-    where
-        's: 'f,
-        'o: 'f,
-        'n: 'f,
-        Self: 'f,
-    {
-        (**self).rotate(old, new, issued_at, expires_at)
-    }
-    fn revoke_family<'s, 'm, 'f>(&'s self, family: &'m FamilyId) -> StoreFuture<'f, u64>
-    where
-        's: 'f,
-        'm: 'f,
-        Self: 'f,
-    {
-        (**self).revoke_family(family)
-    }
-    fn revoke_subject<'s, 'u, 'f>(&'s self, subject: &'u str) -> StoreFuture<'f, u64>
-    where
-        's: 'f,
-        'u: 'f,
-        Self: 'f,
-    {
-        (**self).revoke_subject(subject)
-    }
 }

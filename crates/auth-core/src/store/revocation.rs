@@ -1,9 +1,7 @@
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::StoreFuture;
 use crate::{FamilyId, StoreError};
 
 /// The facts about one token that decide whether it is revoked, as a verifier knows them
@@ -75,6 +73,9 @@ impl<'a> TokenRef<'a> {
 ///   [`StoreError::TooLarge`].
 /// - A backend that cannot answer returns [`StoreError::Unavailable`]; callers then fail
 ///   closed.
+///
+/// See [`writing_a_store`](crate::writing_a_store) for the rules every store keeps, the
+/// suites that prove them, and a worked example of this trait.
 #[async_trait]
 pub trait RevocationStore: Send + Sync + 'static {
     /// Revokes one token until `until`.
@@ -105,78 +106,4 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// Whether a token is revoked: by its `jti`, by its family, or by its subject's "not
     /// before". Backends answer in one round trip.
     async fn is_token_revoked(&self, token: &TokenRef<'_>) -> Result<bool, StoreError>;
-}
-
-// By hand, not `#[async_trait]`: see `StoreFuture`.
-impl<T: RevocationStore + ?Sized> RevocationStore for Arc<T> {
-    fn revoke<'s, 'i, 'j, 'f>(
-        &'s self,
-        issuer: &'i str,
-        jti: &'j str,
-        until: SystemTime,
-    ) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'i: 'f,
-        'j: 'f,
-        Self: 'f,
-    {
-        (**self).revoke(issuer, jti, until)
-    }
-    fn is_revoked<'s, 'i, 'j, 'f>(&'s self, issuer: &'i str, jti: &'j str) -> StoreFuture<'f, bool>
-    where
-        's: 'f,
-        'i: 'f,
-        'j: 'f,
-        Self: 'f,
-    {
-        (**self).is_revoked(issuer, jti)
-    }
-    fn revoke_subject<'s, 'u, 'f>(
-        &'s self,
-        subject: &'u str,
-        not_before: SystemTime,
-        until: SystemTime,
-    ) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'u: 'f,
-        Self: 'f,
-    {
-        (**self).revoke_subject(subject, not_before, until)
-    }
-    fn subject_not_before<'s, 'u, 'f>(
-        &'s self,
-        subject: &'u str,
-    ) -> StoreFuture<'f, Option<SystemTime>>
-    where
-        's: 'f,
-        'u: 'f,
-        Self: 'f,
-    {
-        (**self).subject_not_before(subject)
-    }
-    fn revoke_family<'s, 'i, 'm, 'f>(
-        &'s self,
-        issuer: &'i str,
-        family: &'m FamilyId,
-        until: SystemTime,
-    ) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'i: 'f,
-        'm: 'f,
-        Self: 'f,
-    {
-        (**self).revoke_family(issuer, family, until)
-    }
-    fn is_token_revoked<'s, 't, 'r, 'f>(&'s self, token: &'t TokenRef<'r>) -> StoreFuture<'f, bool>
-    where
-        's: 'f,
-        't: 'f,
-        'r: 'f,
-        Self: 'f,
-    {
-        (**self).is_token_revoked(token)
-    }
 }

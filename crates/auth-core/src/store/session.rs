@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{MAX_DATA_LEN, StoreFuture, check_len, check_subject};
+use super::{MAX_DATA_LEN, check_len, check_subject};
 use crate::{SessionKey, StoreError};
 
 /// A session as a store holds it. The store treats `data` as opaque bytes.
@@ -103,80 +103,8 @@ impl SessionEntry {
 /// - A backend that cannot answer returns [`StoreError::Unavailable`] (within a bounded
 ///   time), never a hang, a panic, or an empty answer.
 ///
-/// # Implementing a store
-///
-/// ```
-/// use std::collections::HashMap;
-/// use std::sync::Mutex;
-/// use async_trait::async_trait;
-/// use auth_core::{SessionKey, SharedClock, StoreError};
-/// use auth_core::store::{SessionEntry, SessionRecord, SessionStore};
-///
-/// /// A toy store: one mutex around a map.
-/// struct MapStore { clock: SharedClock, map: Mutex<HashMap<SessionKey, SessionRecord>> }
-///
-/// impl MapStore {
-///     fn live(&self, key: &SessionKey) -> Option<SessionRecord> {
-///         let map = self.map.lock().ok()?;
-///         map.get(key).filter(|r| r.is_live_at(self.clock.now())).cloned()
-///     }
-///     fn map(&self) -> Result<std::sync::MutexGuard<'_, HashMap<SessionKey, SessionRecord>>, StoreError> {
-///         self.map.lock().map_err(|_| StoreError::backend("poisoned"))
-///     }
-/// }
-///
-/// #[async_trait]
-/// impl SessionStore for MapStore {
-///     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
-///         record.check_limits()?;
-///         if self.live(key).is_some() { return Err(StoreError::AlreadyExists); }
-///         let mut stored = record.clone();
-///         stored.version = 0;
-///         self.map()?.insert(*key, stored);
-///         Ok(())
-///     }
-///     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-///         Ok(self.live(key))
-///     }
-///     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
-///         record.check_limits()?;
-///         let now = self.clock.now();
-///         let mut map = self.map()?;
-///         let current = map.get_mut(key).filter(|r| r.is_live_at(now) && r.version == record.version);
-///         let Some(current) = current else { return Err(StoreError::Conflict) };
-///         current.data = record.data.clone();
-///         current.last_seen_at = record.last_seen_at;
-///         current.expires_at = record.expires_at;
-///         current.version += 1;
-///         Ok(current.version)
-///     }
-///     async fn touch(&self, key: &SessionKey, seen: std::time::SystemTime, expires: std::time::SystemTime) -> Result<bool, StoreError> {
-///         let now = self.clock.now();
-///         Ok(match self.map()?.get_mut(key).filter(|r| r.is_live_at(now)) {
-///             Some(r) => { r.last_seen_at = seen; r.expires_at = expires; true }
-///             None => false,
-///         })
-///     }
-///     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-///         let now = self.clock.now();
-///         Ok(self.map()?.remove(key).is_some_and(|r| r.is_live_at(now)))
-///     }
-///     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
-///         let now = self.clock.now();
-///         let mut map = self.map()?;
-///         let before = map.values().filter(|r| r.subject == subject && r.is_live_at(now)).count();
-///         map.retain(|_, r| r.subject != subject);
-///         Ok(before as u64)
-///     }
-///     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
-///         let now = self.clock.now();
-///         Ok(self.map()?.iter()
-///             .filter(|(_, r)| r.subject == subject && r.is_live_at(now))
-///             .map(|(k, r)| SessionEntry::new(*k, r.clone()))
-///             .collect())
-///     }
-/// }
-/// ```
+/// See [`writing_a_store`](crate::writing_a_store) for the rules every store keeps, the
+/// suites that prove them, and a worked example of this trait.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new record at version 0. If a live record already holds `key`, fails with
@@ -234,98 +162,5 @@ pub trait SessionStore: Send + Sync + 'static {
     /// removed. Backends with native expiry keep the default, which does nothing.
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         Ok(0)
-    }
-}
-
-// By hand, not `#[async_trait]`: see `StoreFuture`.
-impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
-    fn create<'s, 'k, 'r, 'f>(
-        &'s self,
-        key: &'k SessionKey,
-        record: &'r SessionRecord,
-    ) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'k: 'f,
-        'r: 'f,
-        Self: 'f,
-    {
-        (**self).create(key, record)
-    }
-    fn load<'s, 'k, 'f>(&'s self, key: &'k SessionKey) -> StoreFuture<'f, Option<SessionRecord>>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).load(key)
-    }
-    fn load_shared<'s, 'k, 'f>(
-        &'s self,
-        key: &'k SessionKey,
-    ) -> StoreFuture<'f, Option<Arc<SessionRecord>>>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).load_shared(key)
-    }
-    fn save<'s, 'k, 'r, 'f>(
-        &'s self,
-        key: &'k SessionKey,
-        record: &'r SessionRecord,
-    ) -> StoreFuture<'f, u64>
-    where
-        's: 'f,
-        'k: 'f,
-        'r: 'f,
-        Self: 'f,
-    {
-        (**self).save(key, record)
-    }
-    fn touch<'s, 'k, 'f>(
-        &'s self,
-        key: &'k SessionKey,
-        last_seen_at: SystemTime,
-        expires_at: SystemTime,
-    ) -> StoreFuture<'f, bool>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).touch(key, last_seen_at, expires_at)
-    }
-    fn delete<'s, 'k, 'f>(&'s self, key: &'k SessionKey) -> StoreFuture<'f, bool>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).delete(key)
-    }
-    fn delete_subject<'s, 'u, 'f>(&'s self, subject: &'u str) -> StoreFuture<'f, u64>
-    where
-        's: 'f,
-        'u: 'f,
-        Self: 'f,
-    {
-        (**self).delete_subject(subject)
-    }
-    fn list_subject<'s, 'u, 'f>(&'s self, subject: &'u str) -> StoreFuture<'f, Vec<SessionEntry>>
-    where
-        's: 'f,
-        'u: 'f,
-        Self: 'f,
-    {
-        (**self).list_subject(subject)
-    }
-    fn purge_expired<'s, 'f>(&'s self) -> StoreFuture<'f, u64>
-    where
-        's: 'f,
-        Self: 'f,
-    {
-        (**self).purge_expired()
     }
 }

@@ -1,11 +1,9 @@
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::StoreFuture;
 use crate::StoreError;
 
 /// What a throttle counts under: the SHA-256 of a user name or of a client address, so no
@@ -93,6 +91,9 @@ impl ThrottleWindow {
 ///   expiry is only garbage collection.
 /// - A backend that cannot answer returns [`StoreError::Unavailable`] within a bounded
 ///   time; callers then refuse the login (fail closed).
+///
+/// See [`writing_a_store`](crate::writing_a_store) for the rules every store keeps, the
+/// suites that prove them, and a worked example of this trait.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync + 'static {
     /// Counts one attempt under `key`.
@@ -103,38 +104,6 @@ pub trait ThrottleStore: Send + Sync + 'static {
 
     /// Forgets `key`'s count.
     async fn reset(&self, key: &ThrottleKey) -> Result<(), StoreError>;
-}
-
-// By hand, not `#[async_trait]`: see `StoreFuture`.
-impl<T: ThrottleStore + ?Sized> ThrottleStore for Arc<T> {
-    fn hit<'s, 'k, 'f>(
-        &'s self,
-        key: &'k ThrottleKey,
-        window: Duration,
-    ) -> StoreFuture<'f, ThrottleWindow>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).hit(key, window)
-    }
-    fn release<'s, 'k, 'f>(&'s self, key: &'k ThrottleKey) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).release(key)
-    }
-    fn reset<'s, 'k, 'f>(&'s self, key: &'k ThrottleKey) -> StoreFuture<'f, ()>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).reset(key)
-    }
 }
 
 #[cfg(test)]
