@@ -3,7 +3,7 @@
 //! the same claims (and for signing: serde_json of the same claims + ring sign + base64url).
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-jwt cargo bench -p auth-jwt --bench jwt -- \
+//! cargo bench -p auth-jwt --bench jwt -- \
 //!     --warm-up-time 1 --measurement-time 2
 //! ```
 //!

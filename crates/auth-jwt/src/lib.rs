@@ -82,8 +82,8 @@
 //!   token from a known key skips decoding and parsing its header (parsing is
 //!   deterministic; only headers of correctly signed tokens are remembered).
 //! - Decoding uses stack buffers for typical sizes; keys are ring objects built once.
-//! - [`Verifier::authenticate`] remembers the tokens it accepted, by their SHA-256, so a
-//!   client's repeated token skips the parse and the signature check (tens of microseconds
+//! - [`Verifier::authenticate`] remembers the tokens it accepted, found by their exact
+//!   text, so a client's repeated token skips the parse and the signature check (tens of microseconds
 //!   for EdDSA, ES256 and RSA); time, key and revocation are checked again every time.
 //!   See [`VerifierBuilder::verified_cache`].
 #![forbid(unsafe_code)]

@@ -12,8 +12,8 @@
 //! evict real ones faster than real tokens do. A hit requires the whole text to be equal,
 //! compared without an early exit. The table is set-associative: a token's last bytes (its
 //! signature's, random for every token an issuer signs) mixed with a per-table random seed
-//! choose a set of [`WAYS`] entries. Hashing the whole token to pick a slot, as a map
-//! would, cost a fifth of a remembered request.
+//! choose a set of [`WAYS`] entries: those bytes are random already, so there is no need
+//! to hash the whole token on every request, as a map would.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

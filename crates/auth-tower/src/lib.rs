@@ -1,6 +1,7 @@
 //! Tower layers and axum extractors for authkit: put an [`auth_core::Identity`] into every
 //! request that proves one, whichever model proved it, and answer for the rest (401 with
-//! the right `WWW-Authenticate`, 403, or 503 when a store cannot answer — fail closed).
+//! one generic `WWW-Authenticate` for every refused credential, 403, 429 with
+//! `Retry-After` for a throttled login, or 503 when a store cannot answer — fail closed).
 //!
 //! | layer | credential | feature |
 //! |---|---|---|
