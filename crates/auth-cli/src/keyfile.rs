@@ -1,14 +1,15 @@
 //! Key files: a JWK, a JWK Set, or PEM (PKCS#8 or PKCS#1 private keys, SubjectPublicKeyInfo
-//! or PKCS#1 public keys), turned into auth-jwt keys. The algorithm always comes from the
-//! key: a JWK's `alg` (or its curve), `--alg` for a key that names none, or the curve of
-//! an EC or Ed25519 PEM key. An RSA PEM key serves six algorithms, so it needs `--alg`.
+//! or PKCS#1 public keys), read and handed to auth-jwt, which parses every key format. The
+//! algorithm always comes from the key: a JWK's `alg` (or its curve), `--alg` for a key
+//! that names none, or the curve of an EC or Ed25519 PEM key. An RSA PEM key serves six
+//! algorithms, so it needs `--alg`.
 
 use std::path::Path;
 
-use auth_jwt::{Algorithm, Jwk, JwkSet, KeyError, SigningKey, VerifyingKey, algorithm};
+use auth_jwt::{Algorithm, Jwk, JwkSet, KeyError, Pem, SigningKey, VerifyingKey, algorithm};
 
 use crate::error::CliError;
-use crate::{input, pem, thumbprint};
+use crate::input;
 
 /// What a key file holds.
 pub(crate) enum KeyFile {
@@ -16,10 +17,10 @@ pub(crate) enum KeyFile {
     Jwk(Box<Jwk>),
     /// A JWK Set.
     Set(JwkSet),
-    /// A PEM private key (the whole text).
-    PrivatePem(String),
-    /// A PEM public key (the whole text).
-    PublicPem(String),
+    /// A PEM private key: the block, and the whole text for auth-jwt's loaders.
+    PrivatePem(Pem, String),
+    /// A PEM public key: the block, and the whole text for auth-jwt's loaders.
+    PublicPem(Pem, String),
 }
 
 /// A key file, read and classified (not yet turned into a key).
@@ -39,15 +40,17 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, CliError> {
 }
 
 fn classify(name: &str, text: String) -> Result<KeyFile, CliError> {
-    if let Some(label) = pem::label(&text) {
-        return if label.ends_with("PRIVATE KEY") {
-            Ok(KeyFile::PrivatePem(text))
-        } else if label.ends_with("PUBLIC KEY") {
-            Ok(KeyFile::PublicPem(text))
+    // A PEM file starts with its `-----BEGIN` line; anything else is read as JSON.
+    if text.trim_start().starts_with("-----") {
+        let pem = Pem::parse(&text).map_err(CliError::key(name))?;
+        return if pem.is_private_key() {
+            Ok(KeyFile::PrivatePem(pem, text))
+        } else if pem.is_public_key() {
+            Ok(KeyFile::PublicPem(pem, text))
         } else {
             Err(CliError::key_file(
                 name,
-                format!("a PEM `{label}` block is not a key"),
+                format!("a PEM `{}` block is not a key", pem.label()),
             ))
         };
     }
@@ -103,42 +106,30 @@ pub(crate) fn bind(name: &str, jwk: &mut Jwk, alg: Option<Algorithm>) -> Result<
     }
 }
 
-/// Tries the algorithms a PEM key could serve and returns the one its type decides. An
-/// RSA key needs `alg`; an EC or Ed25519 key's curve decides (and must agree with `alg`).
+/// Loads a PEM key for `alg`, or without it for the one algorithm its kind serves (the
+/// curve of an EC or Ed25519 key). An RSA key serves six, so it needs `alg`; it is loaded
+/// first all the same, so a weak or broken key is reported as such.
 fn pem_key<T>(
     name: &str,
+    pem: &Pem,
     alg: Option<Algorithm>,
     load: impl Fn(Algorithm) -> Result<T, KeyError>,
-) -> Result<(Algorithm, T), CliError> {
-    if let Some(alg) = alg {
-        return load(alg).map(|key| (alg, key)).map_err(CliError::key(name));
-    }
-    let mut specific = None;
-    for candidate in [
-        Algorithm::ES256,
-        Algorithm::ES384,
-        Algorithm::EdDSA,
-        Algorithm::RS256,
-    ] {
-        match load(candidate) {
-            Ok(_) if candidate == Algorithm::RS256 => {
+) -> Result<T, CliError> {
+    let alg = match alg {
+        Some(alg) => alg,
+        None => match pem.key_kind().map_err(CliError::key(name))?.algorithm() {
+            Some(alg) => alg,
+            // An RSA key.
+            None => {
+                load(Algorithm::RS256).map_err(CliError::key(name))?;
                 return Err(CliError::key_file(
                     name,
                     "an RSA key serves RS256, RS384, RS512, PS256, PS384 and PS512: choose one with --alg",
                 ));
             }
-            Ok(key) => return Ok((candidate, key)),
-            Err(KeyError::WrongFamily(_)) | Err(KeyError::Malformed(_)) => {}
-            Err(other) => specific = specific.or(Some(other)),
-        }
-    }
-    Err(match specific {
-        Some(error) => CliError::key(name)(error),
-        None => CliError::key_file(
-            name,
-            "not an RSA, P-256, P-384 or Ed25519 key in PKCS#8, PKCS#1 or SubjectPublicKeyInfo form",
-        ),
-    })
+        },
+    };
+    load(alg).map_err(CliError::key(name))
 }
 
 /// A key that signs, and the `kid` its tokens name.
@@ -149,9 +140,10 @@ pub(crate) struct Signer {
     pub(crate) kid: Option<String>,
 }
 
-/// The default `kid` of an asymmetric key: its RFC 7638 thumbprint.
+/// The default `kid` of an asymmetric key: its RFC 7638 thumbprint (`None` for an HMAC
+/// secret, which is never published).
 pub(crate) fn default_kid(key: &VerifyingKey) -> Option<String> {
-    key.to_jwk(None).ok().as_ref().and_then(thumbprint::of)
+    key.to_jwk(None).ok()?.thumbprint().ok()
 }
 
 /// The signing key of a key file (a private JWK, a JWK Set of one private key, or a PEM
@@ -169,12 +161,12 @@ pub(crate) fn signer(loaded: Loaded, alg: Option<Algorithm>) -> Result<Signer, C
                 ));
             }
         },
-        KeyFile::PrivatePem(text) => {
-            let (_, key) = pem_key(&name, alg, |alg| SigningKey::from_pem(alg, &text))?;
+        KeyFile::PrivatePem(pem, text) => {
+            let key = pem_key(&name, &pem, alg, |alg| SigningKey::from_pem(alg, &text))?;
             let kid = default_kid(&key.verifying_key());
             return Ok(Signer { key, kid });
         }
-        KeyFile::PublicPem(_) => {
+        KeyFile::PublicPem(..) => {
             return Err(CliError::key_file(
                 name,
                 "a public key cannot sign: give the private key",
@@ -206,12 +198,12 @@ pub(crate) fn public_jwks(loaded: Loaded, alg: Option<Algorithm>) -> Result<Vec<
     let jwks = match loaded.file {
         KeyFile::Jwk(jwk) => vec![*jwk],
         KeyFile::Set(set) => set.keys,
-        KeyFile::PrivatePem(text) => {
-            let (_, key) = pem_key(&name, alg, |alg| SigningKey::from_pem(alg, &text))?;
+        KeyFile::PrivatePem(pem, text) => {
+            let key = pem_key(&name, &pem, alg, |alg| SigningKey::from_pem(alg, &text))?;
             return publish(&name, &key.verifying_key(), None).map(|jwk| vec![jwk]);
         }
-        KeyFile::PublicPem(text) => {
-            let (_, key) = pem_key(&name, alg, |alg| VerifyingKey::from_pem(alg, &text))?;
+        KeyFile::PublicPem(pem, text) => {
+            let key = pem_key(&name, &pem, alg, |alg| VerifyingKey::from_pem(alg, &text))?;
             return publish(&name, &key, None).map(|jwk| vec![jwk]);
         }
     };
@@ -260,11 +252,11 @@ pub(crate) fn verifying(loaded: Loaded, alg: Option<Algorithm>) -> Result<Verify
     let mut set = match loaded.file {
         KeyFile::Jwk(jwk) => JwkSet { keys: vec![*jwk] },
         KeyFile::Set(set) => set,
-        KeyFile::PublicPem(text) => {
-            let (_, key) = pem_key(&name, alg, |alg| VerifyingKey::from_pem(alg, &text))?;
+        KeyFile::PublicPem(pem, text) => {
+            let key = pem_key(&name, &pem, alg, |alg| VerifyingKey::from_pem(alg, &text))?;
             return Ok(Verifying::Single(key));
         }
-        KeyFile::PrivatePem(_) => {
+        KeyFile::PrivatePem(..) => {
             return Err(CliError::key_file(
                 name,
                 "a private key: verify with the public key (see `authctl jwks`)",

@@ -17,14 +17,10 @@
 
 mod cli;
 mod commands;
-mod der;
 mod duration;
 mod error;
 mod input;
-mod jose;
 mod keyfile;
-mod pem;
-mod thumbprint;
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -1,13 +1,15 @@
-//! Just enough DER and PEM to find out what a key is before ring parses it: the
-//! algorithm of a SubjectPublicKeyInfo or PKCS#8 document, and the modulus and exponent of
-//! an RSA public key (to check its size and publish it as a JWK).
+//! Just enough DER to find out what a key is before ring parses it (the algorithm of a
+//! SubjectPublicKeyInfo or PKCS#8 document), to read the modulus and exponent of an RSA
+//! public key (to check its size and publish it as a JWK), and to read the private members
+//! of a private key that ring accepted (ring never hands them back; a private JWK needs
+//! them).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use crate::key::RsaPrivate;
 
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
 const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
 const OID: u8 = 0x06;
 
 const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
@@ -116,6 +118,50 @@ pub(crate) fn pkcs8_kind(der: &[u8]) -> Option<KeyKind> {
     algorithm_kind(seq.read(SEQUENCE)?)
 }
 
+/// The `privateKey` contents of a PKCS#8 `PrivateKeyInfo` (RFC 5208 §5): a PKCS#1
+/// `RSAPrivateKey`, an `ECPrivateKey` or an Ed25519 `CurvePrivateKey`.
+pub(crate) fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
+    let mut outer = Reader::new(der);
+    let mut seq = Reader::new(outer.read(SEQUENCE)?);
+    seq.read(INTEGER)?;
+    seq.read(SEQUENCE)?;
+    seq.read(OCTET_STRING)
+}
+
+/// The private members of a PKCS#1 `RSAPrivateKey` (RFC 8017 §A.1.2), without leading
+/// zero bytes.
+pub(crate) fn rsa_private(der: &[u8]) -> Option<RsaPrivate> {
+    let mut outer = Reader::new(der);
+    let mut seq = Reader::new(outer.read(SEQUENCE)?);
+    seq.read(INTEGER)?; // version
+    seq.read(INTEGER)?; // n
+    seq.read(INTEGER)?; // e
+    let mut next = || seq.read(INTEGER).map(|i| strip_zeros(i).to_vec());
+    Some(RsaPrivate {
+        d: next()?,
+        p: next()?,
+        q: next()?,
+        dp: next()?,
+        dq: next()?,
+        qi: next()?,
+    })
+}
+
+/// The private scalar of an `ECPrivateKey` (RFC 5915 §3), as encoded.
+pub(crate) fn ec_private(der: &[u8]) -> Option<&[u8]> {
+    let mut outer = Reader::new(der);
+    let mut seq = Reader::new(outer.read(SEQUENCE)?);
+    seq.read(INTEGER)?; // version
+    seq.read(OCTET_STRING)
+}
+
+/// The seed of an Ed25519 `CurvePrivateKey` (RFC 8410 §7): an OCTET STRING.
+pub(crate) fn ed25519_seed(der: &[u8]) -> Option<&[u8]> {
+    let mut outer = Reader::new(der);
+    let seed = outer.read(OCTET_STRING)?;
+    outer.is_empty().then_some(seed)
+}
+
 /// The modulus and exponent of a PKCS#1 `RSAPublicKey`, without leading zero bytes.
 pub(crate) fn rsa_public(der: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut outer = Reader::new(der);
@@ -165,7 +211,8 @@ fn write_header(out: &mut Vec<u8>, tag: u8, len: usize) {
     }
 }
 
-fn strip_zeros(mut bytes: &[u8]) -> &[u8] {
+/// A big-endian unsigned integer without its leading zero bytes.
+pub(crate) fn strip_zeros(mut bytes: &[u8]) -> &[u8] {
     while let [0, rest @ ..] = bytes {
         bytes = rest;
     }
@@ -179,18 +226,6 @@ pub(crate) fn bit_len(value: &[u8]) -> usize {
         None => 0,
         Some(&first) => (value.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
     }
-}
-
-/// One PEM block: its label and its DER contents.
-pub(crate) fn pem(text: &str) -> Option<(&str, Vec<u8>)> {
-    let text = text.trim();
-    let rest = text.strip_prefix("-----BEGIN ")?;
-    let (label, rest) = rest.split_once("-----")?;
-    let end = format!("-----END {label}-----");
-    let body = rest.strip_suffix(end.as_str())?;
-    let compact: String = body.split_ascii_whitespace().collect();
-    let der = STANDARD.decode(compact).ok()?;
-    Some((label, der))
 }
 
 #[cfg(test)]
@@ -215,5 +250,22 @@ mod tests {
             assert!(rsa_public(&der[..cut]).is_none());
         }
         assert!(spki(&[0x30, 0x84, 0, 0, 0, 1]).is_none());
+    }
+
+    #[test]
+    fn private_key_readers_refuse_truncated_and_foreign_documents() {
+        // PKCS#8 { version 0, AlgorithmIdentifier {}, privateKey OCTET STRING { 0x30 0x00 } }.
+        let pkcs8 = [
+            0x30, 0x09, 0x02, 0x01, 0x00, 0x30, 0x00, 0x04, 0x02, 0x30, 0x00,
+        ];
+        assert_eq!(pkcs8_private_key(&pkcs8), Some(&[0x30, 0x00][..]));
+        for cut in 0..pkcs8.len() {
+            assert!(pkcs8_private_key(&pkcs8[..cut]).is_none());
+        }
+        assert!(rsa_private(&[0x30, 0x00]).is_none());
+        assert!(ec_private(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_none());
+        assert_eq!(ed25519_seed(&[0x04, 0x01, 0x07]), Some(&[0x07][..]));
+        assert!(ed25519_seed(&[0x04, 0x01, 0x07, 0x00]).is_none());
+        assert!(ed25519_seed(&[0x04, 0x02, 0x07]).is_none());
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::algorithm;
 use crate::b64;
 use crate::error::KeyError;
-use crate::key::{PublicParts, SigningKey, VerifyingKey};
+use crate::key::{PrivateParts, PublicParts, RsaPrivate, SigningKey, VerifyingKey};
 
 /// One JSON Web Key, as it appears in a JWK Set document.
 ///
@@ -213,21 +213,29 @@ impl Jwk {
         match algorithm::family(alg) {
             AlgorithmFamily::Hmac => SigningKey::hmac(alg, &decode(&self.k, "missing k")?),
             AlgorithmFamily::Rsa => {
+                let private = RsaPrivate {
+                    d: decode(&self.d, "missing d")?,
+                    p: decode(&self.p, "missing p")?,
+                    q: decode(&self.q, "missing q")?,
+                    dp: decode(&self.dp, "missing dp")?,
+                    dq: decode(&self.dq, "missing dq")?,
+                    qi: decode(&self.qi, "missing qi")?,
+                };
                 let components = ring::rsa::KeyPairComponents {
                     public_key: ring::rsa::PublicKeyComponents {
                         n: decode(&self.n, "missing n")?,
                         e: decode(&self.e, "missing e")?,
                     },
-                    d: decode(&self.d, "missing d")?,
-                    p: decode(&self.p, "missing p")?,
-                    q: decode(&self.q, "missing q")?,
-                    dP: decode(&self.dp, "missing dp")?,
-                    dQ: decode(&self.dq, "missing dq")?,
-                    qInv: decode(&self.qi, "missing qi")?,
+                    d: private.d.as_slice(),
+                    p: private.p.as_slice(),
+                    q: private.q.as_slice(),
+                    dP: private.dp.as_slice(),
+                    dQ: private.dq.as_slice(),
+                    qInv: private.qi.as_slice(),
                 };
                 let pair = RsaKeyPair::from_components(&components)
                     .map_err(|_| KeyError::Malformed("inconsistent RSA private JWK"))?;
-                SigningKey::from_rsa_pair(alg, pair)
+                SigningKey::from_rsa_pair(alg, pair, private)
             }
             AlgorithmFamily::Ec => {
                 let (signing, _, len) =
@@ -250,15 +258,14 @@ impl Jwk {
                     &SystemRandom::new(),
                 )
                 .map_err(|_| KeyError::Malformed("inconsistent EC private JWK"))?;
-                SigningKey::from_ec_pair(alg, pair)
+                SigningKey::from_ec_pair(alg, pair, &d)
             }
             AlgorithmFamily::Ed => {
-                let pair = Ed25519KeyPair::from_seed_and_public_key(
-                    &decode(&self.d, "missing d")?,
-                    &decode(&self.x, "missing x")?,
-                )
-                .map_err(|_| KeyError::Malformed("inconsistent Ed25519 private JWK"))?;
-                SigningKey::from_ed_pair(pair)
+                let d = decode(&self.d, "missing d")?;
+                let pair =
+                    Ed25519KeyPair::from_seed_and_public_key(&d, &decode(&self.x, "missing x")?)
+                        .map_err(|_| KeyError::Malformed("inconsistent Ed25519 private JWK"))?;
+                SigningKey::from_ed_pair(pair, &d)
             }
         }
     }
@@ -276,6 +283,11 @@ impl VerifyingKey {
         let parts = self.public_parts().ok_or(KeyError::Unsupported(
             "HMAC secrets are never published as JWKs",
         ))?;
+        Ok(self.jwk_of(Some(parts), kid))
+    }
+
+    /// The JWK of `parts` (`None`: an HMAC key, `oct`, its secret left to the caller).
+    fn jwk_of(&self, parts: Option<PublicParts<'_>>, kid: Option<&str>) -> Jwk {
         let mut jwk = Jwk {
             kid: kid.map(str::to_owned),
             alg: Some(algorithm::name(self.algorithm()).to_owned()),
@@ -283,24 +295,25 @@ impl VerifyingKey {
             ..Jwk::default()
         };
         match parts {
-            PublicParts::Rsa { n, e } => {
+            None => jwk.kty = "oct".to_owned(),
+            Some(PublicParts::Rsa { n, e }) => {
                 jwk.kty = "RSA".to_owned();
                 jwk.n = Some(b64::encode(n));
                 jwk.e = Some(b64::encode(e));
             }
-            PublicParts::Ec { x, y } => {
+            Some(PublicParts::Ec { x, y }) => {
                 jwk.kty = "EC".to_owned();
                 jwk.crv = algorithm::curve(self.algorithm()).map(str::to_owned);
                 jwk.x = Some(b64::encode(x));
                 jwk.y = Some(b64::encode(y));
             }
-            PublicParts::Ed { x } => {
+            Some(PublicParts::Ed { x }) => {
                 jwk.kty = "OKP".to_owned();
                 jwk.crv = Some("Ed25519".to_owned());
                 jwk.x = Some(b64::encode(x));
             }
         }
-        Ok(jwk)
+        jwk
     }
 }
 
@@ -308,5 +321,40 @@ impl SigningKey {
     /// The key from a private JWK (see [`Jwk::to_signing_key`]).
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         jwk.to_signing_key()
+    }
+
+    /// The private JWK of this key, with `alg`, `use: sig` and the given `kid`: the public
+    /// members of [`VerifyingKey::to_jwk`] and the private ones (RFC 7518 §6.2.2, §6.3.2,
+    /// RFC 8037 §2), or for an HMAC key an `oct` JWK with the secret `k`.
+    /// [`Jwk::to_signing_key`] loads it back.
+    ///
+    /// This is the key itself, for the key's owner (a key file): keep it as secret as the
+    /// key, and publish [`VerifyingKey::to_jwk`] instead.
+    ///
+    /// ```
+    /// use auth_jwt::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA)?;
+    /// let jwk = key.to_private_jwk(Some("2026-11"));
+    /// let again = jwk.to_signing_key()?;
+    /// assert!(key.verifying_key().verify(b"message", &again.sign(b"message")?));
+    /// # Ok::<(), auth_jwt::KeyError>(())
+    /// ```
+    pub fn to_private_jwk(&self, kid: Option<&str>) -> Jwk {
+        let public = self.verifying_key();
+        let mut jwk = public.jwk_of(public.public_parts(), kid);
+        match self.private_parts() {
+            PrivateParts::Hmac { k } => jwk.k = Some(b64::encode(k)),
+            PrivateParts::Rsa(private) => {
+                jwk.d = Some(b64::encode(&private.d));
+                jwk.p = Some(b64::encode(&private.p));
+                jwk.q = Some(b64::encode(&private.q));
+                jwk.dp = Some(b64::encode(&private.dp));
+                jwk.dq = Some(b64::encode(&private.dq));
+                jwk.qi = Some(b64::encode(&private.qi));
+            }
+            PrivateParts::Ec { d } | PrivateParts::Ed { d } => jwk.d = Some(b64::encode(d)),
+        }
+        jwk
     }
 }

@@ -9,8 +9,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 
 use crate::algorithm;
-use crate::der::{self, KeyKind};
+use crate::der::{self, KeyKind, strip_zeros as strip};
 use crate::error::KeyError;
+use crate::pem::{Pem, SEC1_ADVICE};
 
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -21,6 +22,9 @@ pub const MAX_RSA_BITS: usize = 8192;
 ///
 /// Built once (generated, or loaded from PEM, DER or a JWK) and kept parsed: signing never
 /// re-reads key bytes. Cloning is cheap (the key is shared). `Debug` never prints secrets.
+///
+/// Besides ring's parsed key, it keeps the private members as a JWK writes them (ring never
+/// hands key material back), so [`SigningKey::to_private_jwk`] can export the key.
 ///
 /// ```
 /// use auth_jwt::{Algorithm, SigningKey};
@@ -37,11 +41,35 @@ pub struct SigningKey {
     public: VerifyingKey,
 }
 
+/// A parsed key and its private members: `k`, `d` (EC: as long as a coordinate), the RSA
+/// members, or `d` (the Ed25519 seed).
 enum Signing {
-    Hmac(ring::hmac::Key),
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair),
-    Ed(Ed25519KeyPair),
+    Hmac {
+        key: ring::hmac::Key,
+        k: Vec<u8>,
+    },
+    Rsa {
+        pair: RsaKeyPair,
+        private: RsaPrivate,
+    },
+    Ec {
+        pair: EcdsaKeyPair,
+        d: Vec<u8>,
+    },
+    Ed {
+        pair: Ed25519KeyPair,
+        d: Vec<u8>,
+    },
+}
+
+/// The private members of an RSA key (RFC 7518 §6.3.2), big-endian without leading zeros.
+pub(crate) struct RsaPrivate {
+    pub(crate) d: Vec<u8>,
+    pub(crate) p: Vec<u8>,
+    pub(crate) q: Vec<u8>,
+    pub(crate) dp: Vec<u8>,
+    pub(crate) dq: Vec<u8>,
+    pub(crate) qi: Vec<u8>,
 }
 
 /// A public key (or an HMAC secret) bound to the one algorithm it verifies.
@@ -69,6 +97,14 @@ pub(crate) enum PublicParts<'a> {
     Rsa { n: &'a [u8], e: &'a [u8] },
     Ec { x: &'a [u8], y: &'a [u8] },
     Ed { x: &'a [u8] },
+}
+
+/// The private parts of a key, in the shape private JWKs carry them.
+pub(crate) enum PrivateParts<'a> {
+    Hmac { k: &'a [u8] },
+    Rsa(&'a RsaPrivate),
+    Ec { d: &'a [u8] },
+    Ed { d: &'a [u8] },
 }
 
 fn require_supported(alg: Algorithm) -> Result<(), KeyError> {
@@ -130,6 +166,21 @@ fn expect_family(alg: Algorithm, family: AlgorithmFamily) -> Result<(), KeyError
     }
 }
 
+/// The private scalar `d` of an ECDSA key, as long as a coordinate (RFC 7518 §6.2.2.1).
+fn ec_scalar(alg: Algorithm, d: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let (_, _, len) =
+        algorithm::ecdsa(alg).ok_or(KeyError::WrongFamily("not an ECDSA algorithm"))?;
+    let d = strip(d);
+    if d.len() > len {
+        return Err(KeyError::Malformed(
+            "the EC private key is longer than the curve's",
+        ));
+    }
+    let mut padded = vec![0u8; len - d.len()];
+    padded.extend_from_slice(d);
+    Ok(padded)
+}
+
 /// Checks that an ECDSA key's curve fits `alg`.
 fn expect_curve(alg: Algorithm, kind: KeyKind) -> Result<(), KeyError> {
     expect_family(alg, AlgorithmFamily::Ec)?;
@@ -185,29 +236,36 @@ impl SigningKey {
     /// An HMAC key for HS256, HS384 or HS512. Secrets shorter than the hash output are
     /// refused (RFC 7518 §3.2).
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        Self::with_inner(alg, Signing::Hmac(hmac_key(alg, secret)?))
+        let key = hmac_key(alg, secret)?;
+        Self::with_inner(
+            alg,
+            Signing::Hmac {
+                key,
+                k: secret.to_vec(),
+            },
+        )
     }
 
     /// Binds a parsed key to `alg`, deriving (and checking) its public half once.
     fn with_inner(alg: Algorithm, inner: Signing) -> Result<Self, KeyError> {
         let public = match &inner {
-            Signing::Hmac(key) => VerifyingKey {
+            Signing::Hmac { key, .. } => VerifyingKey {
                 alg,
                 inner: Arc::new(Verifying::Hmac(key.clone())),
             },
-            Signing::Rsa(pair) => {
+            Signing::Rsa { pair, .. } => {
                 let (n, e) = der::rsa_public(pair.public().as_ref())
                     .ok_or(KeyError::Malformed("not a valid RSA private key"))?;
                 VerifyingKey::rsa_components(alg, n, e)?
             }
-            Signing::Ec(pair) => match pair.public_key().as_ref().split_first() {
+            Signing::Ec { pair, .. } => match pair.public_key().as_ref().split_first() {
                 Some((4, xy)) => {
                     let (x, y) = xy.split_at(xy.len() / 2);
                     VerifyingKey::ec_coordinates(alg, x, y)?
                 }
                 _ => return Err(KeyError::Malformed("not an uncompressed EC public key")),
             },
-            Signing::Ed(pair) => VerifyingKey::ed25519(pair.public_key().as_ref())?,
+            Signing::Ed { pair, .. } => VerifyingKey::ed25519(pair.public_key().as_ref())?,
         };
         Ok(Self {
             alg,
@@ -220,6 +278,9 @@ impl SigningKey {
     pub fn from_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
         require_supported(alg)?;
         let kind = der::pkcs8_kind(der);
+        // Once ring has accepted the document, its private members are read for
+        // `to_private_jwk` from the same bytes.
+        let pkcs8_private = der::pkcs8_private_key(der);
         let inner = match algorithm::family(alg) {
             AlgorithmFamily::Hmac => {
                 return Err(KeyError::WrongFamily(
@@ -227,34 +288,44 @@ impl SigningKey {
                 ));
             }
             AlgorithmFamily::Rsa => {
-                let pair = match kind {
-                    Some(KeyKind::Rsa) => RsaKeyPair::from_pkcs8(der),
+                const INVALID: KeyError = KeyError::Malformed("not a valid RSA private key");
+                let (pair, pkcs1) = match kind {
+                    Some(KeyKind::Rsa) => (RsaKeyPair::from_pkcs8(der), pkcs8_private),
                     Some(_) => {
                         return Err(KeyError::WrongFamily("an RSA algorithm needs an RSA key"));
                     }
-                    None => RsaKeyPair::from_der(der),
-                }
-                .map_err(|_| KeyError::Malformed("not a valid RSA private key"))?;
-                let (n, e) = der::rsa_public(pair.public().as_ref())
-                    .ok_or(KeyError::Malformed("not a valid RSA private key"))?;
+                    None => (RsaKeyPair::from_der(der), Some(der)),
+                };
+                let pair = pair.map_err(|_| INVALID)?;
+                let (n, e) = der::rsa_public(pair.public().as_ref()).ok_or(INVALID)?;
                 check_rsa(n, e)?;
-                Signing::Rsa(pair)
+                let private = pkcs1.and_then(der::rsa_private).ok_or(INVALID)?;
+                Signing::Rsa { pair, private }
             }
             AlgorithmFamily::Ec => {
                 expect_curve(alg, kind.unwrap_or(KeyKind::Other))?;
                 let (signing, _, _) =
                     algorithm::ecdsa(alg).ok_or(KeyError::WrongFamily("not an ECDSA algorithm"))?;
+                const INVALID: KeyError =
+                    KeyError::Malformed("not a valid PKCS#8 ECDSA private key");
                 let pair = EcdsaKeyPair::from_pkcs8(signing, der, &SystemRandom::new())
-                    .map_err(|_| KeyError::Malformed("not a valid PKCS#8 ECDSA private key"))?;
-                Signing::Ec(pair)
+                    .map_err(|_| INVALID)?;
+                let d = pkcs8_private.and_then(der::ec_private).ok_or(INVALID)?;
+                let d = ec_scalar(alg, d)?;
+                Signing::Ec { pair, d }
             }
             AlgorithmFamily::Ed => {
                 if kind != Some(KeyKind::Ed25519) {
                     return Err(KeyError::WrongFamily("an EdDSA key must be Ed25519"));
                 }
-                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-                    .map_err(|_| KeyError::Malformed("not a valid PKCS#8 Ed25519 private key"))?;
-                Signing::Ed(pair)
+                const INVALID: KeyError =
+                    KeyError::Malformed("not a valid PKCS#8 Ed25519 private key");
+                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| INVALID)?;
+                let d = pkcs8_private.and_then(der::ed25519_seed).ok_or(INVALID)?;
+                Signing::Ed {
+                    pair,
+                    d: d.to_vec(),
+                }
             }
         };
         Self::with_inner(alg, inner)
@@ -264,35 +335,54 @@ impl SigningKey {
     /// SEC1 `EC PRIVATE KEY` files must be converted to PKCS#8 first
     /// (`openssl pkcs8 -topk8 -nocrypt`).
     pub fn from_pem(alg: Algorithm, pem: &str) -> Result<Self, KeyError> {
-        match der::pem(pem) {
-            Some(("PRIVATE KEY", der)) => Self::from_der(alg, &der),
-            Some(("RSA PRIVATE KEY", der)) => {
+        let pem = Pem::parse(pem)?;
+        match pem.label() {
+            "PRIVATE KEY" => Self::from_der(alg, pem.der()),
+            "RSA PRIVATE KEY" => {
                 expect_family(alg, AlgorithmFamily::Rsa)?;
-                Self::from_der(alg, &der)
+                Self::from_der(alg, pem.der())
             }
-            Some(("EC PRIVATE KEY", _)) => Err(KeyError::Unsupported(
-                "SEC1 EC keys: convert to PKCS#8 with `openssl pkcs8 -topk8 -nocrypt`",
-            )),
-            Some(_) => Err(KeyError::Malformed("not a private key PEM block")),
-            None => Err(KeyError::Malformed("not a PEM document")),
+            "EC PRIVATE KEY" => Err(SEC1_ADVICE),
+            _ => Err(KeyError::Malformed("not a private key PEM block")),
         }
     }
 
-    pub(crate) fn from_rsa_pair(alg: Algorithm, pair: RsaKeyPair) -> Result<Self, KeyError> {
+    /// An RSA key pair built from a JWK's members (`private` as the JWK gave them).
+    pub(crate) fn from_rsa_pair(
+        alg: Algorithm,
+        pair: RsaKeyPair,
+        private: RsaPrivate,
+    ) -> Result<Self, KeyError> {
         expect_family(alg, AlgorithmFamily::Rsa)?;
         let (n, e) = der::rsa_public(pair.public().as_ref())
             .ok_or(KeyError::Malformed("not a valid RSA private key"))?;
         check_rsa(n, e)?;
-        Self::with_inner(alg, Signing::Rsa(pair))
+        let private = RsaPrivate {
+            d: strip(&private.d).to_vec(),
+            p: strip(&private.p).to_vec(),
+            q: strip(&private.q).to_vec(),
+            dp: strip(&private.dp).to_vec(),
+            dq: strip(&private.dq).to_vec(),
+            qi: strip(&private.qi).to_vec(),
+        };
+        Self::with_inner(alg, Signing::Rsa { pair, private })
     }
 
-    pub(crate) fn from_ec_pair(alg: Algorithm, pair: EcdsaKeyPair) -> Result<Self, KeyError> {
+    /// An ECDSA key pair built from a JWK's members, `d` its private scalar.
+    pub(crate) fn from_ec_pair(
+        alg: Algorithm,
+        pair: EcdsaKeyPair,
+        d: &[u8],
+    ) -> Result<Self, KeyError> {
         expect_family(alg, AlgorithmFamily::Ec)?;
-        Self::with_inner(alg, Signing::Ec(pair))
+        let d = ec_scalar(alg, d)?;
+        Self::with_inner(alg, Signing::Ec { pair, d })
     }
 
-    pub(crate) fn from_ed_pair(pair: Ed25519KeyPair) -> Result<Self, KeyError> {
-        Self::with_inner(Algorithm::EdDSA, Signing::Ed(pair))
+    /// An Ed25519 key pair built from a JWK's members, `d` its seed.
+    pub(crate) fn from_ed_pair(pair: Ed25519KeyPair, d: &[u8]) -> Result<Self, KeyError> {
+        let d = d.to_vec();
+        Self::with_inner(Algorithm::EdDSA, Signing::Ed { pair, d })
     }
 
     /// The algorithm this key signs with.
@@ -305,13 +395,13 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = SystemRandom::new();
         match &*self.inner {
-            Signing::Hmac(key) => Ok(ring::hmac::sign(key, message).as_ref().to_vec()),
-            Signing::Ec(pair) => pair
+            Signing::Hmac { key, .. } => Ok(ring::hmac::sign(key, message).as_ref().to_vec()),
+            Signing::Ec { pair, .. } => pair
                 .sign(&rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| KeyError::Random),
-            Signing::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
-            Signing::Rsa(pair) => {
+            Signing::Ed { pair, .. } => Ok(pair.sign(message).as_ref().to_vec()),
+            Signing::Rsa { pair, .. } => {
                 let padding = algorithm::rsa_signing(self.alg)
                     .ok_or(KeyError::WrongFamily("not an RSA algorithm"))?;
                 let mut out = vec![0u8; pair.public().modulus_len()];
@@ -332,21 +422,21 @@ impl SigningKey {
     ) -> Result<(), KeyError> {
         let message = &token.as_bytes()[..signed_len];
         match &*self.inner {
-            Signing::Hmac(key) => {
+            Signing::Hmac { key, .. } => {
                 let tag = ring::hmac::sign(key, message);
                 crate::b64::encode_into(tag.as_ref(), token);
             }
-            Signing::Ec(pair) => {
+            Signing::Ec { pair, .. } => {
                 let signature = pair
                     .sign(&SystemRandom::new(), message)
                     .map_err(|_| KeyError::Random)?;
                 crate::b64::encode_into(signature.as_ref(), token);
             }
-            Signing::Ed(pair) => {
+            Signing::Ed { pair, .. } => {
                 let signature = pair.sign(message);
                 crate::b64::encode_into(signature.as_ref(), token);
             }
-            Signing::Rsa(_) => {
+            Signing::Rsa { .. } => {
                 let signature = self.sign(message)?;
                 crate::b64::encode_into(&signature, token);
             }
@@ -357,6 +447,15 @@ impl SigningKey {
     /// The public half (for HMAC, the same secret), bound to the same algorithm.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.public.clone()
+    }
+
+    pub(crate) fn private_parts(&self) -> PrivateParts<'_> {
+        match &*self.inner {
+            Signing::Hmac { k, .. } => PrivateParts::Hmac { k },
+            Signing::Rsa { private, .. } => PrivateParts::Rsa(private),
+            Signing::Ec { d, .. } => PrivateParts::Ec { d },
+            Signing::Ed { d, .. } => PrivateParts::Ed { d },
+        }
     }
 }
 
@@ -489,14 +588,14 @@ impl VerifyingKey {
     /// A public key from PEM: `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY`
     /// (PKCS#1).
     pub fn from_pem(alg: Algorithm, pem: &str) -> Result<Self, KeyError> {
-        match der::pem(pem) {
-            Some(("PUBLIC KEY", der)) => Self::from_der(alg, &der),
-            Some(("RSA PUBLIC KEY", der)) => {
+        let pem = Pem::parse(pem)?;
+        match pem.label() {
+            "PUBLIC KEY" => Self::from_der(alg, pem.der()),
+            "RSA PUBLIC KEY" => {
                 expect_family(alg, AlgorithmFamily::Rsa)?;
-                Self::from_der(alg, &der)
+                Self::from_der(alg, pem.der())
             }
-            Some(_) => Err(KeyError::Malformed("not a public key PEM block")),
-            None => Err(KeyError::Malformed("not a PEM document")),
+            _ => Err(KeyError::Malformed("not a public key PEM block")),
         }
     }
 
@@ -538,13 +637,6 @@ impl VerifyingKey {
             Verifying::Ed(key) => Some(PublicParts::Ed { x: key.as_ref() }),
         }
     }
-}
-
-fn strip(mut bytes: &[u8]) -> &[u8] {
-    while let [0, rest @ ..] = bytes {
-        bytes = rest;
-    }
-    bytes
 }
 
 impl fmt::Debug for VerifyingKey {

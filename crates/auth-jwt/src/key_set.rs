@@ -96,7 +96,9 @@ pub struct SkippedKey {
     pub error: KeyError,
 }
 
-fn check_kid(kid: &str) -> Result<(), KeyError> {
+/// The rule every `kid` of a [`KeySet`] keeps: 1 to [`MAX_KID_LEN`] bytes, no control
+/// characters.
+pub fn check_kid(kid: &str) -> Result<(), KeyError> {
     if kid.is_empty() || kid.len() > MAX_KID_LEN || kid.chars().any(char::is_control) {
         Err(KeyError::Jwk(
             "a kid must be 1 to 255 bytes without control characters",

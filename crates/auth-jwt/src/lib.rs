@@ -98,13 +98,16 @@ mod der;
 mod error;
 mod header;
 mod header_cache;
+mod inspect;
 mod issuer;
 mod jwk;
 mod jwks;
 mod key;
 mod key_set;
+mod pem;
 pub mod provider;
 mod roca;
+mod thumbprint;
 mod verified_cache;
 mod verifier;
 
@@ -112,6 +115,7 @@ pub use claims::{FAMILY_CLAIM, IAT_MS_CLAIM, MAX_NUMERIC_DATE, RegisteredClaims}
 pub use current_claims::{CurrentClaims, SubjectStatus};
 pub use error::{ConfigError, KeyError};
 pub use header::TokenHeader;
+pub use inspect::{UnverifiedJws, inspect_unverified};
 pub use issuer::{
     AccessToken, ClaimsError, DEFAULT_ACCESS_TTL, DEFAULT_FAMILY_LIFETIME, DEFAULT_REFRESH_TTL,
     Issuer, IssuerBuilder, MAX_ACCESS_TTL, TokenPair,
@@ -120,7 +124,8 @@ pub use jsonwebtoken::Algorithm;
 pub use jwk::{Jwk, JwkSet};
 pub use jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksSource, RemoteJwks};
 pub use key::{MAX_RSA_BITS, MIN_RSA_BITS, SigningKey, VerifyingKey};
-pub use key_set::{KeySet, MAX_KID_LEN, SkippedKey};
+pub use key_set::{KeySet, MAX_KID_LEN, SkippedKey, check_kid};
+pub use pem::{KeyKind, Pem};
 pub use verifier::{
     DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, DEFAULT_VERIFIED_CACHE, MAX_LEEWAY, Verified,
     VerifiedJws, Verifier, VerifierBuilder,

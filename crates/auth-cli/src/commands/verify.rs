@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use auth_core::{AuthError, ManualClock, Reason, SharedClock, SystemClock};
-use auth_jwt::{Algorithm, KeySet, Verifier};
+use auth_jwt::{Algorithm, KeySet, Verifier, inspect_unverified};
 use serde_json::{Value, json};
 
+use crate::commands::inspect::not_jws;
 use crate::error::CliError;
+use crate::input;
 use crate::keyfile::{self, Verifying};
-use crate::{input, jose};
 
 /// The options of `verify`.
 pub(crate) struct VerifyOptions<'a> {
@@ -57,7 +58,11 @@ pub(crate) fn run(options: VerifyOptions<'_>) -> Result<Value, CliError> {
     let loaded = keyfile::load(options.jwks)?;
     let name = loaded.name.clone();
     let token = input::token(options.token, options.max_bytes)?;
-    let token_kid = jose::kid(&token);
+    // The kid the token names, read before verifying: for messages, and for binding a
+    // single PEM key, never for choosing among keys.
+    let token_kid = inspect_unverified(&token, options.max_bytes)
+        .ok()
+        .and_then(|unverified| Some(unverified.header.get("kid")?.as_str()?.to_owned()));
 
     let (keys, skipped) = match keyfile::verifying(loaded, options.alg)? {
         Verifying::Set(set) => {
@@ -150,8 +155,8 @@ pub(crate) fn run(options: VerifyOptions<'_>) -> Result<Value, CliError> {
     // The verifier has checked the signature over exactly these bytes, so the header and
     // the whole claims set can be shown as the token carries them (auth-jwt hands back the
     // registered claims typed and apart from the rest).
-    let decoded = jose::decode(&token)?;
-    let claims = decoded.claims.as_object().cloned().unwrap_or_default();
+    let decoded = inspect_unverified(&token, options.max_bytes).map_err(|e| not_jws(&token, e))?;
+    let claims = decoded.claims;
     for claim in &options.require {
         if !claims.contains_key(claim.as_str()) {
             return Err(CliError::RejectedBecause(format!(
