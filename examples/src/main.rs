@@ -7,9 +7,11 @@ use anyhow::{Context, bail};
 use authkit_examples::demo::{DemoConfig, JwtAlg, StoreChoice, serve};
 
 const USAGE: &str = "usage: demo [--addr HOST:PORT] [--store memory|redis://...|postgres://...|mysql://...|sqlite://...] \
-                     [--key-prefix PREFIX] [--jwt-alg es256|hs256|eddsa] [--secure-cookies]\n\
+                     [--key-prefix PREFIX] [--jwt-alg es256|hs256|eddsa] [--issuer URL] [--secure-cookies]\n\
                      \n  --jwt-alg  algorithm of the access-token key, generated at every start \
-                     (default es256; an hs256 secret is not published in the JWKS)";
+                     (default es256; an hs256 secret is not published in the JWKS)\n  \
+                     --issuer   the tokens' iss and the base of /.well-known/openid-configuration \
+                     (default http://<bound address>)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
             "--store" => config.store = args.next().context(USAGE)?.parse::<StoreChoice>()?,
             "--key-prefix" => prefix = Some(args.next().context(USAGE)?),
             "--jwt-alg" => config.jwt_alg = args.next().context(USAGE)?.parse::<JwtAlg>()?,
+            "--issuer" => config.issuer = Some(args.next().context(USAGE)?),
             "--secure-cookies" => config.secure_cookies = true,
             "-h" | "--help" => {
                 println!("{USAGE}");

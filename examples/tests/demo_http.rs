@@ -279,8 +279,20 @@ async fn jwks_publishes_only_public_keys_that_verify_our_tokens(demo: Demo) {
     let clock = auth_core::SystemClock::shared();
     let (keys, skipped) = auth_jwt::KeySet::from_jwk_set(&set, clock.clone()).unwrap();
     assert!(skipped.is_empty());
+    let discovery: Value = demo
+        .get("/.well-known/openid-configuration", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let issuer = demo.url("");
+    assert_eq!(discovery["issuer"], issuer.as_str());
+    assert_eq!(
+        discovery["jwks_uri"],
+        demo.url("/.well-known/jwks.json").as_str()
+    );
     let verifier = auth_jwt::Verifier::builder(keys, clock)
-        .issuer(authkit_examples::demo::ISSUER)
+        .issuer(issuer)
         .audience(authkit_examples::demo::AUDIENCE)
         .build()
         .unwrap();

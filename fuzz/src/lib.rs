@@ -142,7 +142,7 @@ impl Fixture {
     }
 
     /// A fresh verifier over every key, with `iss` and `aud` required (a fresh one per
-    /// input, so that its header cache carries nothing from one input to the next).
+    /// input, so that its verified-token cache carries nothing from one input to the next).
     pub fn verifier(&self) -> Verifier {
         Verifier::builder(self.keys.clone(), self.clock.clone())
             .issuer(ISSUER)

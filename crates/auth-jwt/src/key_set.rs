@@ -2,7 +2,6 @@
 //! tokens may name, some of them retired until a deadline.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
@@ -51,9 +50,6 @@ pub struct KeySet {
 
 struct Shared {
     state: RwLock<State>,
-    /// Counts the changes to `state`, so that a key resolved earlier can be reused while
-    /// nothing changed, without taking the lock or hashing the `kid` again.
-    generation: AtomicU64,
 }
 
 #[derive(Default)]
@@ -76,14 +72,11 @@ struct Entry {
     retire_at: Option<SystemTime>,
 }
 
-/// The key a `kid` found, and what tells whether it still would.
-#[derive(Clone)]
+/// The key a `kid` found.
 pub(crate) struct Resolved {
     pub(crate) key: VerifyingKey,
     /// The set's shared copy of the `kid`, when the token named one.
     pub(crate) kid: Option<Arc<str>>,
-    retire_at: Option<SystemTime>,
-    generation: u64,
 }
 
 /// A key of a JWK Set that [`KeySet::from_jwk_set`] left out, and why.
@@ -125,7 +118,6 @@ impl KeySet {
         Self {
             shared: Arc::new(Shared {
                 state: RwLock::new(State::default()),
-                generation: AtomicU64::new(0),
             }),
             clock,
         }
@@ -229,16 +221,12 @@ impl KeySet {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The state, to change it: every caller changes it, so the generation moves on
-    /// (under the lock, so a reader never pairs the old generation with the new state).
+    /// The state, to change it.
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        let state = self
-            .shared
+        self.shared
             .state
             .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.shared.generation.fetch_add(1, Ordering::AcqRel);
-        state
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The clock deciding retirement.
@@ -396,16 +384,7 @@ impl KeySet {
         Ok(Resolved {
             key: entry.key.clone(),
             kid: kid.map(|_| entry.kid.clone()),
-            retire_at: entry.retire_at,
-            generation: self.shared.generation.load(Ordering::Acquire),
         })
-    }
-
-    /// Whether [`resolve`](Self::resolve) would still give `resolved`: the set has not
-    /// changed since, and the key has not reached its retirement.
-    pub(crate) fn still_resolves(&self, resolved: &Resolved) -> bool {
-        resolved.generation == self.shared.generation.load(Ordering::Acquire)
-            && resolved.retire_at.is_none_or(|at| self.clock.now() < at)
     }
 
     /// Whether `kid` still finds `key` itself, unretired: what a remembered token needs,

@@ -78,9 +78,6 @@
 //! - The claims set is read once: registered claims go to [`RegisteredClaims`], every other
 //!   claim to the caller's type, with strings borrowed from the decoded bytes where serde
 //!   allows; `iss` and `aud` are compared in place.
-//! - The last few headers that verified are remembered by their exact encoded text, so a
-//!   token from a known key skips decoding and parsing its header (parsing is
-//!   deterministic; only headers of correctly signed tokens are remembered).
 //! - Decoding uses stack buffers for typical sizes; keys are ring objects built once.
 //! - [`Verifier::authenticate`] remembers the tokens it accepted, found by their exact
 //!   text, so a client's repeated token skips the parse and the signature check (tens of microseconds
@@ -97,7 +94,6 @@ mod current_claims;
 mod der;
 mod error;
 mod header;
-mod header_cache;
 mod inspect;
 mod issuer;
 mod jwk;

@@ -13,7 +13,6 @@ use crate::claims::{self, RegisteredClaims};
 use crate::compact::Compact;
 use crate::error::ConfigError;
 use crate::header::{self, TokenHeader};
-use crate::header_cache::{CachedHeader, HeaderCache};
 use crate::jwks::RemoteJwks;
 use crate::key::VerifyingKey;
 use crate::key_set::{KeySet, Resolved};
@@ -127,7 +126,6 @@ struct Inner {
     require_iat: bool,
     revocations: Option<Arc<dyn RevocationStore>>,
     remote: Option<Arc<RemoteJwks>>,
-    headers: HeaderCache,
     verified: Option<VerifiedCache>,
 }
 
@@ -268,7 +266,6 @@ impl VerifierBuilder {
                 require_iat: self.require_iat,
                 revocations: self.revocations,
                 remote: self.remote,
-                headers: HeaderCache::default(),
                 verified: VerifiedCache::new(self.verified_cache),
             }),
         })
@@ -332,43 +329,16 @@ impl Verifier {
         &self,
         compact: Compact<'t>,
     ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
-        type Remembered = Result<(HeaderKey, Option<CachedHeader>), AuthError>;
-        let remembered = self
-            .inner
-            .headers
-            .with(compact.header, |cached| -> Remembered {
-                let found = |resolved: &Resolved| HeaderKey {
-                    alg: cached.alg,
-                    key: resolved.key.clone(),
-                    kid: resolved.kid.clone(),
-                    typ_ok: cached.typ_ok,
-                };
-                if self.inner.keys.still_resolves(&cached.resolved) {
-                    return Ok((found(&cached.resolved), None));
-                }
-                // The key set changed since: find the key again, and remember it once the
-                // signature verified.
-                let (resolved, _) =
-                    self.header_key(cached.alg, cached.kid.as_deref(), cached.typ.as_deref())?;
-                Ok((found(&resolved), Some(cached.resolved_again(resolved))))
-            });
-        let (found, fresh) = match remembered {
-            Some(found) => found?,
-            None => {
-                let mut stack = [0u8; 256];
-                let mut heap = Vec::new();
-                let parsed = header::parse(compact.header, &mut stack, &mut heap)?;
-                let (resolved, typ_ok) =
-                    self.header_key(parsed.alg, parsed.kid.as_deref(), parsed.typ.as_deref())?;
-                let found = HeaderKey {
-                    alg: parsed.alg,
-                    key: resolved.key.clone(),
-                    kid: resolved.kid.clone(),
-                    typ_ok,
-                };
-                let fresh = CachedHeader::new(compact.header, &parsed, resolved, typ_ok);
-                (found, Some(fresh))
-            }
+        let mut stack = [0u8; 256];
+        let mut heap = Vec::new();
+        let parsed = header::parse(compact.header, &mut stack, &mut heap)?;
+        let (resolved, typ_ok) =
+            self.header_key(parsed.alg, parsed.kid.as_deref(), parsed.typ.as_deref())?;
+        let found = HeaderKey {
+            alg: parsed.alg,
+            key: resolved.key,
+            kid: resolved.kid,
+            typ_ok,
         };
         let HeaderKey {
             alg,
@@ -391,9 +361,6 @@ impl Verifier {
         // A header rule, but reported only for tokens whose signature verified.
         if !typ_ok {
             return Err(AuthError::Invalid(Reason::WrongTyp));
-        }
-        if let Some(fresh) = fresh {
-            self.inner.headers.insert(fresh);
         }
         Ok((compact, TokenHeader { alg, kid }, key))
     }

@@ -1,13 +1,9 @@
 //! A session's key/value data: stored as compact JSON, decoded only when first read.
 
-use std::fmt;
-use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use serde::de::{
-    Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::SessionError;
@@ -72,32 +68,6 @@ impl Data {
         match self.map(stored)?.get(key) {
             Some(value) => T::deserialize(value).map(Some).map_err(SessionError::Value),
             None => Ok(None),
-        }
-    }
-
-    /// [`get`](Self::get) without decoding the whole map when it is not decoded yet: the
-    /// stored JSON is read once and only the entry under `key` is built. Each request's
-    /// identity needs just the roles, so this keeps the rest of the data undecoded until a
-    /// handler reads it.
-    pub(crate) fn peek<T: DeserializeOwned>(
-        &self,
-        stored: &[u8],
-        key: &str,
-    ) -> Result<Option<T>, SessionError> {
-        if self.edited.is_some() || self.decoded.get().is_some() || stored.is_empty() {
-            return self.get(stored, key);
-        }
-        let mut reader = serde_json::Deserializer::from_slice(stored);
-        let found = Entry::<T>::new(key)
-            .deserialize(&mut reader)
-            .and_then(|found| reader.end().map(|()| found));
-        match found {
-            Ok(found) => Ok(found),
-            // Which failure `get` reports depends on the whole document: a value that is
-            // not a `T` is `Value` only if the rest is well formed and no later repeat of
-            // the key replaces it (found by the `session_data` fuzz target). Failures are
-            // rare, so the full decode settles them.
-            Err(_) => self.get(stored, key),
         }
     }
 
@@ -191,131 +161,6 @@ pub(crate) fn decode(stored: &[u8]) -> Result<Map<String, Value>, SessionError> 
     serde_json::from_slice(stored).map_err(SessionError::CorruptData)
 }
 
-/// Reads a JSON object, building only the value under one key (the last one, as a full
-/// decode keeps the last of repeated keys) and skipping the others.
-struct Entry<'k, T> {
-    key: &'k str,
-    value: PhantomData<fn() -> T>,
-}
-
-impl<'k, T> Entry<'k, T> {
-    fn new(key: &'k str) -> Self {
-        Self {
-            key,
-            value: PhantomData,
-        }
-    }
-}
-
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Entry<'_, T> {
-    type Value = Option<T>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, T: DeserializeOwned> Visitor<'de> for Entry<'_, T> {
-    type Value = Option<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
-        let mut found = None;
-        while let Some(wanted) = map.next_key_seed(KeyIs(self.key))? {
-            if wanted {
-                found = Some(map.next_value::<T>()?);
-            } else {
-                map.next_value::<Skip>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// Any JSON value, read and checked as a full decode checks it (UTF-8, escapes, numbers,
-/// the nesting limit) but kept nowhere. `IgnoredAny` skips without those checks, so `peek`
-/// would read past damage that makes `get` answer `CorruptData` (found by the
-/// `session_data` fuzz target).
-struct Skip;
-
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(SkipVisitor)
-    }
-}
-
-struct SkipVisitor;
-
-impl<'de> Visitor<'de> for SkipVisitor {
-    type Value = Skip;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Skip, E> {
-        Ok(Skip)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-        while seq.next_element::<Skip>()?.is_some() {}
-        Ok(Skip)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-        while map.next_key::<Skip>()?.is_some() {
-            map.next_value::<Skip>()?;
-        }
-        Ok(Skip)
-    }
-}
-
-/// Whether a map key equals the one wanted, without allocating it.
-struct KeyIs<'k>(&'k str);
-
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string key")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
-        Ok(key == self.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,81 +172,6 @@ mod tests {
         assert!(data.decoded.get().is_none());
         assert_eq!(data.get::<u32>(stored, "a").unwrap(), Some(1));
         assert!(data.decoded.get().is_some());
-    }
-
-    #[test]
-    fn peek_reads_one_entry_and_answers_as_get_does() {
-        let stored = br#"{"a":1,"roles":["x"],"b":{"c":[1,2]},"roles":["admin","user"]}"#;
-        let data = Data::default();
-        let roles: Option<Vec<String>> = data.peek(stored, "roles").unwrap();
-        assert_eq!(roles, data.get(stored, "roles").unwrap());
-        assert_eq!(roles.unwrap(), ["admin", "user"]);
-        assert!(data.decoded.get().is_some(), "get decoded the map");
-
-        let fresh = Data::default();
-        assert_eq!(fresh.peek::<u32>(stored, "missing").unwrap(), None);
-        assert!(
-            fresh.decoded.get().is_none(),
-            "peek decodes nothing to keep"
-        );
-        assert!(matches!(
-            fresh.peek::<u32>(stored, "roles"),
-            Err(SessionError::Value(_))
-        ));
-        for corrupt in [
-            &b"[1]"[..],
-            b"{\"roles\":",
-            b"{} x",
-            b"{\"roles\":[]",
-            b"nul",
-        ] {
-            assert!(
-                matches!(
-                    Data::default().peek::<Vec<String>>(corrupt, "roles"),
-                    Err(SessionError::CorruptData(_))
-                ),
-                "{:?}",
-                String::from_utf8_lossy(corrupt)
-            );
-        }
-        // Found by the `session_data` fuzz target: `get` decides the whole document first,
-        // so damage after the entry, or a later repeat of the key, changes its answer.
-        let damaged_after = &br#"{"roles":["user"],"x":"#[..];
-        assert!(matches!(
-            Data::default().peek::<u32>(damaged_after, "roles"),
-            Err(SessionError::CorruptData(_))
-        ));
-        let bad_utf8_elsewhere = &b"{\"roles\":[\"user\"],\"x\":\"\xff\"}"[..];
-        assert!(matches!(
-            Data::default().peek::<Vec<String>>(bad_utf8_elsewhere, "roles"),
-            Err(SessionError::CorruptData(_))
-        ));
-        let too_deep_elsewhere = format!(
-            r#"{{"roles":[],"x":{}0{}}}"#,
-            "[".repeat(200),
-            "]".repeat(200)
-        );
-        assert!(matches!(
-            Data::default().peek::<Vec<String>>(too_deep_elsewhere.as_bytes(), "roles"),
-            Err(SessionError::CorruptData(_))
-        ));
-        let repeated = &br#"{"roles":1,"roles":["user"]}"#[..];
-        assert_eq!(
-            Data::default()
-                .peek::<Vec<String>>(repeated, "roles")
-                .unwrap()
-                .unwrap(),
-            ["user"]
-        );
-        let mut edited = Data::default();
-        edited.insert(stored, "roles", &["root"]).unwrap();
-        assert_eq!(
-            edited
-                .peek::<Vec<String>>(stored, "roles")
-                .unwrap()
-                .unwrap(),
-            ["root"]
-        );
     }
 
     #[test]

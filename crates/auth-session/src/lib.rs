@@ -142,11 +142,6 @@ pub mod fuzzing {
     pub fn get<T: DeserializeOwned>(stored: &[u8], key: &str) -> Result<Option<T>, SessionError> {
         crate::data::Data::default().get(stored, key)
     }
-
-    /// What `Session::roles` uses on a session loaded with `stored`: reads the one entry.
-    pub fn peek<T: DeserializeOwned>(stored: &[u8], key: &str) -> Result<Option<T>, SessionError> {
-        crate::data::Data::default().peek(stored, key)
-    }
 }
 
 pub use config::{ConfigError, SessionConfig};

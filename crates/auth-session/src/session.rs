@@ -154,7 +154,7 @@ impl Session {
     pub fn roles(&self) -> Result<Vec<String>, SessionError> {
         Ok(self
             .data
-            .peek(&self.record.data, ROLES_KEY)?
+            .get(&self.record.data, ROLES_KEY)?
             .unwrap_or_default())
     }
 

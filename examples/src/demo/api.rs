@@ -143,6 +143,21 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `GET /.well-known/openid-configuration`: OpenID Connect discovery, enough for a
+/// resource server to find the keys of the demo's tokens from its issuer URL.
+pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
+    let issuer = &state.issuer_url;
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+            "token_endpoint": format!("{issuer}/api/token"),
+        })),
+    )
+        .into_response()
+}
+
 /// `GET /api/health`: no authentication at all (the baseline for load tests).
 pub(crate) async fn health() -> &'static str {
     "ok"

@@ -25,8 +25,6 @@ use serde_json::{Map, Value, json};
 pub use keys::JwtAlg;
 pub use stores::{DEFAULT_PREFIX, StoreChoice};
 
-/// The issuer and audience of the demo's tokens.
-pub const ISSUER: &str = "http://authkit-demo.local";
 /// The audience of the demo's access tokens.
 pub const AUDIENCE: &str = "authkit-demo-api";
 
@@ -41,6 +39,9 @@ pub struct DemoConfig {
     pub secure_cookies: bool,
     /// The algorithm of the access-token key, generated at every start (default ES256).
     pub jwt_alg: JwtAlg,
+    /// The tokens' `iss`, also the base of the OpenID discovery document's `jwks_uri`
+    /// (default: `http://` and the address the demo is bound to).
+    pub issuer: Option<String>,
 }
 
 impl Default for DemoConfig {
@@ -49,6 +50,7 @@ impl Default for DemoConfig {
             store: StoreChoice::Memory,
             secure_cookies: false,
             jwt_alg: JwtAlg::default(),
+            issuer: None,
         }
     }
 }
@@ -74,13 +76,16 @@ pub(crate) struct Shared {
     pub(crate) keys: KeySet,
     /// One counter of failed logins for the form and the token endpoint.
     pub(crate) throttle: LoginThrottle,
+    /// The tokens' `iss`, where the discovery document says keys are.
+    pub(crate) issuer_url: String,
     pub(crate) hashing: passwords::BoundedHashing,
     /// Background work tied to the stores (SQL purges), stopped with the last clone.
     _background: Vec<store_sql::PurgeHandle>,
 }
 
-/// The demo's router, with its stores connected (and migrated, for SQL).
-pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
+/// The demo's router, with its stores connected (and migrated, for SQL), issuing tokens as
+/// `issuer_url` (the demo's own URL).
+pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router> {
     let clock = SystemClock::shared();
     let stores = config.store.connect(clock.clone()).await?;
     let sessions = SessionManager::builder(stores.sessions)
@@ -92,7 +97,7 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
     }
     let keys = config.jwt_alg.key_set(clock.clone())?;
     let issuer = Issuer::builder(keys.clone(), clock.clone())
-        .issuer(ISSUER)
+        .issuer(issuer_url)
         .audience(AUDIENCE)
         .current_claims(current_claims)
         .build(stores.refresh.clone(), stores.revocations.clone())?;
@@ -100,7 +105,7 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
         .clock(clock.clone())
         .build();
     let verifier = Verifier::builder(keys.clone(), clock)
-        .issuer(ISSUER)
+        .issuer(issuer_url)
         .audience(AUDIENCE)
         .revocation_store(stores.revocations.clone())
         .build()?;
@@ -123,7 +128,8 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
         .route("/api/token", post(api::token))
         .route("/api/token/refresh", post(api::refresh))
         .route("/api/health", get(api::health))
-        .route("/.well-known/jwks.json", get(api::jwks));
+        .route("/.well-known/jwks.json", get(api::jwks))
+        .route("/.well-known/openid-configuration", get(api::discovery));
     let either = Router::new().route("/api/me", get(api::me)).layer(
         AuthLayer::builder(verifier.clone(), sessions.clone())
             .cookie_config(cookies)
@@ -137,6 +143,7 @@ pub async fn app(config: &DemoConfig) -> anyhow::Result<Router> {
         issuer,
         keys,
         throttle,
+        issuer_url: issuer_url.to_owned(),
         hashing: passwords::BoundedHashing::per_core(),
         _background: stores.background,
     }));
@@ -155,9 +162,14 @@ pub async fn serve(
     bound: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = app(&config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    bound(listener.local_addr()?);
+    let local = listener.local_addr()?;
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let app = app(&config, issuer.trim_end_matches('/')).await?;
+    bound(local);
     // The peer's address feeds the per-address login throttle.
     axum::serve(
         listener,
