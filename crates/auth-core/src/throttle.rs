@@ -135,6 +135,7 @@ impl LoginAttempt {
     /// The password was right: the user name's count starts again, and this attempt no
     /// longer counts against the address.
     pub async fn succeeded(self) -> Result<(), StoreError> {
+        tracing::info!(event = "login.succeeded", user = %hint(&self.username));
         let store = &self.throttle.inner.store;
         store.reset(&self.username).await?;
         if let Some(address) = &self.address {
@@ -144,7 +145,13 @@ impl LoginAttempt {
     }
 
     /// The password was wrong: the attempt stays counted.
-    pub fn failed(self) {}
+    pub fn failed(self) {
+        tracing::info!(
+            event = "login.failed",
+            user = %hint(&self.username),
+            address = self.address.as_ref().map(hint).as_deref(),
+        );
+    }
 
     /// The password was never checked: the attempt is taken back from both counts.
     pub async fn abandoned(self) -> Result<(), StoreError> {
@@ -200,9 +207,15 @@ impl LoginThrottle {
         if let Some(until) = locked_until {
             // Whole seconds, rounded up, and at least one: what `Retry-After` can say.
             let wait = remaining(now, until);
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            tracing::warn!(
+                event = "login.throttled",
+                user = %hint(&username_key),
+                address = address_key.as_ref().map(hint).as_deref(),
+                retry_after_s = secs,
+            );
             return Err(AuthError::Throttled {
-                retry_after: Duration::from_secs(secs.max(1)),
+                retry_after: Duration::from_secs(secs),
             });
         }
         Ok(LoginAttempt {
@@ -211,6 +224,12 @@ impl LoginThrottle {
             address: address_key,
         })
     }
+}
+
+/// What the events name a user or an address by: the start of its throttle key, a digest.
+/// Never the name itself, which may be a password typed into the wrong field.
+fn hint(key: &ThrottleKey) -> String {
+    key.to_hex()[..12].to_owned()
 }
 
 #[cfg(all(test, feature = "memory"))]

@@ -457,7 +457,9 @@ impl Issuer {
         claims: &C,
     ) -> Result<AccessToken, AuthError> {
         let custom = custom_claims(claims)?;
-        self.mint(subject, &custom, None, self.inner.clock.now(), None)
+        let access = self.mint(subject, &custom, None, self.inner.clock.now(), None)?;
+        tracing::info!(event = "token.issued", subject, jti = %access.jti);
+        Ok(access)
     }
 
     /// Starts a session: a new refresh-token family (ending after the family lifetime),
@@ -487,6 +489,7 @@ impl Issuer {
             .refresh_store
             .insert(&refresh.hash(), &record)
             .await?;
+        tracing::info!(event = "token.issued", subject, jti = %access.jti, family = %family);
         Ok(TokenPair {
             access_token: access.token,
             access_expires_at: access.expires_at,
@@ -522,6 +525,7 @@ impl Issuer {
             Rotation::Rotated(record) => record,
             Rotation::Reused { family, subject } => {
                 // The store revoked the family's refresh tokens; its access tokens go too.
+                tracing::warn!(event = "token.reused", subject = %subject, family = %family);
                 self.revoke_family_access(&family, now).await?;
                 return Err(AuthError::Reused { subject, family });
             }
@@ -541,6 +545,12 @@ impl Issuer {
             Some(hook) => match hook.current_claims(&record.subject, &login_claims).await? {
                 SubjectStatus::Active(claims) => checked_claims(claims)?,
                 SubjectStatus::Disabled => {
+                    tracing::warn!(
+                        event = "token.family_ended",
+                        subject = %record.subject,
+                        family = %record.family,
+                        why = "the subject is disabled",
+                    );
                     self.end_family(&record.family, now).await?;
                     return Err(AuthError::Revoked);
                 }
@@ -553,6 +563,12 @@ impl Issuer {
             now,
             Some(record.family_expires_at),
         )?;
+        tracing::info!(
+            event = "token.refreshed",
+            subject = %record.subject,
+            jti = %access.jti,
+            family = %record.family,
+        );
         Ok(TokenPair {
             access_token: access.token,
             access_expires_at: access.expires_at,
@@ -588,6 +604,12 @@ impl Issuer {
     pub async fn revoke(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.inner.verifier.verify_ignoring_expiry(access_token)?;
         let now = self.inner.clock.now();
+        tracing::info!(
+            event = "token.revoked",
+            subject = claims.sub.as_deref(),
+            jti = claims.jti.as_deref(),
+            family = claims.family.as_ref().map(FamilyId::as_str),
+        );
         if let Some(family) = &claims.family {
             self.end_family(family, now).await?;
         }
@@ -615,6 +637,7 @@ impl Issuer {
             .revocations
             .revoke_subject(subject, next_millisecond(now), access_horizon(now)?)
             .await?;
+        tracing::info!(event = "subject.revoked", subject, refresh_tokens = revoked);
         Ok(revoked)
     }
 }

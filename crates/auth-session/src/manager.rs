@@ -219,6 +219,11 @@ impl<S: SessionStore> SessionManager<S> {
         let record = SessionRecord::new(subject, stored, now, expires_at);
         record.check_limits()?;
         let (id, key) = self.insert_new(&record).await?;
+        tracing::info!(
+            event = "session.created",
+            subject = %record.subject,
+            session = %key.hint(),
+        );
         Ok(Session::new(
             id,
             key,
@@ -324,13 +329,17 @@ impl<S: SessionStore> SessionManager<S> {
     /// Deletes the session stored under `key` (a key from [`list`](Self::list): "log out
     /// that device"). Returns whether it was still live.
     pub async fn destroy_key(&self, key: &SessionKey) -> Result<bool, SessionError> {
-        Ok(self.store.delete(key).await?)
+        let deleted = self.store.delete(key).await?;
+        tracing::info!(event = "session.destroyed", session = %key.hint(), deleted);
+        Ok(deleted)
     }
 
     /// Deletes every session of `subject` ("log out everywhere") and no other. Returns how
     /// many live sessions were deleted.
     pub async fn destroy_all(&self, subject: &str) -> Result<u64, SessionError> {
-        Ok(self.store.delete_subject(subject).await?)
+        let deleted = self.store.delete_subject(subject).await?;
+        tracing::info!(event = "session.destroyed_all", subject, sessions = deleted);
+        Ok(deleted)
     }
 
     /// The live sessions of `subject`, in no particular order.
@@ -470,6 +479,12 @@ impl<S: SessionStore> SessionManager<S> {
             return Err(SessionError::Conflict);
         }
         let (id, key) = self.insert_new(&record).await?;
+        tracing::info!(
+            event = "session.rotated",
+            subject = %record.subject,
+            from = %session.key.hint(),
+            session = %key.hint(),
+        );
         session.id = id;
         session.key = key;
         session.expires_at = record.expires_at;

@@ -94,6 +94,12 @@ pub(crate) async fn everywhere<S: SessionStore>(
     // token, and the subject's "not before" covers every one minted until now.
     let refresh_tokens = issuer.revoke_all(subject).await?;
     let sessions = sessions.destroy_all(subject).await?;
+    tracing::info!(
+        event = "logout.everywhere",
+        subject,
+        sessions,
+        refresh_tokens
+    );
     Ok(Ended {
         sessions,
         refresh_tokens,

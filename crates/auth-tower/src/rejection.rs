@@ -94,9 +94,11 @@ impl Rejection {
         self.respond(true)
     }
 
-    /// The answer, detailed or not.
+    /// The answer, detailed or not. Every refusal is an event (`request.refused`) carrying
+    /// its precise reason, whatever the client is told.
     pub(crate) fn respond<B: Default>(self, detailed: bool) -> Response<B> {
         let status = self.status();
+        self.trace(status);
         let mut response = Response::new(B::default());
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -144,6 +146,24 @@ impl Rejection {
         }
         response.extensions_mut().insert(Arc::new(self));
         response
+    }
+}
+
+impl Rejection {
+    fn trace(&self, status: StatusCode) {
+        let scheme = match self {
+            Self::Unauthenticated { scheme, .. } | Self::Forbidden { scheme, .. } => match scheme {
+                Scheme::Bearer => "bearer",
+                Scheme::Cookie => "cookie",
+            },
+            Self::CrossSite(_) => "cookie",
+        };
+        let status = status.as_u16();
+        if status >= 500 {
+            tracing::warn!(event = "request.refused", status, scheme, reason = %self);
+        } else {
+            tracing::info!(event = "request.refused", status, scheme, reason = %self);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod api;
 mod keys;
+pub mod logging;
 mod pages;
 pub mod passwords;
 mod stores;

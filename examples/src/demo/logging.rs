@@ -1,0 +1,14 @@
+//! The demo's log: every authentication decision the libraries report as a `tracing`
+//! event, printed one line each.
+
+use tracing_subscriber::EnvFilter;
+
+/// Prints events to standard error, filtered by `RUST_LOG` (default `info`).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second call (a test that starts several demos) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
