@@ -4,3 +4,8 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+
+/// The README's Rust snippets, compiled (and run where they can be) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -79,6 +79,8 @@ pub(crate) struct Shared {
     pub(crate) throttle: LoginThrottle,
     /// The tokens' `iss`, where the discovery document says keys are.
     pub(crate) issuer_url: String,
+    /// The session cookie's name, for the home page.
+    pub(crate) cookie_name: String,
     pub(crate) hashing: passwords::BoundedHashing,
     /// Background work tied to the stores (SQL purges), stopped with the last clone.
     _background: Vec<store_sql::PurgeHandle>,
@@ -96,6 +98,7 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
     if !config.secure_cookies {
         cookies = cookies.dev_plain_http();
     }
+    let cookie_name = cookies.name().to_owned();
     let keys = config.jwt_alg.key_set(clock.clone())?;
     let issuer = Issuer::builder(keys.clone(), clock.clone())
         .issuer(issuer_url)
@@ -117,6 +120,7 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         .route("/logout", post(pages::logout))
         .route("/logout-all", post(pages::logout_all))
         .route("/admin", get(pages::admin))
+        .route("/demo/token", post(pages::demo_token))
         .layer(
             SessionLayer::builder(sessions.clone())
                 .cookie_config(cookies.clone())
@@ -129,6 +133,8 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         .route("/api/token", post(api::token))
         .route("/api/token/refresh", post(api::refresh))
         .route("/api/health", get(api::health))
+        .route("/style.css", get(pages::style))
+        .route("/app.js", get(pages::script))
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/.well-known/openid-configuration", get(api::discovery));
     let either = Router::new().route("/api/me", get(api::me)).layer(
@@ -145,6 +151,7 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         keys,
         throttle,
         issuer_url: issuer_url.to_owned(),
+        cookie_name,
         hashing: passwords::BoundedHashing::per_core(),
         _background: stores.background,
     }));

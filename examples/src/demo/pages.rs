@@ -20,11 +20,25 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-/// `GET /`: who you are and your active sessions, or the way to the login page.
+/// `GET /`: the two models side by side, live: what this browser holds against what an
+/// API client holds, with a way to revoke each and see the effect; or the login page.
 pub(crate) async fn home(State(state): State<AppState>, who: Option<Authenticated>) -> Response {
-    let Some(Authenticated(who)) = who else {
-        return Redirect::to("/login").into_response();
-    };
+    match who {
+        Some(Authenticated(who)) => dashboard(&state, &who, None).await,
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+/// `POST /demo/token`: a token pair for the signed-in user, as `POST /api/token` would
+/// give an API client, shown on the page (never stored by the server).
+pub(crate) async fn demo_token(State(state): State<AppState>, Authenticated(who): Authenticated) -> Response {
+    match state.issuer.login(&who.subject, &serde_json::json!({ "roles": who.roles })).await {
+        Ok(pair) => dashboard(&state, &who, Some(&pair)).await,
+        Err(error) => Rejection::auth(Scheme::Cookie, error).into_response(),
+    }
+}
+
+async fn dashboard(state: &AppState, who: &Identity, pair: Option<&auth_jwt::TokenPair>) -> Response {
     let sessions = match state.sessions.list(&who.subject).await {
         Ok(sessions) => sessions,
         Err(error) => return Rejection::auth(Scheme::Cookie, error.into()).into_response(),
@@ -37,11 +51,7 @@ pub(crate) async fn home(State(state): State<AppState>, who: Option<Authenticate
         .iter()
         .map(|s| {
             let hint = s.hint();
-            let marker = if hint == current {
-                " (this browser)"
-            } else {
-                ""
-            };
+            let marker = if hint == current { " (this browser)" } else { "" };
             format!(
                 "<tr><td><code>{}</code>{marker}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&hint),
@@ -52,25 +62,92 @@ pub(crate) async fn home(State(state): State<AppState>, who: Option<Authenticate
         })
         .collect();
     let admin_link = if who.has_role("admin") {
-        r#"<p><a href="/admin">Admin area</a></p>"#
+        r#" · <a href="/admin">admin area</a>"#
     } else {
         ""
+    };
+    let cookie = state.cookie_name.as_str();
+    // name=value, the value 43 characters of base64url; "Cookie: " and CRLF on the wire.
+    let cookie_bytes = cookie.len() + 1 + 43;
+    let session_expires = who.expires_at.map(until).unwrap_or_default();
+    let token_card = match pair {
+        None => r#"<p class="lead">An API client logs in with <code>POST /api/token</code> and
+sends the access token in every request's <code>Authorization</code> header.</p>
+<form method="post" action="/demo/token"><button id="get-token" type="submit">Get a token as an API client would</button></form>"#
+            .to_owned(),
+        Some(pair) => {
+            let token = &pair.access_token;
+            format!(
+                r#"<dl>
+<dt>holds</dt><dd><code>{start}…</code> (a signed JWT: its claims are readable by anyone)</dd>
+<dt>size</dt><dd id="token-bytes">{bytes} bytes, sent with every request ({line} with <code>Authorization: Bearer</code>)</dd>
+<dt>expires</dt><dd>{expires}, then the refresh token gets a new one</dd>
+<dt>state</dt><dd>none on the server, but for the revocation list it is checked against</dd>
+</dl>
+<div class="actions">
+<button data-action="check" data-out="token-result" data-token="{token}" id="check-token">Call /api/me with it</button>
+<button class="danger" data-action="revoke" data-out="token-result" data-token="{token}" id="revoke-token">Revoke it</button>
+</div>
+<div class="result" id="token-result"></div>"#,
+                start = escape(&token[..token.len().min(24)]),
+                bytes = token.len(),
+                line = token.len() + "Authorization: Bearer \r\n".len(),
+                expires = until(pair.access_expires_at),
+                token = escape(token),
+            )
+        }
     };
     page(
         "authkit demo",
         &format!(
             r#"<h1 id="greeting">Hello, {name}</h1>
-<p>Roles: <span id="roles">{roles}</span></p>
-{admin_link}
-<h2>Your active sessions</h2>
+<p class="lead">Roles: <span id="roles">{roles}</span>{admin_link}</p>
+<div class="models">
+<div class="card"><h2>Session: what this browser holds</h2>
+<dl>
+<dt>holds</dt><dd>the cookie <code>{cookie}</code>: 256 random bits, <code>HttpOnly</code>, unreadable by scripts</dd>
+<dt>size</dt><dd id="cookie-bytes">{cookie_bytes} bytes, sent with every request ({cookie_line} with <code>Cookie:</code>)</dd>
+<dt>expires</dt><dd>{session_expires} if idle, sooner at its absolute limit</dd>
+<dt>state</dt><dd>on the server: {count} active session(s) below</dd>
+</dl>
+<div class="actions">
+<button class="quiet" data-action="check" data-out="cookie-result" id="check-cookie">Call /api/me with the cookie</button>
+<form method="post" action="/logout"><button class="danger" id="logout" type="submit">Log out</button></form>
+<form method="post" action="/logout-all"><button class="danger" id="logout-all" type="submit">Log out everywhere</button></form>
+</div>
+<div class="result" id="cookie-result"></div>
+</div>
+<div class="card"><h2>JWT: what an API client holds</h2>
+{token_card}
+</div>
+</div>
+<section><h2>Your active sessions</h2>
 <table><tr><th>session</th><th>created</th><th>last seen</th><th>expires</th></tr>{rows}</table>
-<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
-<form method="post" action="/logout-all"><button id="logout-all" type="submit">Log out everywhere</button></form>"#,
+<p class="lead">"Log out everywhere" ends every one of them, and every token issued to you.</p>
+</section>"#,
             name = escape(&who.subject),
             roles = escape(&who.roles.join(", ")),
+            cookie_line = cookie_bytes + "Cookie: \r\n".len(),
+            count = sessions.len(),
         ),
     )
     .into_response()
+}
+
+/// `GET /style.css`.
+pub(crate) async fn style() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("assets/style.css"),
+    )
+}
+
+/// `GET /app.js`: calls `/api/me` and `/api/logout` the way each client does.
+pub(crate) async fn script() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("assets/app.js"),
+    )
 }
 
 /// `GET /login`: the form.
@@ -171,7 +248,7 @@ fn login_page(error: Option<&str>) -> Html<String> {
         "log in",
         &format!(
             r#"<h1 id="login-title">Log in</h1>{error}
-<form method="post" action="/login">
+<form class="login" method="post" action="/login">
 <label>User name <input id="username" name="username" autocomplete="username" required></label>
 <label>Password <input id="password" name="password" type="password" autocomplete="current-password" required></label>
 <button id="submit" type="submit">Log in</button>
@@ -183,7 +260,12 @@ fn login_page(error: Option<&str>) -> Html<String> {
 
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}</body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><link rel=\"stylesheet\" href=\"/style.css\">\
+         <script src=\"/app.js\" defer></script></head><body>\
+         <header><strong>authkit</strong><span>sessions and JWTs, side by side</span></header>\
+         <main>{body}</main></body></html>",
         escape(title)
     ))
 }
