@@ -7,6 +7,7 @@ use auth_core::{SharedClock, SystemClock};
 use crate::connection::RedisConnection;
 use crate::error::ConfigError;
 use crate::keys::{DEFAULT_PREFIX, Keyspace, check_prefix};
+use crate::local_cache::LocalCacheConfig;
 use crate::{RedisRefreshTokenStore, RedisRevocationStore, RedisSessionStore, RedisThrottleStore};
 
 /// How much longer than its deadline a value stays in Redis, unless configured otherwise.
@@ -34,6 +35,7 @@ pub struct RedisStoreBuilder {
     prefix: String,
     clock: SharedClock,
     ttl_slack: Duration,
+    local_cache: Option<LocalCacheConfig>,
 }
 
 impl RedisStoreBuilder {
@@ -45,6 +47,7 @@ impl RedisStoreBuilder {
             prefix: DEFAULT_PREFIX.to_owned(),
             clock: SystemClock::shared(),
             ttl_slack: DEFAULT_TTL_SLACK,
+            local_cache: None,
         }
     }
 
@@ -69,14 +72,36 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// A session store.
-    pub fn sessions(&self) -> Result<RedisSessionStore, ConfigError> {
-        Ok(RedisSessionStore::from_shared(self.shared("s")?))
+    /// Serves session loads and revocation checks from process memory, kept fresh by Redis
+    /// (see the crate docs, "Local cache kept fresh by Redis"): the session and revocation
+    /// stores built from here on each open their own invalidation connection, and fail
+    /// closed while it is down. Refresh-token and throttle stores are never cached. The
+    /// connection must have been opened with [`RedisConnection::connect`] (or
+    /// `connect_cluster`), which says how to open more; building a cached store on a
+    /// wrapped one is [`ConfigError::LocalCache`].
+    pub fn local_cache(mut self, config: LocalCacheConfig) -> Self {
+        self.local_cache = Some(config);
+        self
     }
 
-    /// A revocation store.
+    /// A session store; each call builds a store of its own (with its own local cache and
+    /// invalidation connection when [`local_cache`](Self::local_cache) is on).
+    pub fn sessions(&self) -> Result<RedisSessionStore, ConfigError> {
+        let shared = self.shared("s")?;
+        match &self.local_cache {
+            None => Ok(RedisSessionStore::from_shared(shared)),
+            Some(config) => RedisSessionStore::cached(shared, config),
+        }
+    }
+
+    /// A revocation store; each call builds a store of its own (with its own local cache and
+    /// invalidation connection when [`local_cache`](Self::local_cache) is on).
     pub fn revocations(&self) -> Result<RedisRevocationStore, ConfigError> {
-        Ok(RedisRevocationStore::from_shared(self.shared("rv")?))
+        let shared = self.shared("rv")?;
+        match &self.local_cache {
+            None => Ok(RedisRevocationStore::from_shared(shared)),
+            Some(config) => RedisRevocationStore::cached(shared, config),
+        }
     }
 
     /// A refresh-token store.

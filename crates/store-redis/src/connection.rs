@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::StoreError;
@@ -11,6 +12,10 @@ use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation, Value};
 
 use crate::error::{ConfigError, map_redis_error};
 use crate::eviction;
+use crate::keys::Keyspace;
+use crate::local_cache::LocalCacheConfig;
+use crate::local_cache::entries::Invalidate;
+use crate::local_cache::link::{Link, LinkSettings, Target};
 
 /// How long one store operation may wait for Redis before it fails with
 /// [`StoreError::Unavailable`], unless configured otherwise.
@@ -93,6 +98,9 @@ impl ConnectOptions {
 pub struct RedisConnection {
     inner: Inner,
     timeout: Duration,
+    /// How to open further connections to the same deployment (the local cache's own),
+    /// when this one was opened from a URL.
+    origin: Option<Arc<redis::ConnectionInfo>>,
 }
 
 #[derive(Clone)]
@@ -100,6 +108,8 @@ enum Inner {
     Single(ConnectionManager),
     #[cfg(feature = "cluster")]
     Cluster(redis::cluster_async::ClusterConnection),
+    /// A cached store's tracked connection (crate-internal: see `local_cache`).
+    Tracked(Arc<Link>),
 }
 
 impl fmt::Debug for RedisConnection {
@@ -108,6 +118,7 @@ impl fmt::Debug for RedisConnection {
             Inner::Single(_) => "single",
             #[cfg(feature = "cluster")]
             Inner::Cluster(_) => "cluster",
+            Inner::Tracked(_) => "tracked",
         };
         f.debug_struct("RedisConnection")
             .field("kind", &kind)
@@ -147,9 +158,11 @@ impl RedisConnection {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(timeout);
+        let origin = Arc::new(client.get_connection_info().clone());
         let manager = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(ConfigError::InvalidConnection)?;
-        let connection = Self::from_manager(manager).with_timeout(timeout);
+        let mut connection = Self::from_manager(manager).with_timeout(timeout);
+        connection.origin = Some(origin);
         connection.check_unless_allowed(options).await?;
         Ok(connection)
     }
@@ -162,6 +175,7 @@ impl RedisConnection {
         Self {
             inner: Inner::Single(manager),
             timeout: DEFAULT_TIMEOUT,
+            origin: None,
         }
     }
 
@@ -205,6 +219,15 @@ impl RedisConnection {
         let timeout = options.timeout;
         check_timeout(timeout)?;
         let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        // The settings every node shares (credentials, TLS), for the local cache's own
+        // connections; the cluster client refuses an empty or invalid list below anyway.
+        let origin = match nodes.first() {
+            Some(seed) => Some(Arc::new(
+                redis::IntoConnectionInfo::into_connection_info(seed.as_str())
+                    .map_err(ConfigError::InvalidConnection)?,
+            )),
+            None => None,
+        };
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
             .connection_timeout(timeout)
             .response_timeout(timeout)
@@ -216,7 +239,8 @@ impl RedisConnection {
         let connection = deadline(timeout, client.get_async_connection())
             .await
             .map_err(ConfigError::Unreachable)?;
-        let connection = Self::from_cluster(connection).with_timeout(timeout);
+        let mut connection = Self::from_cluster(connection).with_timeout(timeout);
+        connection.origin = origin;
         connection.check_unless_allowed(options).await?;
         Ok(connection)
     }
@@ -229,6 +253,7 @@ impl RedisConnection {
         Self {
             inner: Inner::Cluster(connection),
             timeout: DEFAULT_TIMEOUT,
+            origin: None,
         }
     }
 
@@ -261,6 +286,56 @@ impl RedisConnection {
         }
     }
 
+    /// A tracked connection for a cached store whose keys live in `keys`: its own RESP3
+    /// connection to the node serving them, reporting invalidations to `sink`.
+    pub(crate) fn tracked(
+        &self,
+        keys: &Keyspace,
+        sink: Arc<dyn Invalidate>,
+        config: &LocalCacheConfig,
+    ) -> Result<Self, ConfigError> {
+        let config = config.checked()?;
+        let unsupported = || {
+            ConfigError::LocalCache(
+                "the connection was wrapped with from_manager or from_cluster; open it with \
+                 connect or connect_cluster",
+            )
+        };
+        let origin = self.origin.as_deref().ok_or_else(unsupported)?;
+        let target = match &self.inner {
+            Inner::Single(_) => Target::Node(origin.clone()),
+            #[cfg(feature = "cluster")]
+            Inner::Cluster(cluster) => Target::Cluster {
+                cluster: cluster.clone(),
+                template: origin.clone(),
+                tag: keys.tag().to_owned(),
+            },
+            Inner::Tracked(_) => return Err(unsupported()),
+        };
+        let link = Link::new(LinkSettings {
+            target,
+            timeout: self.timeout,
+            heartbeat: config.beat(),
+            probe_key: keys.key("probe", "link"),
+            name: format!("authkit-cache:{}", keys.tag()),
+            sink,
+        });
+        Ok(Self {
+            inner: Inner::Tracked(Arc::new(link)),
+            timeout: self.timeout,
+            origin: None,
+        })
+    }
+
+    /// For a tracked connection: waits (within the timeout) until its invalidations can be
+    /// trusted, or fails closed. Other connections are always ready.
+    pub(crate) async fn ready(&self) -> Result<(), StoreError> {
+        match &self.inner {
+            Inner::Tracked(link) => link.ready().await,
+            _ => Ok(()),
+        }
+    }
+
     /// Sends `cmd` to the server, or to every master of a cluster, and returns each
     /// server's answer by node address (none for a single server). `Err` only when the
     /// question could not be put; a server's own error answer is in its entry.
@@ -275,6 +350,10 @@ impl RedisConnection {
                     answer => Ok(vec![(None, answer)]),
                 }
             }
+            Inner::Tracked(link) => match link.query::<Value>(cmd).await {
+                Err(error @ StoreError::Unavailable(_)) => Err(error),
+                answer => Ok(vec![(None, answer)]),
+            },
             #[cfg(feature = "cluster")]
             Inner::Cluster(mut c) => {
                 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
@@ -308,7 +387,7 @@ impl RedisConnection {
     /// single server.
     pub(crate) async fn master_count(&self) -> Result<Option<usize>, StoreError> {
         match self.inner {
-            Inner::Single(_) => Ok(None),
+            Inner::Single(_) | Inner::Tracked(_) => Ok(None),
             #[cfg(feature = "cluster")]
             Inner::Cluster(_) => {
                 let slots: Value = self.query(redis::cmd("CLUSTER").arg("SLOTS")).await?;
@@ -323,6 +402,7 @@ impl RedisConnection {
             Inner::Single(mut c) => deadline(self.timeout, cmd.query_async(&mut c)).await,
             #[cfg(feature = "cluster")]
             Inner::Cluster(mut c) => deadline(self.timeout, cmd.query_async(&mut c)).await,
+            Inner::Tracked(link) => link.query(cmd).await,
         }
     }
 
@@ -335,6 +415,7 @@ impl RedisConnection {
             Inner::Single(mut c) => deadline(self.timeout, script.invoke_async(&mut c)).await,
             #[cfg(feature = "cluster")]
             Inner::Cluster(mut c) => deadline(self.timeout, script.invoke_async(&mut c)).await,
+            Inner::Tracked(link) => link.invoke(script).await,
         }
     }
 }

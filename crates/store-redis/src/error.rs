@@ -16,6 +16,12 @@ pub enum ConfigError {
     /// The operation timeout is zero.
     #[error("the operation timeout must be positive")]
     ZeroTimeout,
+    /// The local cache cannot be set up as asked: a zero heartbeat, or a connection that
+    /// was wrapped with `from_manager` / `from_cluster`, which does not say how to open
+    /// the cache's own invalidation connection (open it with `connect` or
+    /// `connect_cluster` instead).
+    #[error("the local cache cannot be set up: {0}")]
+    LocalCache(&'static str),
     /// Redis did not answer while connecting (to learn a cluster's slot map, or to read
     /// the eviction policy).
     #[error("Redis is unreachable")]

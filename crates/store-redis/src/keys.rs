@@ -53,6 +53,11 @@ impl Keyspace {
         }
     }
 
+    /// The hash tag every key of this store starts with, `{<prefix>:<kind>}`.
+    pub(crate) fn tag(&self) -> &str {
+        &self.tag
+    }
+
     /// The start of every key named `part` (`rec`, `sub`, ...), for scripts that build key
     /// names from stored values. Always ends in `:`.
     pub(crate) fn part(&self, part: &str) -> String {

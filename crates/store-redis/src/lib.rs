@@ -41,6 +41,74 @@
 //! spell out the risk. Connections wrapped with [`RedisConnection::from_manager`] or
 //! `from_cluster` are checked only when you call [`RedisConnection::check_eviction_policy`].
 //!
+//! # Local cache kept fresh by Redis
+//!
+//! [`RedisStoreBuilder::local_cache`] makes the session and revocation stores answer warm
+//! requests from process memory, with Redis telling every process what changed (RESP3
+//! server-assisted invalidation, `CLIENT TRACKING`; needs Redis 6 or later):
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use auth_core::store::{SessionRecord, TokenRef};
+//! use auth_core::{RevocationStore, SessionId, SessionStore};
+//! use store_redis::{LocalCacheConfig, RedisConnection, RedisStoreBuilder};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+//! let connection = RedisConnection::connect(&url).await?;
+//! let builder = RedisStoreBuilder::new(connection)
+//!     .prefix("doc-local-cache")
+//!     .local_cache(LocalCacheConfig::new());
+//! let sessions = builder.sessions()?;
+//! let revocations = builder.revocations()?;
+//!
+//! let id = SessionId::generate()?;
+//! let now = SystemTime::now();
+//! let record = SessionRecord::new("alice", b"{}".to_vec(), now, now + Duration::from_secs(60));
+//! sessions.create(&id.key(), &record).await?; // written through: held here at once
+//! assert!(sessions.load(&id.key()).await?.is_some()); // from memory
+//! assert_eq!(sessions.local_cache_stats().map(|s| s.misses), Some(0));
+//!
+//! let token = TokenRef::new("https://issuer.example", "alice", now).jti(Some("t-1"));
+//! assert!(!revocations.is_token_revoked(&token).await?); // one MGET, then held
+//! assert!(!revocations.is_token_revoked(&token).await?); // from memory
+//! sessions.delete(&id.key()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - **A warm request sends nothing to Redis**: a session load, or a revocation check whose
+//!   keys (the token's `jti`, family and subject, revoked or not) are held, is answered
+//!   from memory. A miss costs what the uncached store costs, one `GET` or one `MGET`.
+//! - **Writes through this process update it at once**, and cost one command each: a
+//!   `create`, `save` or `touch` updates the local entry without a read (so the
+//!   once-a-minute touch of auth-session costs one command per session, not two), and a
+//!   `delete`, `delete_subject` or revocation drops the local entries it concerns.
+//! - **A write anywhere else evicts the entry here within milliseconds**: Redis pushes the
+//!   invalidation of every key this process has read, as the write happens.
+//! - **No stale answer**: entries carry the version they were read at, and a read that
+//!   raced an invalidation (or a reconnection) is never kept, so a late answer cannot bring
+//!   older data back.
+//! - **Fail closed**: when the invalidation connection is lost, or its heartbeat (default
+//!   every second, [`LocalCacheConfig::heartbeat`]) goes unanswered, every entry is dropped
+//!   and the store answers [`StoreError::Unavailable`](auth_core::StoreError) (a 503) until
+//!   the connection is back, within the connection's timeout; it never answers from an
+//!   entry whose invalidation it may have missed. The reason is a typed
+//!   [`CacheUnavailable`] in the error's source chain. A network partition that drops
+//!   packets silently is noticed within `heartbeat + timeout`: that is the one window in
+//!   which a change elsewhere can go unseen.
+//! - **Bounded memory**: at most [`LocalCacheConfig::max_entries`] values per store; past
+//!   it, cached copies are evicted (and read again when needed), never anything in Redis.
+//! - **Redis Cluster too**: each cached store tracks on its own connection to the master
+//!   that serves its slot, and follows the slot when it moves.
+//!
+//! Each cached store opens one more connection per process (to its node) and carries all
+//! of its commands on it; refresh-token and throttle stores are never cached. Counters are
+//! in [`RedisSessionStore::local_cache_stats`] and
+//! [`RedisRevocationStore::local_cache_stats`]. auth-core's `Cached<S>` remains the
+//! backend-neutral alternative, with a staleness bounded by its TTL instead.
+//!
 //! # Example
 //!
 //! Needs a Redis server at `REDIS_URL` (default `redis://127.0.0.1:6379`).
@@ -75,6 +143,7 @@ mod connection;
 mod error;
 mod eviction;
 mod keys;
+mod local_cache;
 #[cfg(test)]
 mod lua_check;
 mod refresh;
@@ -89,6 +158,7 @@ pub use builder::{DEFAULT_TTL_SLACK, RedisStoreBuilder};
 pub use connection::{ConnectOptions, DEFAULT_TIMEOUT, RedisConnection};
 pub use error::ConfigError;
 pub use keys::{DEFAULT_PREFIX, MAX_PREFIX_LEN};
+pub use local_cache::{CacheUnavailable, LocalCacheConfig, LocalCacheStats};
 pub use refresh::RedisRefreshTokenStore;
 pub use revocation::RedisRevocationStore;
 pub use session::RedisSessionStore;

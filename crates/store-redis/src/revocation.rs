@@ -12,6 +12,8 @@ use crate::builder::{RedisStoreBuilder, Shared};
 use crate::connection::RedisConnection;
 use crate::error::{ConfigError, malformed};
 use crate::keys::{name_hash, subject_name};
+use crate::local_cache::entries::{Entries, Intent};
+use crate::local_cache::{LocalCacheConfig, LocalCacheStats};
 use crate::time::{DIGITS, from_nanos, instant, parse_digits, ttl_millis};
 
 /// A [`RevocationStore`] on Redis or Redis Cluster.
@@ -33,11 +35,21 @@ use crate::time::{DIGITS, from_nanos, instant, parse_digits, ttl_millis};
 /// (its `jti`, its family, its subject). Writes are small Lua scripts that never shorten a
 /// revocation in force. **Cluster**: all keys of one store share the hash tag `{P:rv}` (one
 /// slot), which is what lets that `MGET` read them at once.
+///
+/// **Local cache** (built with
+/// [`RedisStoreBuilder::local_cache`](crate::RedisStoreBuilder::local_cache)): each key's
+/// stored value, or its absence, is kept, so a warm check of a token that is not revoked
+/// sends nothing; a revocation anywhere evicts the key on every process within
+/// milliseconds. See the crate docs.
 #[derive(Clone, Debug)]
 pub struct RedisRevocationStore {
     shared: Shared,
     scripts: Arc<Scripts>,
+    cache: Option<Arc<RevocationEntries>>,
 }
+
+/// Cached values (`None`: nothing stored), by key.
+type RevocationEntries = Entries<Option<Arc<[u8]>>>;
 
 #[derive(Debug)]
 struct Scripts {
@@ -58,7 +70,75 @@ impl RedisRevocationStore {
                 until: Script::new(include_str!("lua/revoke_until.lua")),
                 subject: Script::new(include_str!("lua/revoke_subject.lua")),
             }),
+            cache: None,
         }
+    }
+
+    /// A store with a local cache: every command on its own tracked connection.
+    pub(crate) fn cached(shared: Shared, config: &LocalCacheConfig) -> Result<Self, ConfigError> {
+        let entries = Arc::new(RevocationEntries::new(config.entries()));
+        let connection = shared
+            .connection
+            .tracked(&shared.keys, entries.clone(), config)?;
+        let mut store = Self::from_shared(Shared {
+            connection,
+            ..shared
+        });
+        store.cache = Some(entries);
+        Ok(store)
+    }
+
+    /// The local cache's counters, for a store built with a local cache.
+    pub fn local_cache_stats(&self) -> Option<LocalCacheStats> {
+        self.cache.as_ref().map(|cache| cache.stats())
+    }
+
+    /// The values stored at `keys`: with a local cache, from memory when every one is held,
+    /// else one `MGET` whose answers are kept unless invalidated meanwhile.
+    async fn values(&self, keys: &[String]) -> Result<Vec<Option<Arc<[u8]>>>, StoreError> {
+        let cache = self.cache.as_deref();
+        if let Some(cache) = cache {
+            self.shared.connection.ready().await?;
+            let held: Option<Vec<_>> = keys.iter().map(|k| cache.get(k.as_bytes())).collect();
+            if let Some(held) = held {
+                return Ok(held);
+            }
+        }
+        let tickets: Vec<_> = cache
+            .map(|cache| {
+                keys.iter()
+                    .map(|k| cache.begin(k.as_bytes(), Intent::Read))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut mget = redis::cmd("MGET");
+        mget.arg(keys);
+        let fetched: Vec<Option<Vec<u8>>> = self.shared.connection.query(&mget).await?;
+        if fetched.len() != keys.len() {
+            return Err(malformed("MGET answer"));
+        }
+        let fetched: Vec<Option<Arc<[u8]>>> =
+            fetched.into_iter().map(|v| v.map(Arc::from)).collect();
+        for (ticket, value) in tickets.into_iter().zip(&fetched) {
+            ticket.read(Some(value.clone()));
+        }
+        Ok(fetched)
+    }
+
+    /// Runs a write of `key`; with a local cache, drops the key once it is done (the
+    /// tracked connection hears nothing of its own writes).
+    async fn written<T>(
+        &self,
+        key: &str,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Some(cache) = &self.cache else {
+            return write.await;
+        };
+        let ticket = cache.begin(key.as_bytes(), Intent::Write);
+        let written = write.await;
+        ticket.write(|_| None);
+        written
     }
 
     fn token_key(&self, issuer: &str, jti: &str) -> Result<String, StoreError> {
@@ -141,16 +221,25 @@ impl RedisRevocationStore {
 impl RevocationStore for RedisRevocationStore {
     async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
         let key = self.token_key(issuer, jti)?;
-        self.revoke_until(key, until).await
+        self.written(&key, self.revoke_until(key.clone(), until))
+            .await
     }
 
     async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
         let key = self.token_key(issuer, jti)?;
-        let value: Option<Vec<u8>> = self
-            .shared
-            .connection
-            .query(redis::cmd("GET").arg(key))
-            .await?;
+        let value: Option<Arc<[u8]>> = if self.cache.is_some() {
+            self.values(std::slice::from_ref(&key))
+                .await?
+                .pop()
+                .flatten()
+        } else {
+            let value: Option<Vec<u8>> = self
+                .shared
+                .connection
+                .query(redis::cmd("GET").arg(key))
+                .await?;
+            value.map(Arc::from)
+        };
         self.until_in_force(value.as_deref(), self.shared.clock.now())
     }
 
@@ -161,7 +250,8 @@ impl RevocationStore for RedisRevocationStore {
         until: SystemTime,
     ) -> Result<(), StoreError> {
         let key = self.family_key(issuer, family)?;
-        self.revoke_until(key, until).await
+        self.written(&key, self.revoke_until(key.clone(), until))
+            .await
     }
 
     async fn revoke_subject(
@@ -172,48 +262,56 @@ impl RevocationStore for RedisRevocationStore {
     ) -> Result<(), StoreError> {
         let key = self.subject_key(subject)?;
         let now = self.shared.clock.now();
-        let _: i64 = self
-            .shared
-            .connection
-            .invoke(
-                self.scripts
-                    .subject
-                    .key(key)
-                    .arg(instant(not_before))
-                    .arg(instant(until))
-                    .arg(instant(now))
-                    .arg(ttl_millis(now, until, self.shared.ttl_slack)),
-            )
-            .await?;
-        Ok(())
+        let write = async {
+            let _: i64 = self
+                .shared
+                .connection
+                .invoke(
+                    self.scripts
+                        .subject
+                        .key(&key)
+                        .arg(instant(not_before))
+                        .arg(instant(until))
+                        .arg(instant(now))
+                        .arg(ttl_millis(now, until, self.shared.ttl_slack)),
+                )
+                .await?;
+            Ok(())
+        };
+        self.written(&key, write).await
     }
 
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
         let key = self.subject_key(subject)?;
-        let value: Option<Vec<u8>> = self
-            .shared
-            .connection
-            .query(redis::cmd("GET").arg(key))
-            .await?;
+        let value: Option<Arc<[u8]>> = if self.cache.is_some() {
+            self.values(std::slice::from_ref(&key))
+                .await?
+                .pop()
+                .flatten()
+        } else {
+            let value: Option<Vec<u8>> = self
+                .shared
+                .connection
+                .query(redis::cmd("GET").arg(key))
+                .await?;
+            value.map(Arc::from)
+        };
         self.not_before(value.as_deref(), self.shared.clock.now())
     }
 
-    // Asked on every authenticated request: one MGET of only the keys that apply.
+    // Asked on every authenticated request: one MGET of only the keys that apply, or
+    // nothing at all when the local cache holds all of them.
     async fn is_token_revoked(&self, token: &TokenRef<'_>) -> Result<bool, StoreError> {
-        let mut mget = redis::cmd("MGET");
-        let mut keys = 1;
-        mget.arg(self.subject_key(token.subject)?);
+        let mut keys = Vec::with_capacity(3);
+        keys.push(self.subject_key(token.subject)?);
         if let Some(jti) = token.jti {
-            mget.arg(self.token_key(token.issuer, jti)?);
-            keys += 1;
+            keys.push(self.token_key(token.issuer, jti)?);
         }
         if let Some(family) = token.family {
-            mget.arg(self.family_key(token.issuer, family)?);
-            keys += 1;
+            keys.push(self.family_key(token.issuer, family)?);
         }
-        let values: Vec<Option<Vec<u8>>> = self.shared.connection.query(&mget).await?;
-        let (Some((subject, deadlines)), true) = (values.split_first(), values.len() == keys)
-        else {
+        let values = self.values(&keys).await?;
+        let Some((subject, deadlines)) = values.split_first() else {
             return Err(malformed("MGET answer"));
         };
         let now = self.shared.clock.now();

@@ -12,8 +12,10 @@ use crate::builder::{RedisStoreBuilder, Shared};
 use crate::connection::RedisConnection;
 use crate::error::{ConfigError, malformed};
 use crate::keys::subject_name;
+use crate::local_cache::entries::{Entries, Intent};
+use crate::local_cache::{LocalCacheConfig, LocalCacheStats};
 use crate::session_record::{decode, encode, is_live, lua_script};
-use crate::time::{ceil_millis, digits, floor_millis, instant, ttl_millis};
+use crate::time::{ceil_millis, digits, floor_millis, from_nanos, instant, nanos, ttl_millis};
 
 /// A [`SessionStore`] on Redis or Redis Cluster.
 ///
@@ -33,11 +35,20 @@ use crate::time::{ceil_millis, digits, floor_millis, instant, ttl_millis};
 ///   Stores with different prefixes land on different slots. The scripts reach the
 ///   records of an index (and the index of a record) through key names they build from
 ///   that tag, which Redis Cluster allows because they hash to the script's own slot.
+/// - **Local cache** (built with
+///   [`RedisStoreBuilder::local_cache`](crate::RedisStoreBuilder::local_cache)): a warm
+///   `load` sends nothing; `create`, `save` and `touch` write through and update the local
+///   entry; `delete` and `delete_subject` drop what this process holds at once, and every
+///   other process within milliseconds. See the crate docs.
 #[derive(Clone, Debug)]
 pub struct RedisSessionStore {
     shared: Shared,
     scripts: Arc<Scripts>,
+    cache: Option<Arc<SessionEntries>>,
 }
+
+/// Cached records, by record key.
+type SessionEntries = Entries<Arc<SessionRecord>>;
 
 #[derive(Debug)]
 struct Scripts {
@@ -54,15 +65,80 @@ impl RedisSessionStore {
     }
 
     pub(crate) fn from_shared(shared: Shared) -> Self {
+        Self::build(shared, None)
+    }
+
+    /// A store with a local cache: every command on its own tracked connection.
+    pub(crate) fn cached(shared: Shared, config: &LocalCacheConfig) -> Result<Self, ConfigError> {
+        let entries = Arc::new(SessionEntries::new(config.entries()));
+        let connection = shared
+            .connection
+            .tracked(&shared.keys, entries.clone(), config)?;
+        Ok(Self::build(
+            Shared {
+                connection,
+                ..shared
+            },
+            Some(entries),
+        ))
+    }
+
+    fn build(shared: Shared, cache: Option<Arc<SessionEntries>>) -> Self {
+        // A cached store's own writes untrack the record (NOLOOP): the scripts that leave a
+        // record it caches read it again, so that a later write elsewhere is still pushed.
+        let writing = |body: &str| match cache {
+            Some(_) => Script::new(&lua_script(&tracking_again(body))),
+            None => Script::new(&lua_script(body)),
+        };
         Self {
-            shared,
             scripts: Arc::new(Scripts {
-                create: Script::new(&lua_script(include_str!("lua/session_create.lua"))),
-                update: Script::new(&lua_script(include_str!("lua/session_update.lua"))),
+                create: writing(include_str!("lua/session_create.lua")),
+                update: writing(include_str!("lua/session_update.lua")),
                 delete: Script::new(&lua_script(include_str!("lua/session_delete.lua"))),
                 subject: Script::new(&lua_script(include_str!("lua/session_subject.lua"))),
             }),
+            shared,
+            cache,
         }
+    }
+
+    /// The local cache's counters, for a store built with a local cache.
+    pub fn local_cache_stats(&self) -> Option<LocalCacheStats> {
+        self.cache.as_ref().map(|cache| cache.stats())
+    }
+
+    /// The stored record under `key`, whether live or not.
+    async fn fetch(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        let value: Option<Vec<u8>> = self
+            .shared
+            .connection
+            .query(redis::cmd("GET").arg(self.record_key(key)))
+            .await?;
+        value.as_deref().map(decode).transpose()
+    }
+
+    /// A load through the local cache: from memory when held, else one `GET` whose answer
+    /// is kept unless an invalidation of the key came meanwhile.
+    async fn load_cached(
+        &self,
+        cache: &SessionEntries,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        self.shared.connection.ready().await?;
+        let name = self.record_key(key);
+        let record = match cache.get(name.as_bytes()) {
+            Some(record) => record,
+            None => {
+                let ticket = cache.begin(name.as_bytes(), Intent::Read);
+                let fetched = self.fetch(key).await?.map(Arc::new);
+                ticket.read(fetched.clone());
+                let Some(record) = fetched else {
+                    return Ok(None);
+                };
+                record
+            }
+        };
+        Ok(record.is_live_at(self.now()).then_some(record))
     }
 
     fn record_key(&self, key: &SessionKey) -> String {
@@ -143,9 +219,13 @@ impl RedisSessionStore {
     }
 }
 
-#[async_trait]
-impl SessionStore for RedisSessionStore {
-    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+/// The writes as Redis runs them; the trait methods add the local cache around them.
+impl RedisSessionStore {
+    async fn create_in_redis(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
         record.check_limits()?;
         let now = self.now();
         let ttl = ttl_millis(now, record.expires_at, self.shared.ttl_slack);
@@ -172,18 +252,11 @@ impl SessionStore for RedisSessionStore {
         }
     }
 
-    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let value: Option<Vec<u8>> = self
-            .shared
-            .connection
-            .query(redis::cmd("GET").arg(self.record_key(key)))
-            .await?;
-        let Some(value) = value else { return Ok(None) };
-        let record = decode(&value)?;
-        Ok(record.is_live_at(self.now()).then_some(record))
-    }
-
-    async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+    async fn save_in_redis(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+    ) -> Result<u64, StoreError> {
         record.check_limits()?;
         // A version at u64::MAX cannot have been stored by a live session: nothing to match.
         let Some(next) = record.version.checked_add(1) else {
@@ -205,16 +278,7 @@ impl SessionStore for RedisSessionStore {
         }
     }
 
-    async fn touch(
-        &self,
-        key: &SessionKey,
-        last_seen_at: SystemTime,
-        expires_at: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.update(key, None, last_seen_at, expires_at, None).await
-    }
-
-    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+    async fn delete_in_redis(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let deleted: i64 = self
             .shared
             .connection
@@ -230,9 +294,108 @@ impl SessionStore for RedisSessionStore {
         Ok(deleted == 1)
     }
 
-    async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
+    async fn delete_subject_in_redis(&self, subject: &str) -> Result<u64, StoreError> {
         let deleted: i64 = self.for_subject(subject, "delete").await?;
         u64::try_from(deleted).map_err(|_| malformed("delete_subject answer"))
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+        let Some(cache) = &self.cache else {
+            return self.create_in_redis(key, record).await;
+        };
+        let name = self.record_key(key);
+        let ticket = cache.begin(name.as_bytes(), Intent::Write);
+        let created = self.create_in_redis(key, record).await;
+        ticket.write(|_| {
+            created
+                .is_ok()
+                .then(|| Arc::new(as_stored(record, record, 0)))
+        });
+        created
+    }
+
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        if let Some(cache) = &self.cache {
+            let record = self.load_cached(cache, key).await?;
+            return Ok(record.map(Arc::unwrap_or_clone));
+        }
+        let record = self.fetch(key).await?;
+        Ok(record.filter(|record| record.is_live_at(self.now())))
+    }
+
+    async fn load_shared(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        match &self.cache {
+            Some(cache) => self.load_cached(cache, key).await,
+            None => Ok(self.load(key).await?.map(Arc::new)),
+        }
+    }
+
+    async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+        let Some(cache) = &self.cache else {
+            return self.save_in_redis(key, record).await;
+        };
+        let name = self.record_key(key);
+        let ticket = cache.begin(name.as_bytes(), Intent::Write);
+        let saved = self.save_in_redis(key, record).await;
+        ticket.write(|held| {
+            // Only over the entry of the version this save replaced.
+            let (Ok(next), Some(held)) = (&saved, held) else {
+                return None;
+            };
+            (held.version == record.version).then(|| Arc::new(as_stored(&held, record, *next)))
+        });
+        saved
+    }
+
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let Some(cache) = &self.cache else {
+            return self.update(key, None, last_seen_at, expires_at, None).await;
+        };
+        let name = self.record_key(key);
+        let ticket = cache.begin(name.as_bytes(), Intent::Write);
+        let touched = self.update(key, None, last_seen_at, expires_at, None).await;
+        ticket.write(|held| {
+            let (Ok(true), Some(held)) = (&touched, held) else {
+                return None;
+            };
+            let mut next = SessionRecord::clone(&held);
+            next.last_seen_at = as_stored_instant(last_seen_at);
+            next.expires_at = as_stored_instant(expires_at);
+            Some(Arc::new(next))
+        });
+        touched
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        let Some(cache) = &self.cache else {
+            return self.delete_in_redis(key).await;
+        };
+        let name = self.record_key(key);
+        let ticket = cache.begin(name.as_bytes(), Intent::Write);
+        let deleted = self.delete_in_redis(key).await;
+        ticket.write(|_| None);
+        deleted
+    }
+
+    async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        let deleted = self.delete_subject_in_redis(subject).await;
+        if let Some(cache) = &self.cache {
+            // The script deleted keys this process cannot name, and no push reports them
+            // (NOLOOP): drop every held session of the subject, and void reads in flight.
+            cache.forget_where(|record| record.subject == subject);
+        }
+        deleted
     }
 
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
@@ -247,5 +410,134 @@ impl SessionStore for RedisSessionStore {
             entries.push(SessionEntry::new(key, decode(&value)?));
         }
         Ok(entries)
+    }
+}
+
+/// `record` as the store holds it after a write at `version` that kept `fixed`'s subject
+/// and creation time: instants at the stored precision, exactly what a `GET` would decode.
+fn as_stored(fixed: &SessionRecord, record: &SessionRecord, version: u64) -> SessionRecord {
+    let mut stored = SessionRecord::new(
+        fixed.subject.clone(),
+        record.data.clone(),
+        as_stored_instant(fixed.created_at),
+        as_stored_instant(record.expires_at),
+    );
+    stored.last_seen_at = as_stored_instant(record.last_seen_at);
+    stored.version = version;
+    stored
+}
+
+/// An instant as stored (nanoseconds since the epoch, clamped).
+fn as_stored_instant(time: SystemTime) -> SystemTime {
+    from_nanos(nanos(time))
+}
+
+/// A write script for a cached store: runs `body`, then reads the record again, so that
+/// the tracked connection that wrote it (and, with NOLOOP, stopped tracking it) tracks it
+/// once more.
+fn tracking_again(body: &str) -> String {
+    format!(
+        "local function run()\n{body}\nend\n\
+         local result = run()\n\
+         redis.call('EXISTS', KEYS[1])\n\
+         return result\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
+
+    use std::time::{Duration, Instant};
+
+    use auth_core::SessionId;
+
+    use super::*;
+    use crate::local_cache::entries::Invalidate;
+
+    async fn connection() -> RedisConnection {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        RedisConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("Redis is not reachable at {url} (set REDIS_URL): {e}"))
+    }
+
+    /// A read that reached Redis before a write elsewhere, and completes after that write's
+    /// invalidation was applied, is not cached: the next load reads the new version.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_overtaken_by_an_invalidation_is_not_cached() {
+        let prefix = format!(
+            "test-race-{}",
+            &SessionId::generate().unwrap().key().to_hex()[..12]
+        );
+        let cached = RedisStoreBuilder::new(connection().await)
+            .prefix(prefix.as_str())
+            .local_cache(LocalCacheConfig::new())
+            .sessions()
+            .unwrap();
+        let writer = RedisStoreBuilder::new(connection().await)
+            .prefix(prefix.as_str())
+            .sessions()
+            .unwrap();
+        let key = SessionId::generate().unwrap().key();
+        let now = SystemTime::now();
+        let record =
+            SessionRecord::new("race", b"old".to_vec(), now, now + Duration::from_secs(60));
+        writer.create(&key, &record).await.unwrap();
+
+        // The read, by hand: ticket first, then the GET (which makes Redis track the key).
+        let cache = cached.cache.clone().unwrap();
+        cached.shared.connection.ready().await.unwrap();
+        let name = cached.record_key(&key);
+        let ticket = cache.begin(name.as_bytes(), Intent::Read);
+        let read = cached.fetch(&key).await.unwrap().map(Arc::new);
+        assert_eq!(read.as_ref().unwrap().data, b"old");
+
+        // A write elsewhere, and its invalidation applied, before the read installs.
+        let before = cache.stats().invalidations;
+        let mut next = record.clone();
+        next.data = b"new".to_vec();
+        writer.save(&key, &next).await.unwrap();
+        let started = Instant::now();
+        while cache.stats().invalidations == before {
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "no invalidation"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        ticket.read(read);
+
+        assert!(
+            cache.get(name.as_bytes()).is_none(),
+            "the old version was cached"
+        );
+        let loaded = cached.load(&key).await.unwrap().unwrap();
+        assert_eq!((loaded.data.as_slice(), loaded.version), (&b"new"[..], 1));
+    }
+
+    /// The same, with the invalidation connection lost (and the cache flushed) in between.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_overtaken_by_a_flush_is_not_cached() {
+        let prefix = format!(
+            "test-race-{}",
+            &SessionId::generate().unwrap().key().to_hex()[..12]
+        );
+        let cached = RedisStoreBuilder::new(connection().await)
+            .prefix(prefix.as_str())
+            .local_cache(LocalCacheConfig::new())
+            .sessions()
+            .unwrap();
+        let key = SessionId::generate().unwrap().key();
+        let now = SystemTime::now();
+        let record = SessionRecord::new("race", b"x".to_vec(), now, now + Duration::from_secs(60));
+        cached.create(&key, &record).await.unwrap();
+        let cache = cached.cache.clone().unwrap();
+        let name = cached.record_key(&key);
+        let ticket = cache.begin(name.as_bytes(), Intent::Read);
+        let read = cached.fetch(&key).await.unwrap().map(Arc::new);
+        Invalidate::flush(&*cache);
+        ticket.read(read);
+        assert!(cache.get(name.as_bytes()).is_none());
     }
 }

@@ -4,6 +4,8 @@
 #![allow(dead_code, unreachable_pub)] // Each test binary uses a different part.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
 
+pub mod cache;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -150,6 +152,8 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> Option<()
 pub struct Cluster {
     /// The masters' ports.
     pub ports: Vec<u16>,
+    /// Where the servers keep their files (cluster configs, logs).
+    pub dir: std::path::PathBuf,
 }
 
 impl Cluster {
@@ -169,21 +173,7 @@ impl Cluster {
             .keep();
         let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         for &port in &ports {
-            let conf = dir.join(format!("nodes-{port}.conf")).display().to_string();
-            spawn_server(
-                &dir,
-                port,
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    &conf,
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-            );
+            Self::spawn_node(&dir, port);
         }
         let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let out = Command::new("redis-cli")
@@ -205,7 +195,33 @@ impl Cluster {
             })
         })
         .expect("the cluster reaches cluster_state:ok");
-        Cluster { ports }
+        Cluster { ports, dir }
+    }
+
+    /// Starts the node on `port` (again, after it was killed: it rejoins with its config).
+    pub fn spawn_node(dir: &Path, port: u16) {
+        let conf = dir.join(format!("nodes-{port}.conf")).display().to_string();
+        spawn_server(
+            dir,
+            port,
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &conf,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        );
+    }
+
+    /// Whether every node reports `cluster_state:ok`.
+    pub fn is_ok(&self) -> bool {
+        self.ports.iter().all(|&p| {
+            cli(p, &["CLUSTER", "INFO"]).is_some_and(|info| info.contains("cluster_state:ok"))
+        })
     }
 
     /// The node URLs.
