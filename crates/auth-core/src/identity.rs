@@ -9,8 +9,8 @@ use std::time::SystemTime;
 /// use std::time::SystemTime;
 /// use auth_core::{AuthMethod, Identity};
 ///
-/// let who = Identity::new("alice", AuthMethod::Jwt { jti: None, kid: None }, SystemTime::now())
-///     .with_roles(["admin"]);
+/// let method = AuthMethod::Jwt { jti: None, kid: None, issuer: Some("https://id.example".into()) };
+/// let who = Identity::new("alice", method, SystemTime::now()).with_roles(["admin"]);
 /// assert!(who.has_role("admin"));
 /// assert!(!who.has_role("root"));
 /// ```
@@ -49,6 +49,9 @@ pub enum AuthMethod {
         jti: Option<String>,
         /// The `kid` of the key that verified it, if any.
         kid: Option<String>,
+        /// The issuer that vouched for it: the token's verified `iss`, which chose the
+        /// keys that checked it when the verifier trusts several issuers.
+        issuer: Option<String>,
     },
 }
 

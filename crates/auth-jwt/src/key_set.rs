@@ -2,16 +2,19 @@
 //! tokens may name, some of them retired until a deadline.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use auth_core::{AuthError, Reason, SharedClock};
+use jsonwebtoken::Algorithm;
 
 use crate::algorithm;
 use crate::b64;
 use crate::error::KeyError;
 use crate::jwk::{Jwk, JwkSet};
 use crate::key::{SigningKey, VerifyingKey};
+use crate::key_file::{KeyFileError, SigningKeys};
 
 /// The longest `kid` accepted, in bytes.
 pub const MAX_KID_LEN: usize = 255;
@@ -25,6 +28,11 @@ pub const MAX_KID_LEN: usize = 255;
 ///   verification until a deadline (when its last tokens have expired), decided by the
 ///   set's [`Clock`](auth_core::Clock).
 /// - [`KeySet::jwks`] publishes the public keys (RFC 7517); secrets never appear.
+/// - From a key file: [`KeySet::from_signing_keys`] (or [`KeySet::from_key_file`]) loads
+///   a JWK Set of private keys whose order is the role (the first signs, every key
+///   verifies), and [`KeySet::reload`] swaps the whole set for a new version of the file
+///   in one step, so a staged rotation is a sequence of file edits and reloads (see
+///   [`SigningKeys`]).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -56,6 +64,47 @@ struct Shared {
 struct State {
     active: Option<Arc<Active>>,
     keys: HashMap<String, Entry>,
+    /// The position the next key inserted takes: the set's order.
+    next: u64,
+}
+
+impl State {
+    /// The whole state a key file describes: the first key active, every key verifying.
+    fn of(keys: &SigningKeys) -> Self {
+        let mut state = Self::default();
+        for (kid, key) in keys.iter() {
+            state.insert(kid.to_owned(), key.verifying_key(), None);
+        }
+        let (kid, key) = (keys.signing_kid(), keys.signing_key());
+        state.active = Some(Active::new(kid.to_owned(), key.clone()));
+        state
+    }
+
+    /// Adds (or replaces) the key `kid`, last in the set's order.
+    fn insert(&mut self, kid: String, key: VerifyingKey, retire_at: Option<SystemTime>) {
+        let position = self.next;
+        self.next += 1;
+        let entry = Entry {
+            kid: kid.as_str().into(),
+            key,
+            retire_at,
+            position,
+        };
+        self.keys.insert(kid, entry);
+    }
+
+    /// The keys that verify at `now`, the active key first, then in the set's order.
+    fn ordered(&self, now: SystemTime) -> Vec<(&str, &Entry)> {
+        let active = self.active.as_deref().map(|a| a.kid.as_str());
+        let mut entries: Vec<(&str, &Entry)> = self
+            .keys
+            .iter()
+            .filter(|(_, e)| e.retire_at.is_none_or(|at| now < at))
+            .map(|(kid, e)| (kid.as_str(), e))
+            .collect();
+        entries.sort_by_key(|(kid, e)| (Some(*kid) != active, e.position));
+        entries
+    }
 }
 
 /// The active signing key with its precomputed, base64url-encoded JWS header.
@@ -70,6 +119,66 @@ struct Entry {
     kid: Arc<str>,
     key: VerifyingKey,
     retire_at: Option<SystemTime>,
+    /// Where the key stands in the set's order.
+    position: u64,
+}
+
+impl Active {
+    /// The active key `key` under `kid` (already checked), its header encoded once.
+    fn new(kid: String, key: SigningKey) -> Arc<Self> {
+        let header = serde_json::json!({
+            "alg": algorithm::name(key.algorithm()),
+            "typ": "JWT",
+            "kid": kid,
+        });
+        let header_b64 = b64::encode(header.to_string().as_bytes());
+        Arc::new(Self {
+            kid,
+            key,
+            header_b64,
+        })
+    }
+}
+
+/// What a key of a [`KeySet`] or [`SigningKeys`] is for, as [`KeySet::list`] and
+/// [`SigningKeys::list`] report it. Never any key material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyInfo {
+    /// The key's `kid`.
+    pub kid: String,
+    /// The one algorithm it signs or verifies.
+    pub algorithm: Algorithm,
+    /// Its role.
+    pub role: KeyRole,
+    /// Whether [`KeySet::jwks`] publishes it (every key but HMAC secrets).
+    pub published: bool,
+}
+
+impl KeyInfo {
+    pub(crate) fn new(kid: &str, key: &VerifyingKey, role: KeyRole) -> Self {
+        Self {
+            kid: kid.to_owned(),
+            algorithm: key.algorithm(),
+            role,
+            published: !key.is_symmetric(),
+        }
+    }
+}
+
+/// The role of a key in a set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRole {
+    /// The active key: new tokens are signed with it (and it verifies).
+    Signing,
+    /// A key that verifies (and is published, unless it is an HMAC secret).
+    Verifying,
+    /// A key that verifies until `at`, then never again ([`KeySet::retire`]).
+    Retiring {
+        /// When it stops verifying.
+        at: SystemTime,
+    },
 }
 
 /// The key a `kid` found.
@@ -194,14 +303,7 @@ impl KeySet {
                             });
                             continue;
                         }
-                        state.keys.insert(
-                            kid.clone(),
-                            Entry {
-                                kid: kid.into(),
-                                key,
-                                retire_at: None,
-                            },
-                        );
+                        state.insert(kid, key, None);
                     }
                     Err(error) => skipped.push(SkippedKey {
                         kid: jwk.kid.clone(),
@@ -240,29 +342,14 @@ impl KeySet {
     pub fn set_active(&self, kid: impl Into<String>, key: SigningKey) -> Result<(), KeyError> {
         let kid = kid.into();
         check_kid(&kid)?;
-        let header = serde_json::json!({
-            "alg": algorithm::name(key.algorithm()),
-            "typ": "JWT",
-            "kid": kid,
-        });
-        let header_b64 = b64::encode(header.to_string().as_bytes());
+        let verifying = key.verifying_key();
+        let active = Active::new(kid.clone(), key);
         let mut state = self.write();
         if state.keys.contains_key(&kid) && state.active.as_ref().is_none_or(|a| a.kid != kid) {
             return Err(KeyError::Jwk("the kid is already in the set"));
         }
-        state.keys.insert(
-            kid.clone(),
-            Entry {
-                kid: kid.as_str().into(),
-                key: key.verifying_key(),
-                retire_at: None,
-            },
-        );
-        state.active = Some(Arc::new(Active {
-            kid,
-            key,
-            header_b64,
-        }));
+        state.insert(kid, verifying, None);
+        state.active = Some(active);
         Ok(())
     }
 
@@ -294,14 +381,7 @@ impl KeySet {
         if state.keys.contains_key(&kid) {
             return Err(KeyError::Jwk("the kid is already in the set"));
         }
-        state.keys.insert(
-            kid.clone(),
-            Entry {
-                kid: kid.into(),
-                key,
-                retire_at: None,
-            },
-        );
+        state.insert(kid, key, None);
         Ok(())
     }
 
@@ -332,10 +412,86 @@ impl KeySet {
 
     /// Replaces every key with those of `other` (a refreshed remote JWK Set).
     pub(crate) fn replace_with(&self, other: &KeySet) {
-        let keys = other.read().keys.clone();
+        let (keys, next) = {
+            let other = other.read();
+            (other.keys.clone(), other.next)
+        };
         let mut state = self.write();
         state.keys = keys;
+        state.next = next;
         state.active = None;
+    }
+
+    /// A set holding a key file's keys: the first signs, every key verifies.
+    ///
+    /// ```
+    /// use auth_core::SystemClock;
+    /// use auth_jwt::{Algorithm, KeyRole, KeySet, SigningKey, SigningKeys};
+    ///
+    /// let mut file = SigningKeys::new("new", SigningKey::generate(Algorithm::EdDSA)?)?;
+    /// file.push("old", SigningKey::generate(Algorithm::ES256)?)?;
+    /// let keys = KeySet::from_signing_keys(&file, SystemClock::shared());
+    /// assert_eq!(keys.active_kid().as_deref(), Some("new"));
+    /// let roles: Vec<_> = keys.list().into_iter().map(|k| (k.kid, k.role)).collect();
+    /// assert_eq!(roles, [("new".to_owned(), KeyRole::Signing), ("old".to_owned(), KeyRole::Verifying)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_signing_keys(keys: &SigningKeys, clock: SharedClock) -> Self {
+        let set = Self::new(clock);
+        set.reload(keys);
+        set
+    }
+
+    /// A set holding the keys of the key file at `path` (see [`SigningKeys::read`]).
+    pub fn from_key_file(path: impl AsRef<Path>, clock: SharedClock) -> Result<Self, KeyFileError> {
+        Ok(Self::from_signing_keys(&SigningKeys::read(path)?, clock))
+    }
+
+    /// Replaces the whole set with `keys` in one step: the active key, every verifying
+    /// key and their order. Every holder of this set (issuers, verifiers) sees the old
+    /// set or the new one, never a mix: a token is checked against one version, and the
+    /// key that signs is always the first key of the version it belongs to.
+    ///
+    /// The file is the whole truth: keys it no longer holds stop verifying at once, and
+    /// deadlines set with [`KeySet::retire`] are dropped. A token the verifier remembers
+    /// (its verified-token cache) is accepted only while its `kid` still finds the very
+    /// key that verified it, so it is refused once that key left the set or changed.
+    pub fn reload(&self, keys: &SigningKeys) {
+        let fresh = State::of(keys);
+        // The old state is dropped after the lock is released.
+        let previous = std::mem::replace(&mut *self.write(), fresh);
+        drop(previous);
+    }
+
+    /// Re-reads the key file at `path` ([`SigningKeys::read`]) and [`reload`]s the set
+    /// from it. On any error the set is left as it was.
+    ///
+    /// [`reload`]: KeySet::reload
+    pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
+        let keys = SigningKeys::read(path)?;
+        self.reload(&keys);
+        Ok(())
+    }
+
+    /// Every key that verifies now, with its algorithm and role, the signing key first
+    /// and the others in the set's order (a key file's order, or the order they were
+    /// added in). Read in one step, so it describes one version of the set.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        let now = self.clock.now();
+        let state = self.read();
+        let active = state.active.as_deref().map(|a| a.kid.as_str());
+        state
+            .ordered(now)
+            .into_iter()
+            .map(|(kid, e)| {
+                let role = match e.retire_at {
+                    _ if Some(kid) == active => KeyRole::Signing,
+                    Some(at) => KeyRole::Retiring { at },
+                    None => KeyRole::Verifying,
+                };
+                KeyInfo::new(kid, &e.key, role)
+            })
+            .collect()
     }
 
     /// The `kid` of the active signing key.
@@ -362,17 +518,16 @@ impl KeySet {
     }
 
     /// The public JWK Set of every key that verifies now (RFC 7517 §5): public members
-    /// only, with `kid`, `alg` and `use: sig`. HMAC secrets are never included.
+    /// only, with `kid`, `alg` and `use: sig`, the signing key first and the others in the
+    /// set's order. HMAC secrets are never included.
     pub fn jwks(&self) -> JwkSet {
         let now = self.clock.now();
         let state = self.read();
-        let mut keys: Vec<Jwk> = state
-            .keys
-            .iter()
-            .filter(|(_, e)| e.retire_at.is_none_or(|at| now < at))
+        let keys: Vec<Jwk> = state
+            .ordered(now)
+            .into_iter()
             .filter_map(|(kid, e)| e.key.to_jwk(Some(kid)).ok())
             .collect();
-        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
         JwkSet { keys }
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::store::TokenRef;
 use auth_core::{AuthError, AuthMethod, Claim, Identity, Reason, RevocationStore, SharedClock};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -14,6 +15,7 @@ use crate::compact::Compact;
 use crate::error::ConfigError;
 use crate::header::{self, TokenHeader};
 use crate::jwks::RemoteJwks;
+use crate::jwks_error::JwksError;
 use crate::key::VerifyingKey;
 use crate::key_set::{KeySet, Resolved};
 use crate::verified_cache::{Proven, VerifiedCache};
@@ -109,15 +111,38 @@ pub struct Verified<C> {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Remote keys and several issuers
+///
+/// A verifier may trust several issuers, each with its own keys: the builder's own key set
+/// (under [`issuer`](VerifierBuilder::issuer)), a [`RemoteJwks`] in its place
+/// ([`remote_jwks`](VerifierBuilder::remote_jwks)), and more remote issuers
+/// ([`remote_issuer`](VerifierBuilder::remote_issuer)). A token's `iss` then chooses the
+/// issuer whose keys check it (and whose `iss` it must equal); an `iss` that no trusted
+/// issuer has is refused ([`Reason::WrongIssuer`]) before any key is looked up or fetched,
+/// so attacker-chosen issuers cause no request. [`Identity`]'s
+/// [`AuthMethod::Jwt`] names the issuer that vouched.
+///
+/// With a remote JWK Set, [`authenticate`](Verifier::authenticate) and
+/// [`verify_async`](Verifier::verify_async) are the entry points: they consult the set
+/// every time (refreshing it when stale, refetching it on an unknown `kid`, failing closed
+/// with [`AuthError::Unavailable`] when it cannot be had). The sync
+/// [`verify`](Verifier::verify) and [`verify_signature`](Verifier::verify_signature)
+/// cannot, so on such a verifier they refuse every token with [`AuthError::Internal`]
+/// carrying [`JwksError::NeedsAsync`], never judging it on keys that may be stale.
 #[derive(Clone)]
 pub struct Verifier {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    keys: KeySet,
+    /// The issuers trusted, at least one.
+    trusts: Box<[Trust]>,
+    /// Whether a token's `iss` chooses its trust before any key lookup or fetch.
+    route: bool,
+    /// Whether any trust's keys are remote (then only the async entry points verify).
+    remote: bool,
     clock: SharedClock,
-    issuer: Option<String>,
     audiences: Vec<String>,
     typ: Option<String>,
     leeway: Duration,
@@ -125,14 +150,22 @@ struct Inner {
     require_jti: bool,
     require_iat: bool,
     revocations: Option<Arc<dyn RevocationStore>>,
-    remote: Option<Arc<RemoteJwks>>,
     verified: Option<VerifiedCache>,
+}
+
+/// An issuer a verifier accepts tokens from: its `iss` (any, when `None`: a verifier of
+/// one issuer that checks no `iss`), its keys, and where they come from.
+struct Trust {
+    issuer: Option<String>,
+    keys: KeySet,
+    remote: Option<Arc<RemoteJwks>>,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let issuers: Vec<_> = self.inner.trusts.iter().map(|t| &t.issuer).collect();
         f.debug_struct("Verifier")
-            .field("issuer", &self.inner.issuer)
+            .field("issuers", &issuers)
             .field("audiences", &self.inner.audiences)
             .field("typ", &self.inner.typ)
             .field("leeway", &self.inner.leeway)
@@ -155,11 +188,13 @@ pub struct VerifierBuilder {
     require_iat: bool,
     revocations: Option<Arc<dyn RevocationStore>>,
     remote: Option<Arc<RemoteJwks>>,
+    remote_issuers: Vec<(String, Arc<RemoteJwks>)>,
     verified_cache: u64,
 }
 
 impl VerifierBuilder {
-    /// Requires `iss` to equal `issuer` exactly.
+    /// Requires `iss` to equal `issuer` exactly: the issuer of the builder's key set (or of
+    /// its [`remote_jwks`](Self::remote_jwks)).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
         self
@@ -210,10 +245,51 @@ impl VerifierBuilder {
     }
 
     /// A remote JWK Set: its keys replace the builder's, are refreshed when stale, and
-    /// refetched (rate limited) when a token names an unknown `kid`.
-    pub fn remote_jwks(mut self, remote: Arc<RemoteJwks>) -> Self {
-        self.keys = remote.keys().clone();
-        self.remote = Some(remote);
+    /// refetched (rate limited) when a token names an unknown `kid`. When its source
+    /// vouches for an issuer (`HttpJwksSource::discover`, feature `http`),
+    /// tokens must carry exactly that `iss` (and [`issuer`](Self::issuer), if set, must
+    /// name the same one). Verify with [`Verifier::authenticate`] or
+    /// [`Verifier::verify_async`].
+    pub fn remote_jwks(mut self, remote: impl Into<Arc<RemoteJwks>>) -> Self {
+        self.remote = Some(remote.into());
+        self
+    }
+
+    /// Trusts one more issuer: tokens whose `iss` is exactly `issuer` are checked with the
+    /// keys of `remote` (each issuer has its own, and its own discovery). Every trusted
+    /// issuer must then be named: the builder's own key set serves only under
+    /// [`issuer`](Self::issuer), and is left out when it is empty and unnamed. Audiences,
+    /// `typ`, leeway and the other rules are the verifier's, shared by every issuer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use async_trait::async_trait;
+    /// use auth_core::{BoxError, SystemClock};
+    /// use auth_jwt::{JwksDocument, JwksSource, KeySet, RemoteJwks, Verifier};
+    ///
+    /// struct Empty;
+    /// #[async_trait]
+    /// impl JwksSource for Empty {
+    ///     async fn fetch(&self) -> Result<JwksDocument, BoxError> {
+    ///         Ok(JwksDocument::new(r#"{"keys":[]}"#))
+    ///     }
+    /// }
+    ///
+    /// let clock = SystemClock::shared();
+    /// let verifier = Verifier::builder(KeySet::new(clock.clone()), clock.clone())
+    ///     .remote_issuer("https://staff.example", RemoteJwks::new(Arc::new(Empty), clock.clone()))
+    ///     .remote_issuer("https://partners.example", RemoteJwks::new(Arc::new(Empty), clock))
+    ///     .audience("api")
+    ///     .build()?;
+    /// # let _ = verifier;
+    /// # Ok::<(), auth_jwt::ConfigError>(())
+    /// ```
+    pub fn remote_issuer(
+        mut self,
+        issuer: impl Into<String>,
+        remote: impl Into<Arc<RemoteJwks>>,
+    ) -> Self {
+        self.remote_issuers.push((issuer.into(), remote.into()));
         self
     }
 
@@ -247,17 +323,29 @@ impl VerifierBuilder {
                 "max_token_len is too small for any JWT",
             ));
         }
-        if self.issuer.as_deref() == Some("") || self.audiences.iter().any(String::is_empty) {
+        let empty_issuer = self.issuer.as_deref() == Some("")
+            || self
+                .remote_issuers
+                .iter()
+                .any(|(issuer, _)| issuer.is_empty());
+        if empty_issuer || self.audiences.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid(
                 "issuer and audiences must not be empty",
             ));
         }
+        let trusts = trusts(self.keys, self.issuer, self.remote, self.remote_issuers)?;
+        let remote = trusts.iter().any(|t| t.remote.is_some());
+        let route = trusts.len() > 1
+            || trusts
+                .iter()
+                .any(|t| t.remote.is_some() && t.issuer.is_some());
         crate::provider::install();
         Ok(Verifier {
             inner: Arc::new(Inner {
-                keys: self.keys,
+                trusts: trusts.into_boxed_slice(),
+                route,
+                remote,
                 clock: self.clock,
-                issuer: self.issuer,
                 audiences: self.audiences,
                 typ: self.typ,
                 leeway: self.leeway,
@@ -265,11 +353,70 @@ impl VerifierBuilder {
                 require_jti: self.require_jti,
                 require_iat: self.require_iat,
                 revocations: self.revocations,
-                remote: self.remote,
                 verified: VerifiedCache::new(self.verified_cache),
             }),
         })
     }
+}
+
+/// The issuers a verifier trusts, checked: each named when there are several, none twice,
+/// and a remote set that vouches for an issuer serving only that one.
+fn trusts(
+    keys: KeySet,
+    issuer: Option<String>,
+    remote: Option<Arc<RemoteJwks>>,
+    remote_issuers: Vec<(String, Arc<RemoteJwks>)>,
+) -> Result<Vec<Trust>, ConfigError> {
+    let vouched = remote.as_ref().and_then(|r| r.issuer().map(str::to_owned));
+    let issuer = issuer.or(vouched);
+    let own_used = remote_issuers.is_empty()
+        || issuer.is_some()
+        || remote.is_some()
+        || !keys.kids().is_empty();
+    let mut trusts = Vec::with_capacity(remote_issuers.len() + 1);
+    if own_used {
+        trusts.push(Trust {
+            issuer,
+            keys: remote.as_ref().map_or(keys, |r| r.keys().clone()),
+            remote,
+        });
+    }
+    for (issuer, remote) in remote_issuers {
+        trusts.push(Trust {
+            issuer: Some(issuer),
+            keys: remote.keys().clone(),
+            remote: Some(remote),
+        });
+    }
+    if trusts.len() > 1 && trusts.iter().any(|t| t.issuer.is_none()) {
+        return Err(ConfigError::Missing(
+            "issuer: with several trusted issuers, each is named",
+        ));
+    }
+    for (index, trust) in trusts.iter().enumerate() {
+        let twice = trusts[..index]
+            .iter()
+            .any(|earlier| earlier.issuer == trust.issuer);
+        if twice {
+            return Err(ConfigError::Invalid("two trusted issuers share one iss"));
+        }
+        if let Some(vouched) = trust.remote.as_ref().and_then(|r| r.issuer())
+            && trust.issuer.as_deref() != Some(vouched)
+        {
+            return Err(ConfigError::Invalid(
+                "a remote JWK Set discovered for one issuer cannot serve another",
+            ));
+        }
+    }
+    Ok(trusts)
+}
+
+/// The `iss` of a token's claims, read before the signature is checked only to choose
+/// which issuer's keys check it.
+#[derive(Deserialize)]
+struct IssOnly<'a> {
+    #[serde(borrow, default)]
+    iss: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl Verifier {
@@ -287,21 +434,68 @@ impl Verifier {
             require_iat: false,
             revocations: None,
             remote: None,
+            remote_issuers: Vec::new(),
             verified_cache: DEFAULT_VERIFIED_CACHE,
         }
     }
 
-    /// The key set this verifier looks `kid`s up in.
+    /// The key set this verifier looks `kid`s up in (the first trusted issuer's, when it
+    /// trusts several).
     pub fn keys(&self) -> &KeySet {
-        &self.inner.keys
+        &self.first().keys
+    }
+
+    fn first(&self) -> &Trust {
+        // `build` never makes a verifier without a trust.
+        &self.inner.trusts[0]
+    }
+
+    /// Refuses to verify synchronously when a remote JWK Set is configured: only the async
+    /// entry points can refresh it.
+    fn local_only(&self) -> Result<(), AuthError> {
+        if self.inner.remote {
+            Err(AuthError::Internal(Box::new(JwksError::NeedsAsync)))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The compact form of `token` and the issuer whose keys check it.
+    fn routed<'t>(&self, token: &'t str) -> Result<(Compact<'t>, &Trust), AuthError> {
+        let compact = Compact::parse(token, self.inner.max_token_len)?;
+        if !self.inner.route {
+            return Ok((compact, self.first()));
+        }
+        let json = crate::b64::decode(compact.payload.as_bytes())
+            .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
+        let peek: IssOnly<'_> = serde_json::from_slice(&json)
+            .map_err(|_| compact.explain(AuthError::Malformed(Reason::ClaimsNotJson)))?;
+        let iss = peek
+            .iss
+            .ok_or(AuthError::Invalid(Reason::MissingClaim(Claim::Iss)))?;
+        let trust = self
+            .trust_of(Some(&iss))
+            .ok_or(AuthError::Invalid(Reason::WrongIssuer))?;
+        Ok((compact, trust))
+    }
+
+    /// The trust whose issuer is `iss` (the only one, for a verifier that does not route).
+    fn trust_of(&self, iss: Option<&str>) -> Option<&Trust> {
+        if !self.inner.route {
+            return Some(self.first());
+        }
+        self.inner
+            .trusts
+            .iter()
+            .find(|trust| iss.is_some() && trust.issuer.as_deref() == iss)
     }
 
     fn check_signature<'t>(
         &self,
-        token: &'t str,
+        trust: &Trust,
+        compact: Compact<'t>,
     ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
-        let compact = Compact::parse(token, self.inner.max_token_len)?;
-        self.check_jws(compact)
+        self.check_jws(trust, compact)
             .map_err(|error| compact.explain(error))
     }
 
@@ -309,11 +503,12 @@ impl Verifier {
     /// is the expected one (reported only once the signature verified).
     fn header_key(
         &self,
+        trust: &Trust,
         alg: Algorithm,
         kid: Option<&str>,
         typ: Option<&str>,
     ) -> Result<(Resolved, bool), AuthError> {
-        let resolved = self.inner.keys.resolve(kid)?;
+        let resolved = trust.keys.resolve(kid)?;
         if alg != resolved.key.algorithm() {
             return Err(AuthError::Invalid(Reason::AlgNotKeys));
         }
@@ -327,13 +522,18 @@ impl Verifier {
 
     fn check_jws<'t>(
         &self,
+        trust: &Trust,
         compact: Compact<'t>,
     ) -> Result<(Compact<'t>, TokenHeader, VerifyingKey), AuthError> {
         let mut stack = [0u8; 256];
         let mut heap = Vec::new();
         let parsed = header::parse(compact.header, &mut stack, &mut heap)?;
-        let (resolved, typ_ok) =
-            self.header_key(parsed.alg, parsed.kid.as_deref(), parsed.typ.as_deref())?;
+        let (resolved, typ_ok) = self.header_key(
+            trust,
+            parsed.alg,
+            parsed.kid.as_deref(),
+            parsed.typ.as_deref(),
+        )?;
         let found = HeaderKey {
             alg: parsed.alg,
             key: resolved.key,
@@ -368,8 +568,13 @@ impl Verifier {
     /// Verifies only the JWS layer: size, compact form, header, key choice and signature.
     /// The payload is returned as bytes; no claim is read or checked. For tokens, use
     /// [`Verifier::verify`] or [`Verifier::authenticate`].
+    ///
+    /// A verifier with a remote JWK Set refuses every token here (see
+    /// [`JwksError::NeedsAsync`]).
     pub fn verify_signature(&self, token: &str) -> Result<VerifiedJws, AuthError> {
-        let (compact, header, _) = self.check_signature(token)?;
+        self.local_only()?;
+        let (compact, trust) = self.routed(token)?;
+        let (compact, header, _) = self.check_signature(trust, compact)?;
         let payload = crate::b64::decode(compact.payload.as_bytes())
             .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
         Ok(VerifiedJws { header, payload })
@@ -380,22 +585,31 @@ impl Verifier {
     /// the same pass (a struct of your custom claims, `serde_json::Map<String, Value>`, or
     /// `serde::de::IgnoredAny`). Revocation is not checked: see
     /// [`Verifier::authenticate`].
+    ///
+    /// A verifier with a remote JWK Set refuses every token here with
+    /// [`AuthError::Internal`] carrying [`JwksError::NeedsAsync`]: use
+    /// [`Verifier::verify_async`], which consults the set.
     pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, AuthError> {
-        self.verify_keyed(token).map(|(verified, _)| verified)
+        self.local_only()?;
+        let (compact, trust) = self.routed(token)?;
+        self.verify_with(trust, compact)
+            .map(|(verified, _)| verified)
     }
 
-    /// [`Verifier::verify`], also returning the key that verified the signature.
-    fn verify_keyed<C: DeserializeOwned>(
+    /// Verifies a token with `trust`'s keys and rules, also returning the key that
+    /// verified the signature.
+    fn verify_with<C: DeserializeOwned>(
         &self,
-        token: &str,
+        trust: &Trust,
+        compact: Compact<'_>,
     ) -> Result<(Verified<C>, VerifyingKey), AuthError> {
-        let (compact, header, key) = self.check_signature(token)?;
+        let (compact, header, key) = self.check_signature(trust, compact)?;
         // Typical claims fit a small stack buffer; larger ones go to the heap.
         let mut stack = [0u8; 1024];
         let mut heap = Vec::new();
         let json = crate::b64::decode_buffered(compact.payload.as_bytes(), &mut stack, &mut heap)
             .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
-        let (claims, registered) = claims::parse::<C>(json, &self.expected())?;
+        let (claims, registered) = claims::parse::<C>(json, &self.expected(trust))?;
         self.check_claims(&registered, self.inner.clock.now())?;
         let verified = Verified {
             header,
@@ -405,9 +619,9 @@ impl Verifier {
         Ok((verified, key))
     }
 
-    fn expected(&self) -> claims::Expected<'_> {
+    fn expected<'v>(&'v self, trust: &'v Trust) -> claims::Expected<'v> {
         claims::Expected {
-            issuer: self.inner.issuer.as_deref(),
+            issuer: trust.issuer.as_deref(),
             audiences: &self.inner.audiences,
         }
     }
@@ -444,8 +658,10 @@ impl Verifier {
         Ok(())
     }
 
-    /// Verifies a token like [`Verifier::verify`], refreshing a remote JWK Set first when
-    /// one is configured (and refetching it, rate limited, when the `kid` is unknown).
+    /// Verifies a token like [`Verifier::verify`], consulting the token's issuer's remote
+    /// JWK Set first when it has one: refreshed when stale, refetched (once per cooldown)
+    /// when the `kid` is unknown, and failing closed with [`AuthError::Unavailable`] when
+    /// no usable set can be had. Works for every verifier.
     pub async fn verify_async<C: DeserializeOwned>(
         &self,
         token: &str,
@@ -460,14 +676,15 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<(Verified<C>, VerifyingKey), AuthError> {
-        let Some(remote) = &self.inner.remote else {
-            return self.verify_keyed(token);
+        let (compact, trust) = self.routed(token)?;
+        let Some(remote) = &trust.remote else {
+            return self.verify_with(trust, compact);
         };
         remote.ensure_fresh().await?;
-        match self.verify_keyed(token) {
+        match self.verify_with(trust, compact) {
             Err(AuthError::Invalid(Reason::UnknownKid)) => {
-                if remote.refetch_for_unknown_kid().await? {
-                    self.verify_keyed(token)
+                if remote.refetch_for_unknown_kid().await {
+                    self.verify_with(trust, compact)
                 } else {
                     Err(AuthError::Invalid(Reason::UnknownKid))
                 }
@@ -496,13 +713,16 @@ impl Verifier {
         if let Some(cache) = cache {
             let mut now = self.inner.clock.now();
             if let Some(proven) = cache.get(token, now) {
-                if let Some(remote) = &self.inner.remote {
-                    remote.ensure_fresh().await?;
-                    now = self.inner.clock.now();
-                }
-                if self.still_holds(&proven, now)? {
-                    self.check_revocation(&proven.registered).await?;
-                    return Ok(Arc::clone(&proven.identity));
+                // The token was accepted through the trust its `iss` names.
+                if let Some(trust) = self.trust_of(proven.registered.iss.as_deref()) {
+                    if let Some(remote) = &trust.remote {
+                        remote.ensure_fresh().await?;
+                        now = self.inner.clock.now();
+                    }
+                    if self.still_holds(trust, &proven, now)? {
+                        self.check_revocation(&proven.registered).await?;
+                        return Ok(Arc::clone(&proven.identity));
+                    }
                 }
                 cache.forget(token);
             }
@@ -521,12 +741,13 @@ impl Verifier {
     /// key is no longer the key its `kid` finds (removed, replaced or retired: then the
     /// token goes through a full verification, which decides, and may refetch a remote
     /// JWK Set), an error when a time rule now refuses it.
-    fn still_holds(&self, proven: &Proven, now: SystemTime) -> Result<bool, AuthError> {
-        if !self
-            .inner
-            .keys
-            .still_serves(proven.kid.as_deref(), &proven.key)
-        {
+    fn still_holds(
+        &self,
+        trust: &Trust,
+        proven: &Proven,
+        now: SystemTime,
+    ) -> Result<bool, AuthError> {
+        if !trust.keys.still_serves(proven.kid.as_deref(), &proven.key) {
             return Ok(false);
         }
         self.check_claims(&proven.registered, now)?;
@@ -591,6 +812,7 @@ impl Verifier {
         let method = AuthMethod::Jwt {
             jti: registered.jti.clone(),
             kid: verified.header.kid.as_ref().map(|kid| kid.to_string()),
+            issuer: registered.iss.clone(),
         };
         // Without `iat` the token does not say when its subject authenticated, and the
         // identity says so too rather than guessing.
@@ -616,10 +838,11 @@ impl Verifier {
         match self.verify::<serde::de::IgnoredAny>(token) {
             Ok(verified) => Ok(verified.registered),
             Err(AuthError::Expired) => {
-                let (compact, _, _) = self.check_signature(token)?;
+                let (compact, trust) = self.routed(token)?;
+                let (compact, _, _) = self.check_signature(trust, compact)?;
                 let json = crate::b64::decode(compact.payload.as_bytes())
                     .ok_or_else(|| compact.explain(PAYLOAD_NOT_BASE64))?;
-                claims::parse::<serde::de::IgnoredAny>(&json, &self.expected()).map(|(_, r)| r)
+                claims::parse::<serde::de::IgnoredAny>(&json, &self.expected(trust)).map(|(_, r)| r)
             }
             Err(other) => Err(other),
         }

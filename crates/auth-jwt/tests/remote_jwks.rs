@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{AuthError, BoxError};
-use auth_jwt::{Algorithm, JwksSource, KeySet, RemoteJwks, SigningKey, Verifier};
+use auth_jwt::{Algorithm, JwksDocument, JwksSource, KeySet, RemoteJwks, SigningKey, Verifier};
 use serde_json::{Map, Value};
 
 /// Serves whatever document the test sets, counting fetches.
@@ -24,12 +24,13 @@ struct Served {
 
 #[async_trait]
 impl JwksSource for Served {
-    async fn fetch(&self) -> Result<String, BoxError> {
+    async fn fetch(&self) -> Result<JwksDocument, BoxError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         self.document
             .lock()
             .unwrap()
             .clone()
+            .map(JwksDocument::new)
             .ok_or_else(|| "connection refused".into())
     }
 }
@@ -40,7 +41,7 @@ async fn remote_keys_are_cached_and_refetched_with_rate_limits() {
     let served = Arc::new(Served::default());
     let remote = Arc::new(
         RemoteJwks::new(served.clone(), shared.clone())
-            .with_min_refetch_interval(Duration::from_secs(30)),
+            .with_refetch_cooldown(Duration::from_secs(30)),
     );
     let verifier = Verifier::builder(KeySet::new(shared.clone()), shared.clone())
         .remote_jwks(remote.clone())
@@ -116,6 +117,8 @@ async fn remote_keys_are_cached_and_refetched_with_rate_limits() {
         .verify_async::<Map<String, Value>>(&token("b", &key_b))
         .await
         .unwrap();
+    // The held set served while its refresh ran; wait for that refresh (it fails).
+    let _ = remote.refresh().await;
     assert_eq!(
         remote.fetch_count() as usize,
         served.fetches.load(Ordering::SeqCst)
