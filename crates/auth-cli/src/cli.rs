@@ -121,11 +121,79 @@ pub(crate) enum Command {
         #[arg(value_name = "TOKEN")]
         token: String,
     },
+    /// Edit a key file: a JWK Set of private keys whose order is their role.
+    ///
+    /// The first key signs; every key verifies; the public part of every key but HMAC
+    /// secrets is published. Each edit is checked by auth-jwt, written atomically (a new
+    /// file in the same directory, flushed, renamed over the old one; mode 0600 on Unix)
+    /// and prints the new listing. A rotation without downtime: `add` the new key (second),
+    /// reload every node, wait until verifiers have refetched the JWK Set, `promote` it,
+    /// reload, and once the old key's tokens have expired, `retire` the old key and reload.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// List and revoke a user's server-side sessions in a shared store.
     Sessions {
         /// What to do.
         #[command(subcommand)]
         action: SessionsCommand,
+    },
+}
+
+/// The key file subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// List the keys as JSON, in order: kid, alg, role (signing or verifying), published.
+    List {
+        /// The key file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Add a key, second by default: it verifies and is published, the signing key stays.
+    ///
+    /// The key is generated like `keygen` (--alg), or taken from a private JWK or a PEM
+    /// private key (--from; an RSA PEM key needs --alg). Its kid is --kid, else the JWK's
+    /// own, else the RFC 7638 thumbprint (random for an HMAC secret).
+    Add {
+        /// The key file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The algorithm of a generated key (or of a --from key that names none).
+        #[arg(long, value_name = "ALG", required_unless_present = "from")]
+        alg: Option<String>,
+        /// Add this key (a private JWK, or a PEM private key) instead of generating one.
+        #[arg(long, value_name = "KEYFILE")]
+        from: Option<PathBuf>,
+        /// The new key's kid.
+        #[arg(long, value_name = "KID")]
+        kid: Option<String>,
+        /// Add the key last instead of second.
+        #[arg(long)]
+        last: bool,
+        /// Create FILE with this key (which then signs) if FILE does not exist.
+        #[arg(long)]
+        create: bool,
+    },
+    /// Move the key KID first: it signs from the next reload on.
+    Promote {
+        /// The key file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The key to promote.
+        #[arg(value_name = "KID")]
+        kid: String,
+    },
+    /// Remove the key KID: its tokens fail from the next reload on. The signing key and
+    /// the last key cannot be retired.
+    Retire {
+        /// The key file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The key to remove.
+        #[arg(value_name = "KID")]
+        kid: String,
     },
 }
 

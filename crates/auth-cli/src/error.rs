@@ -2,7 +2,7 @@
 //! and its sources joined with `: `) and exits with status 1.
 
 use auth_core::AuthError;
-use auth_jwt::{ConfigError, KeyError};
+use auth_jwt::{ConfigError, KeyError, KeyFileError};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,18 @@ pub(crate) enum CliError {
         #[source]
         source: KeyError,
     },
+    /// auth-jwt refused a key file, or an edit of one.
+    #[error("{what}")]
+    Keys {
+        /// The file.
+        what: String,
+        /// auth-jwt's reason.
+        #[source]
+        source: KeyFileError,
+    },
+    /// A key file could not be read or written (the message names it).
+    #[error(transparent)]
+    KeysIo(KeyFileError),
     /// A key file is unusable for another reason than auth-jwt's (wrong kind of file,
     /// an RSA PEM without `--alg`, ...).
     #[error("{what}: {reason}")]
@@ -91,6 +103,17 @@ impl CliError {
     pub(crate) fn key(what: impl Into<String>) -> impl FnOnce(KeyError) -> Self {
         let what = what.into();
         move |source| Self::Key { what, source }
+    }
+
+    /// A [`CliError::Keys`] for the key file `path`.
+    pub(crate) fn keys(path: &std::path::Path) -> impl FnOnce(KeyFileError) -> Self {
+        let what = path.display().to_string();
+        move |source| match source {
+            KeyFileError::Read { .. }
+            | KeyFileError::Write { .. }
+            | KeyFileError::TooLarge { .. } => Self::KeysIo(source),
+            source => Self::Keys { what, source },
+        }
     }
 
     /// A [`CliError::KeyFile`].

@@ -9,7 +9,12 @@ use crate::error::CliError;
 /// The largest key file or claims file read, in bytes.
 pub(crate) const MAX_FILE_LEN: usize = 1024 * 1024;
 
-fn read_limited(reader: impl Read, what: &str, limit: usize) -> Result<Vec<u8>, CliError> {
+/// At most `limit` bytes of `reader` (`what` names it in errors).
+pub(crate) fn read_limited(
+    reader: impl Read,
+    what: &str,
+    limit: usize,
+) -> Result<Vec<u8>, CliError> {
     let mut bytes = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader

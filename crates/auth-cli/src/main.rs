@@ -6,6 +6,10 @@
 //! authctl sign --key signing.jwk --sub alice --iss https://auth.example --claims '{"scope":"read"}'
 //! authctl verify --jwks jwks.json --iss https://auth.example TOKEN
 //! authctl inspect TOKEN
+//! authctl keys add keys.json --alg ES256 --kid 2026-12     # second: verifies, published
+//! authctl keys promote keys.json 2026-12                   # first: signs
+//! authctl keys retire keys.json 2026-11                    # gone
+//! authctl keys list keys.json
 //! authctl sessions list --store redis://127.0.0.1:6379 --subject alice
 //! authctl sessions revoke-all --store redis://127.0.0.1:6379 --subject alice
 //! ```
@@ -28,8 +32,8 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use serde::Serialize;
 
-use crate::cli::{Cli, Command};
-use crate::commands::{inspect, jwks, keygen, sessions, sign, verify};
+use crate::cli::{Cli, Command, KeysCommand};
+use crate::commands::{inspect, jwks, keygen, keys, sessions, sign, verify};
 use crate::error::CliError;
 
 fn print_line(text: &str) -> Result<(), CliError> {
@@ -109,6 +113,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let decoded = inspect::run(&token, max_bytes)?;
             eprintln!("authctl: warning: {}", inspect::WARNING);
             print_json(&decoded)?;
+        }
+        Command::Keys { action } => {
+            let (listing, note) = match action {
+                KeysCommand::List { file } => (keys::list(&file)?, None),
+                KeysCommand::Add {
+                    file,
+                    alg,
+                    from,
+                    kid,
+                    last,
+                    create,
+                } => {
+                    let (listing, note) = keys::add(keys::AddOptions {
+                        file,
+                        alg,
+                        from,
+                        kid,
+                        last,
+                        create,
+                    })?;
+                    (listing, Some(note))
+                }
+                KeysCommand::Promote { file, kid } => {
+                    (keys::promote(&file, &kid)?, Some(keys::AFTER_PROMOTE))
+                }
+                KeysCommand::Retire { file, kid } => {
+                    (keys::retire(&file, &kid)?, Some(keys::AFTER_RETIRE))
+                }
+            };
+            print_json(&listing)?;
+            if let Some(note) = note {
+                eprintln!("authctl: note: {note}");
+            }
         }
         Command::Sessions { action } => print_json(&sessions::run(&action)?)?,
     }

@@ -18,6 +18,12 @@ const RSA_ADVICE: &str = "ring cannot generate RSA keys: create one with \
 
 /// Runs `keygen`: returns the private JWK.
 pub(crate) fn run(alg: &str, kid: Option<String>, from: Option<&Path>) -> Result<Jwk, CliError> {
+    let key = new_key(alg, from)?;
+    finish(&key, kid)
+}
+
+/// A new key for `alg`, or the key of the PEM private key `from` bound to `alg`.
+pub(crate) fn new_key(alg: &str, from: Option<&Path>) -> Result<SigningKey, CliError> {
     let alg = keyfile::parse_alg(alg)?;
     let is_rsa = matches!(
         alg,
@@ -41,7 +47,7 @@ pub(crate) fn run(alg: &str, kid: Option<String>, from: Option<&Path>) -> Result
         // A random secret as long as the hash for HS*, a new key pair otherwise.
         None => SigningKey::generate(alg).map_err(CliError::key("the new key"))?,
     };
-    finish(&key, kid)
+    Ok(key)
 }
 
 fn from_pem(path: &Path, alg: Algorithm) -> Result<SigningKey, CliError> {
@@ -55,10 +61,10 @@ fn from_pem(path: &Path, alg: Algorithm) -> Result<SigningKey, CliError> {
     SigningKey::from_pem(alg, text).map_err(CliError::key(&loaded.name))
 }
 
-/// The private JWK of `key` under `kid`: by default the RFC 7638 thumbprint, or a random
-/// one for an HMAC secret (whose thumbprint would be a hash of the secret).
-fn finish(key: &SigningKey, kid: Option<String>) -> Result<Jwk, CliError> {
-    let kid = match kid {
+/// The `kid` of a new key: `kid`, or by default the RFC 7638 thumbprint, or a random one
+/// for an HMAC secret (whose thumbprint would be a hash of the secret).
+pub(crate) fn kid_for(key: &SigningKey, kid: Option<String>) -> Result<Option<String>, CliError> {
+    Ok(match kid {
         Some(kid) => Some(kid),
         None if key.verifying_key().is_symmetric() => {
             let mut bytes = [0u8; 12];
@@ -68,7 +74,12 @@ fn finish(key: &SigningKey, kid: Option<String>) -> Result<Jwk, CliError> {
             Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
         }
         None => keyfile::default_kid(&key.verifying_key()),
-    };
+    })
+}
+
+/// The private JWK of `key` under `kid` (see [`kid_for`]).
+fn finish(key: &SigningKey, kid: Option<String>) -> Result<Jwk, CliError> {
+    let kid = kid_for(key, kid)?;
     let jwk = key.to_private_jwk(kid.as_deref());
     // The finished JWK must load as a signing key, kid and all.
     jwk.to_signing_key().map_err(CliError::key("the new key"))?;

@@ -1,0 +1,182 @@
+//! `authctl keys`: list and edit a key file (a JWK Set of private JWKs whose order is the
+//! role: the first signs, every key verifies). auth-jwt's `SigningKeys` reads the file,
+//! applies the edit under its rules and writes it back atomically; this module picks the
+//! new key and guards against a concurrent edit.
+
+use std::path::{Path, PathBuf};
+
+use auth_jwt::{KeyInfo, KeyRole, SigningKey, SigningKeys, algorithm};
+use serde::Serialize;
+
+use crate::commands::keygen;
+use crate::error::CliError;
+use crate::{input, keyfile};
+
+/// After `add --create` made a new file.
+pub(crate) const AFTER_CREATE: &str = "a new key file: its one key signs";
+/// The next step of a staged rotation, after `add`.
+pub(crate) const AFTER_ADD: &str = "reload every node; once verifiers have refetched the JWK Set, \
+    `authctl keys promote` the new key (a key added second verifies but does not sign)";
+/// The next step, after `promote`.
+pub(crate) const AFTER_PROMOTE: &str = "reload every node; once the old key's last tokens have \
+    expired, `authctl keys retire` it";
+/// After `retire`.
+pub(crate) const AFTER_RETIRE: &str =
+    "reload every node: the retired key's tokens fail from then on";
+
+/// One line of a listing.
+#[derive(Debug, Serialize)]
+pub(crate) struct Listed {
+    kid: String,
+    alg: &'static str,
+    /// `signing` (the first key) or `verifying`.
+    role: &'static str,
+    /// Whether the key's public part is published (never for HMAC secrets).
+    published: bool,
+}
+
+fn listing(keys: &SigningKeys) -> Vec<Listed> {
+    keys.list().into_iter().map(listed).collect()
+}
+
+fn listed(info: KeyInfo) -> Listed {
+    Listed {
+        alg: algorithm::name(info.algorithm),
+        role: match info.role {
+            KeyRole::Signing => "signing",
+            _ => "verifying",
+        },
+        published: info.published,
+        kid: info.kid,
+    }
+}
+
+/// Runs `keys list`.
+pub(crate) fn list(file: &Path) -> Result<Vec<Listed>, CliError> {
+    let keys = SigningKeys::read(file).map_err(CliError::keys(file))?;
+    Ok(listing(&keys))
+}
+
+/// What `keys add` adds.
+pub(crate) struct AddOptions {
+    /// The key file.
+    pub(crate) file: PathBuf,
+    /// The algorithm of a generated key, or of a `--from` key that names none.
+    pub(crate) alg: Option<String>,
+    /// A private JWK or PEM private key to add instead of a generated one.
+    pub(crate) from: Option<PathBuf>,
+    /// The new key's `kid`.
+    pub(crate) kid: Option<String>,
+    /// Add last instead of second.
+    pub(crate) last: bool,
+    /// Create the file if it does not exist.
+    pub(crate) create: bool,
+}
+
+/// Runs `keys add`: the listing, and the next step of a rotation.
+pub(crate) fn add(options: AddOptions) -> Result<(Vec<Listed>, &'static str), CliError> {
+    let (kid, key) = new_key(&options)?;
+    let file = &options.file;
+    let before = snapshot(file)?;
+    let keys = match &before {
+        Some(bytes) => {
+            let mut keys = read(file, bytes)?;
+            let at = if options.last { usize::MAX } else { 1 };
+            keys.insert(at, kid, key).map_err(CliError::keys(file))?;
+            keys
+        }
+        None if options.create => SigningKeys::new(kid, key).map_err(CliError::keys(file))?,
+        None => {
+            return Err(CliError::key_file(
+                file.display().to_string(),
+                "no such file (use --create to start a key file)",
+            ));
+        }
+    };
+    write(file, &before, &keys)?;
+    let note = if before.is_none() {
+        AFTER_CREATE
+    } else {
+        AFTER_ADD
+    };
+    Ok((listing(&keys), note))
+}
+
+/// The key to add and its `kid`.
+fn new_key(options: &AddOptions) -> Result<(String, SigningKey), CliError> {
+    let (key, kid) = match &options.from {
+        Some(path) => {
+            let alg = options.alg.as_deref().map(keyfile::parse_alg).transpose()?;
+            let signer = keyfile::signer(keyfile::load(path)?, alg)?;
+            (signer.key, options.kid.clone().or(signer.kid))
+        }
+        None => {
+            // clap requires --alg without --from.
+            let alg = options.alg.as_deref().unwrap_or_default();
+            (keygen::new_key(alg, None)?, options.kid.clone())
+        }
+    };
+    let kid = keygen::kid_for(&key, kid)?
+        .ok_or_else(|| CliError::Invalid("the new key needs a --kid".to_owned()))?;
+    Ok((kid, key))
+}
+
+/// Runs `keys promote`.
+pub(crate) fn promote(file: &Path, kid: &str) -> Result<Vec<Listed>, CliError> {
+    edit(file, |keys| keys.promote(kid))
+}
+
+/// Runs `keys retire`.
+pub(crate) fn retire(file: &Path, kid: &str) -> Result<Vec<Listed>, CliError> {
+    edit(file, |keys| keys.retire(kid).map(drop))
+}
+
+fn edit(
+    file: &Path,
+    change: impl FnOnce(&mut SigningKeys) -> Result<(), auth_jwt::KeyFileError>,
+) -> Result<Vec<Listed>, CliError> {
+    let before = snapshot(file)?;
+    let Some(bytes) = &before else {
+        return Err(CliError::key_file(
+            file.display().to_string(),
+            "no such file",
+        ));
+    };
+    let mut keys = read(file, bytes)?;
+    change(&mut keys).map_err(CliError::keys(file))?;
+    write(file, &before, &keys)?;
+    Ok(listing(&keys))
+}
+
+/// The file's bytes as they are now (`None`: no file), to detect a concurrent edit.
+fn snapshot(file: &Path) -> Result<Option<Vec<u8>>, CliError> {
+    let what = file.display().to_string();
+    match std::fs::File::open(file) {
+        Ok(opened) => input::read_limited(opened, &what, input::MAX_FILE_LEN).map(Some),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CliError::Read { what, source }),
+    }
+}
+
+/// The keys of the key file whose bytes are `bytes`. A PEM file holds one key and no
+/// order: it is not edited in place.
+fn read(file: &Path, bytes: &[u8]) -> Result<SigningKeys, CliError> {
+    if bytes.trim_ascii_start().starts_with(b"-----") {
+        return Err(CliError::key_file(
+            file.display().to_string(),
+            "a PEM key, not a key file: start one with `authctl keys add NEW-FILE --create --from KEY.pem`",
+        ));
+    }
+    SigningKeys::read(file).map_err(CliError::keys(file))
+}
+
+/// Writes `keys` over `file` unless the file changed since `before` was read.
+fn write(file: &Path, before: &Option<Vec<u8>>, keys: &SigningKeys) -> Result<(), CliError> {
+    if &snapshot(file)? != before {
+        return Err(CliError::key_file(
+            file.display().to_string(),
+            "the file changed during the edit: nothing written, run the command again",
+        ));
+    }
+    keys.write(file).map_err(CliError::keys(file))
+}

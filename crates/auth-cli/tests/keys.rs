@@ -1,0 +1,263 @@
+//! `authctl keys`: a key file edited step by step through a staged rotation, each edit
+//! checked by auth-jwt and written atomically; refusals are one line and leave the file
+//! as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
+
+mod common;
+
+use auth_jwt::SigningKeys;
+use common::{Dir, data, fails, keygen, ok, ok_json};
+use serde_json::Value;
+
+/// `(kid, alg, role, published)` of each key of a listing.
+fn roles(listing: &Value) -> Vec<(String, String, String, bool)> {
+    listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| {
+            assert_eq!(key.as_object().unwrap().len(), 4, "{key}");
+            (
+                key["kid"].as_str().unwrap().to_owned(),
+                key["alg"].as_str().unwrap().to_owned(),
+                key["role"].as_str().unwrap().to_owned(),
+                key["published"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn kids(listing: &Value) -> Vec<String> {
+    roles(listing).into_iter().map(|(kid, ..)| kid).collect()
+}
+
+#[cfg(unix)]
+fn mode(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn entries(dir: &Dir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_staged_rotation_step_by_step() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    let listing = ok_json(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "2026-11",
+    ]);
+    assert_eq!(
+        roles(&listing),
+        [(
+            "2026-11".to_owned(),
+            "ES256".to_owned(),
+            "signing".to_owned(),
+            true
+        )]
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+
+    // Added second by default: it verifies, the first key still signs.
+    let listing = ok_json(&["keys", "add", &file, "--alg", "EdDSA", "--kid", "2026-12"]);
+    assert_eq!(
+        roles(&listing),
+        [
+            (
+                "2026-11".to_owned(),
+                "ES256".to_owned(),
+                "signing".to_owned(),
+                true
+            ),
+            (
+                "2026-12".to_owned(),
+                "EdDSA".to_owned(),
+                "verifying".to_owned(),
+                true
+            ),
+        ]
+    );
+    // The file is what auth-jwt loads, in the same order.
+    let loaded = SigningKeys::read(&file).unwrap();
+    assert_eq!(loaded.kids().collect::<Vec<_>>(), ["2026-11", "2026-12"]);
+    assert_eq!(ok_json(&["keys", "list", &file]), listing);
+
+    // Promote: the new key signs.
+    let listing = ok_json(&["keys", "promote", &file, "2026-12"]);
+    assert_eq!(kids(&listing), ["2026-12", "2026-11"]);
+    assert_eq!(roles(&listing)[0].2, "signing");
+    assert_eq!(roles(&listing)[1].2, "verifying");
+    // Promoting the signing key again changes nothing.
+    assert_eq!(ok_json(&["keys", "promote", &file, "2026-12"]), listing);
+
+    // The signing key cannot be retired; the old one can.
+    let line = fails(&["keys", "retire", &file, "2026-12"]);
+    assert!(line.contains("signing key"), "{line}");
+    let listing = ok_json(&["keys", "retire", &file, "2026-11"]);
+    assert_eq!(kids(&listing), ["2026-12"]);
+    // Nor the last key.
+    let line = fails(&["keys", "retire", &file, "2026-12"]);
+    assert!(line.contains("only key"), "{line}");
+    assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["2026-12"]);
+
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(entries(&dir), ["keys.json"], "no temporary file is left");
+}
+
+#[test]
+fn add_places_keys_second_or_last_and_never_publishes_secrets() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "a",
+    ]);
+    ok(&["keys", "add", &file, "--alg", "ES384", "--kid", "b"]);
+    let listing = ok_json(&[
+        "keys", "add", &file, "--alg", "HS256", "--kid", "h", "--last",
+    ]);
+    assert_eq!(kids(&listing), ["a", "b", "h"]);
+    let listing = ok_json(&["keys", "add", &file, "--alg", "EdDSA", "--kid", "c"]);
+    assert_eq!(kids(&listing), ["a", "c", "b", "h"]);
+    let (_, alg, role, published) = roles(&listing).remove(3);
+    assert_eq!(
+        (alg.as_str(), role.as_str(), published),
+        ("HS256", "verifying", false)
+    );
+    // A generated key without --kid gets one: its thumbprint, random for a secret.
+    let listing = ok_json(&["keys", "add", &file, "--alg", "HS512", "--last"]);
+    assert_eq!(kids(&listing).len(), 5);
+    let listing = ok_json(&["keys", "add", &file, "--alg", "ES256", "--last"]);
+    let thumbprint = kids(&listing).pop().unwrap();
+    assert_eq!(thumbprint.len(), 43, "{thumbprint}");
+
+    // The listing never shows key material.
+    let text = ok(&["keys", "list", &file]);
+    for member in ["\"d\"", "\"k\"", "\"x\""] {
+        assert!(!text.contains(member), "{member} in {text}");
+    }
+    // Duplicate kids are refused and the file is unchanged.
+    let before = std::fs::read(&file).unwrap();
+    let line = fails(&["keys", "add", &file, "--alg", "ES256", "--kid", "b"]);
+    assert!(line.contains("share the kid `b`"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+#[test]
+fn add_takes_existing_keys_from_jwks_and_pem() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    let jwk = keygen(&dir, "new.jwk", &["--alg", "EdDSA", "--kid", "from-jwk"]);
+    ok(&["keys", "add", &file, "--create", "--from", &jwk]);
+    // A PEM key is named by its thumbprint unless --kid names it.
+    let ec = data("ec-p256-private.pem");
+    let listing = ok_json(&["keys", "add", &file, "--from", &ec, "--last"]);
+    let (kid, alg, ..) = roles(&listing).pop().unwrap();
+    assert_eq!(alg, "ES256");
+    let public = ok_json(&["jwks", &data("ec-p256-public.pem")]);
+    assert_eq!(public["keys"][0]["kid"], kid.as_str());
+    // An RSA PEM key needs its algorithm.
+    let rsa = data("rsa2048-private.pem");
+    let line = fails(&["keys", "add", &file, "--from", &rsa, "--kid", "r"]);
+    assert!(line.contains("--alg"), "{line}");
+    ok(&[
+        "keys", "add", &file, "--from", &rsa, "--alg", "PS256", "--kid", "r",
+    ]);
+    // --kid renames a JWK's key.
+    let other = keygen(&dir, "other.jwk", &["--alg", "ES384", "--kid", "mine"]);
+    let listing = ok_json(&["keys", "add", &file, "--from", &other, "--kid", "renamed"]);
+    assert_eq!(kids(&listing), ["from-jwk", "renamed", "r", &kid]);
+    // A public key cannot be added.
+    let line = fails(&["keys", "add", &file, "--from", &data("ed25519-public.pem")]);
+    assert!(line.contains("public key"), "{line}");
+
+    // The file publishes through `authctl jwks` and signs through auth-jwt.
+    let published = ok_json(&["jwks", &file]);
+    assert_eq!(published["keys"].as_array().unwrap().len(), 4);
+    assert!(!published.to_string().contains("\"d\""));
+    let loaded = SigningKeys::read(&file).unwrap();
+    assert_eq!(loaded.signing_kid(), "from-jwk");
+}
+
+#[test]
+fn refusals_are_one_line_and_leave_the_file_alone() {
+    let dir = Dir::new();
+    let missing = dir.path("missing.json").display().to_string();
+    let line = fails(&["keys", "add", &missing, "--alg", "ES256"]);
+    assert!(line.contains("--create"), "{line}");
+    assert!(fails(&["keys", "promote", &missing, "k"]).contains("no such file"));
+    assert!(fails(&["keys", "list", &missing]).contains("cannot read"));
+    assert_eq!(entries(&dir), Vec::<String>::new());
+
+    let file = dir.path("keys.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "a",
+    ]);
+    ok(&["keys", "add", &file, "--alg", "ES256", "--kid", "b"]);
+    let before = std::fs::read(&file).unwrap();
+    for (args, expected) in [
+        (
+            &["keys", "promote", &file, "x"][..],
+            "no key has the kid `x`",
+        ),
+        (&["keys", "retire", &file, "x"], "no key has the kid `x`"),
+        (&["keys", "retire", &file, "a"], "signing key"),
+        (&["keys", "add", &file, "--alg", "RS256"], "openssl genpkey"),
+        (
+            &["keys", "add", &file, "--alg", "none"],
+            "unknown algorithm",
+        ),
+        (
+            &["keys", "add", &file, "--alg", "ES256", "--kid", ""],
+            "kid",
+        ),
+    ] {
+        let line = fails(args);
+        assert!(line.contains(expected), "{args:?}: {line}");
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // Files that are not key files.
+    let public = dir.write(
+        "public.json",
+        &ok(&[
+            "jwks",
+            &keygen(&dir, "k.jwk", &["--alg", "ES256", "--kid", "p"]),
+        ]),
+    );
+    let line = fails(&["keys", "list", &public]);
+    assert!(line.contains("public key"), "{line}");
+    let junk = dir.write("junk.json", "{\"keys\": [\"a secret\"]}");
+    let line = fails(&["keys", "list", &junk]);
+    assert!(
+        line.contains("not a JWK Set") && !line.contains("secret"),
+        "{line}"
+    );
+    let empty = dir.write("empty.json", "{\"keys\": []}");
+    assert!(fails(&["keys", "add", &empty, "--alg", "ES256"]).contains("no key"));
+    // A PEM key is read (one key, named by its thumbprint), never rewritten.
+    let pem = dir.write(
+        "key.pem",
+        &std::fs::read_to_string(data("ed25519-private.pem")).unwrap(),
+    );
+    assert_eq!(roles(&ok_json(&["keys", "list", &pem]))[0].2, "signing");
+    let line = fails(&["keys", "add", &pem, "--alg", "ES256"]);
+    assert!(line.contains("not a key file"), "{line}");
+}
+
+#[test]
+fn keys_commands_have_help() {
+    for command in ["list", "add", "promote", "retire"] {
+        let help = ok(&["keys", command, "--help"]);
+        assert!(help.contains("Usage: authctl keys"), "{command}: {help}");
+    }
+    assert!(ok(&["keys", "--help"]).contains("promote"));
+    assert!(ok(&["keys", "add", "--help"]).contains("--last"));
+}
