@@ -115,19 +115,41 @@ async fn login_see_the_protected_page_and_log_out_in_headless_chromium() {
         // The two models side by side: the cookie works; a token for an API client
         // works until it is revoked, and then it is refused.
         browser.goto(&demo.url("/")).await?;
-        browser.wait().for_element(Locator::Id("check-cookie")).await?.click().await?;
+        browser
+            .wait()
+            .for_element(Locator::Id("check-cookie"))
+            .await?
+            .click()
+            .await?;
         wait_for_text(&browser, "cookie-result", "200").await?;
-        browser.find(Locator::Id("get-token")).await?.click().await?;
-        browser.wait().for_element(Locator::Id("check-token")).await?.click().await?;
+        browser
+            .find(Locator::Id("get-token"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Id("check-token"))
+            .await?
+            .click()
+            .await?;
         wait_for_text(&browser, "token-result", "200").await?;
         if let Ok(path) = std::env::var("AUTHKIT_SCREENSHOT") {
             // How the README's picture is made: AUTHKIT_SCREENSHOT=docs/demo.png.
             browser.set_window_size(1100, 900).await?;
             std::fs::write(path, browser.screenshot().await?).expect("the screenshot is written");
         }
-        browser.find(Locator::Id("revoke-token")).await?.click().await?;
+        browser
+            .find(Locator::Id("revoke-token"))
+            .await?
+            .click()
+            .await?;
         wait_for_text(&browser, "token-result", "204").await?;
-        browser.find(Locator::Id("check-token")).await?.click().await?;
+        browser
+            .find(Locator::Id("check-token"))
+            .await?
+            .click()
+            .await?;
         wait_for_text(&browser, "token-result", "401").await?;
 
         browser.goto(&demo.url("/")).await?;
@@ -163,7 +185,13 @@ async fn wait_for_text(
     text: &str,
 ) -> Result<(), fantoccini::error::CmdError> {
     for _ in 0..100 {
-        if browser.find(Locator::Id(id)).await?.text().await?.contains(text) {
+        if browser
+            .find(Locator::Id(id))
+            .await?
+            .text()
+            .await?
+            .contains(text)
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

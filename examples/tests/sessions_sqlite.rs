@@ -40,7 +40,10 @@ async fn start(db: &str, port: u16) -> Running {
         .expect("the example binary: `cargo test` builds it (a lone `--test` run does not)");
     let running = Running(child);
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return running;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -74,7 +77,10 @@ async fn log_in_see_who_you_are_restart_and_log_out() {
     };
 
     let server = start(&db, port).await;
-    assert_eq!(login("builder").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login("builder").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     let response = login("wonderland").await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
@@ -87,7 +93,10 @@ async fn log_in_see_who_you_are_restart_and_log_out() {
     // A restart on the same file keeps the session.
     drop(server);
     let server = start(&db, port).await;
-    assert_eq!(me(Some(cookie.clone())).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        me(Some(cookie.clone())).await.unwrap().status(),
+        StatusCode::OK
+    );
 
     // A cross-site logout is refused; a same-site one ends the session.
     let foreign = client
@@ -106,6 +115,9 @@ async fn log_in_see_who_you_are_restart_and_log_out() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::OK);
-    assert_eq!(me(Some(cookie)).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(Some(cookie)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     drop(server);
 }

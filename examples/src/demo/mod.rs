@@ -23,7 +23,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-pub use keys::JwtAlg;
+pub use keys::{JwtAlg, KeyFile};
 pub use stores::{DEFAULT_PREFIX, StoreChoice};
 
 /// The audience of the demo's access tokens.
@@ -38,11 +38,18 @@ pub struct DemoConfig {
     /// cookie is the documented development variant, so a browser keeps it on
     /// `http://127.0.0.1`.
     pub secure_cookies: bool,
-    /// The algorithm of the access-token key, generated at every start (default ES256).
+    /// The algorithm of the access-token key, generated at every start (default ES256),
+    /// when there is no key file.
     pub jwt_alg: JwtAlg,
+    /// The key file the tokens are signed and verified with, re-read by
+    /// [`KeyFile::reload`]; `None`: a key generated at start.
+    pub keys: Option<KeyFile>,
     /// The tokens' `iss`, also the base of the OpenID discovery document's `jwks_uri`
     /// (default: `http://` and the address the demo is bound to).
     pub issuer: Option<String>,
+    /// With a Redis store: serve session loads and revocation checks from process memory
+    /// that Redis keeps exact (store-redis' local cache).
+    pub local_cache: bool,
 }
 
 impl Default for DemoConfig {
@@ -51,7 +58,9 @@ impl Default for DemoConfig {
             store: StoreChoice::Memory,
             secure_cookies: false,
             jwt_alg: JwtAlg::default(),
+            keys: None,
             issuer: None,
+            local_cache: false,
         }
     }
 }
@@ -90,7 +99,10 @@ pub(crate) struct Shared {
 /// `issuer_url` (the demo's own URL).
 pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router> {
     let clock = SystemClock::shared();
-    let stores = config.store.connect(clock.clone()).await?;
+    let stores = config
+        .store
+        .connect(clock.clone(), config.local_cache)
+        .await?;
     let sessions = SessionManager::builder(stores.sessions)
         .clock(clock.clone())
         .build()?;
@@ -99,7 +111,7 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         cookies = cookies.dev_plain_http();
     }
     let cookie_name = cookies.name().to_owned();
-    let keys = config.jwt_alg.key_set(clock.clone())?;
+    let keys = keys::key_set(config, clock.clone())?;
     let issuer = Issuer::builder(keys.clone(), clock.clone())
         .issuer(issuer_url)
         .audience(AUDIENCE)

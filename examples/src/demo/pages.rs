@@ -31,14 +31,25 @@ pub(crate) async fn home(State(state): State<AppState>, who: Option<Authenticate
 
 /// `POST /demo/token`: a token pair for the signed-in user, as `POST /api/token` would
 /// give an API client, shown on the page (never stored by the server).
-pub(crate) async fn demo_token(State(state): State<AppState>, Authenticated(who): Authenticated) -> Response {
-    match state.issuer.login(&who.subject, &serde_json::json!({ "roles": who.roles })).await {
+pub(crate) async fn demo_token(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Response {
+    match state
+        .issuer
+        .login(&who.subject, &serde_json::json!({ "roles": who.roles }))
+        .await
+    {
         Ok(pair) => dashboard(&state, &who, Some(&pair)).await,
         Err(error) => Rejection::auth(Scheme::Cookie, error).into_response(),
     }
 }
 
-async fn dashboard(state: &AppState, who: &Identity, pair: Option<&auth_jwt::TokenPair>) -> Response {
+async fn dashboard(
+    state: &AppState,
+    who: &Identity,
+    pair: Option<&auth_jwt::TokenPair>,
+) -> Response {
     let sessions = match state.sessions.list(&who.subject).await {
         Ok(sessions) => sessions,
         Err(error) => return Rejection::auth(Scheme::Cookie, error.into()).into_response(),
@@ -51,7 +62,11 @@ async fn dashboard(state: &AppState, who: &Identity, pair: Option<&auth_jwt::Tok
         .iter()
         .map(|s| {
             let hint = s.hint();
-            let marker = if hint == current { " (this browser)" } else { "" };
+            let marker = if hint == current {
+                " (this browser)"
+            } else {
+                ""
+            };
             format!(
                 "<tr><td><code>{}</code>{marker}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&hint),
@@ -145,7 +160,10 @@ pub(crate) async fn style() -> impl IntoResponse {
 /// `GET /app.js`: calls `/api/me` and `/api/logout` the way each client does.
 pub(crate) async fn script() -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
         include_str!("assets/app.js"),
     )
 }

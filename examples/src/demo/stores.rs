@@ -9,7 +9,7 @@ use auth_core::memory::{
     MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore, MemoryThrottleStore,
 };
 use auth_core::{RefreshTokenStore, RevocationStore, SessionStore, SharedClock, ThrottleStore};
-use store_redis::{RedisConnection, RedisStoreBuilder};
+use store_redis::{LocalCacheConfig, RedisConnection, RedisStoreBuilder};
 use store_sql::sqlx::{MySql, Postgres, Sqlite};
 use store_sql::{Backend, PurgeHandle, SqlStores, TablePrefix};
 
@@ -22,7 +22,8 @@ pub const DEFAULT_PREFIX: &str = "authkit_demo_";
 pub enum StoreChoice {
     /// In process memory (moka): nothing to install, nothing survives a restart.
     Memory,
-    /// A Redis server (`redis://...`), keys under `prefix`.
+    /// A Redis server (`redis://...`), or a Redis Cluster (`redis+cluster://host:port,host:port`,
+    /// any of its nodes), keys under `prefix`.
     Redis {
         /// The server's URL.
         url: String,
@@ -96,10 +97,15 @@ impl FromStr for StoreChoice {
         let prefix = DEFAULT_PREFIX.to_owned();
         match s {
             "memory" => Ok(Self::Memory),
-            url if url.starts_with("redis://") || url.starts_with("rediss://") => Ok(Self::Redis {
-                url: url.to_owned(),
-                prefix,
-            }),
+            url if url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+cluster://") =>
+            {
+                Ok(Self::Redis {
+                    url: url.to_owned(),
+                    prefix,
+                })
+            }
             url if [
                 "postgres://",
                 "postgresql://",
@@ -168,7 +174,13 @@ async fn sql<DB: Backend>(url: &str, prefix: &str, clock: SharedClock) -> anyhow
 }
 
 impl StoreChoice {
-    pub(crate) async fn connect(&self, clock: SharedClock) -> anyhow::Result<Stores> {
+    /// Connects the stores; with `local_cache` (Redis only), session loads and revocation
+    /// checks are served from memory that Redis keeps exact.
+    pub(crate) async fn connect(
+        &self,
+        clock: SharedClock,
+        local_cache: bool,
+    ) -> anyhow::Result<Stores> {
         match self {
             Self::Memory => Ok(Stores {
                 sessions: Arc::new(MemorySessionStore::builder().clock(clock.clone()).build()),
@@ -185,12 +197,23 @@ impl StoreChoice {
             }
             Self::Sql { url, prefix } => sql::<Sqlite>(url, prefix, clock).await,
             Self::Redis { url, prefix } => {
-                let connection = RedisConnection::connect(url)
-                    .await
-                    .with_context(|| format!("connecting to Redis at {url}"))?;
-                let builder = RedisStoreBuilder::new(connection)
+                let connection = match url.strip_prefix("redis+cluster://") {
+                    Some(nodes) => {
+                        let nodes: Vec<String> = nodes
+                            .split(',')
+                            .map(|node| format!("redis://{node}"))
+                            .collect();
+                        RedisConnection::connect_cluster(nodes).await
+                    }
+                    None => RedisConnection::connect(url).await,
+                }
+                .with_context(|| format!("connecting to Redis at {}", without_password(url)))?;
+                let mut builder = RedisStoreBuilder::new(connection)
                     .prefix(prefix.as_str())
                     .clock(clock);
+                if local_cache {
+                    builder = builder.local_cache(LocalCacheConfig::new());
+                }
                 Ok(Stores {
                     sessions: Arc::new(builder.sessions()?),
                     refresh: Arc::new(builder.refresh_tokens()?),
