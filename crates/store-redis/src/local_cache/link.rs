@@ -72,7 +72,10 @@ struct Shared {
 
 #[derive(Clone)]
 enum State {
-    Down,
+    /// No connection. `lost`: one was up and went away, or an attempt failed; requests
+    /// then fail at once rather than wait out the timeout for a reconnection (a process
+    /// starting up waits for its first connection instead).
+    Down { lost: bool },
     Up {
         connection: MultiplexedConnection,
         generation: u64,
@@ -107,7 +110,7 @@ impl Link {
         Self {
             shared: Arc::new(Shared {
                 settings,
-                state: watch::Sender::new(State::Down),
+                state: watch::Sender::new(State::Down { lost: false }),
                 wake: Notify::new(),
                 generations: AtomicU64::new(0),
             }),
@@ -129,8 +132,9 @@ impl Link {
             .map_err(|_| StoreError::unavailable(CacheUnavailable::NoRuntime))?;
         if task.is_some() {
             // The task ended with its runtime, and its connection with it: what it vouched
-            // for is unknown now.
+            // for is unknown now. A new task starts connecting: wait for it as at start.
             self.shared.down(None);
+            self.shared.state.send_replace(State::Down { lost: false });
         }
         *task = Some(runtime.spawn(run(self.shared.clone())));
         Ok(())
@@ -161,7 +165,10 @@ impl Link {
         let mut changes = self.shared.state.subscribe();
         loop {
             let reason = match &*changes.borrow_and_update() {
-                State::Down => CacheUnavailable::Disconnected,
+                State::Down { lost: true } => {
+                    return Err(StoreError::unavailable(CacheUnavailable::Disconnected));
+                }
+                State::Down { lost: false } => CacheUnavailable::Disconnected,
                 up => match self.shared.fresh(up) {
                     Some((connection, generation)) => return Ok((connection.clone(), generation)),
                     None => CacheUnavailable::Unconfirmed,
@@ -261,7 +268,7 @@ impl Shared {
     fn down(&self, generation: Option<u64>) {
         let changed = self.state.send_if_modified(|state| match state {
             State::Up { generation: g, .. } if generation.is_none_or(|lost| lost == *g) => {
-                *state = State::Down;
+                *state = State::Down { lost: true };
                 true
             }
             _ => false,
@@ -478,6 +485,14 @@ async fn run(shared: Arc<Shared>) {
                 shared.watch_over(connection, generation).await;
             }
             Err(_) => {
+                // Redis cannot be reached: answer requests at once until it can.
+                shared.state.send_if_modified(|state| match state {
+                    State::Down { lost } if !*lost => {
+                        *lost = true;
+                        true
+                    }
+                    _ => false,
+                });
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
