@@ -10,6 +10,7 @@
 //! [`Clock`](crate::Clock), so a [`ManualClock`](crate::ManualClock) expires records in
 //! tests without waiting.
 
+mod builder;
 mod digest_hasher;
 mod expiry;
 mod refresh;
@@ -18,9 +19,10 @@ mod room;
 mod session;
 mod throttle;
 
+pub use builder::MemoryStoreBuilder;
 pub use refresh::MemoryRefreshTokenStore;
 pub use revocation::MemoryRevocationStore;
-pub use session::{MemorySessionStore, MemorySessionStoreBuilder};
+pub use session::MemorySessionStore;
 pub use throttle::MemoryThrottleStore;
 
 pub(crate) use expiry::{Deadline, DeadlineExpiry};

@@ -5,10 +5,12 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use moka::sync::Cache;
 
+#[cfg(doc)]
+use super::DEFAULT_MAX_ENTRIES;
 use super::room::ensure_room;
-use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
+use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{RefreshRecord, RefreshTokenStore, Rotation};
-use crate::{FamilyId, RefreshTokenHash, SharedClock, StoreError, SystemClock};
+use crate::{FamilyId, RefreshTokenHash, SharedClock, StoreError};
 
 #[derive(Clone)]
 struct StoredToken {
@@ -66,25 +68,23 @@ impl std::fmt::Debug for MemoryRefreshTokenStore {
 
 impl Default for MemoryRefreshTokenStore {
     fn default() -> Self {
-        Self::new(SystemClock::shared())
+        Self::builder().build()
     }
 }
 
-impl MemoryRefreshTokenStore {
-    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] tokens.
-    pub fn new(clock: SharedClock) -> Self {
-        Self::with_max_entries(clock, DEFAULT_MAX_ENTRIES)
-    }
-
-    /// A store holding up to `max_entries` tokens (used ones included).
-    pub fn with_max_entries(clock: SharedClock, max_entries: u64) -> Self {
+impl MemoryStoreBuilder<MemoryRefreshTokenStore> {
+    /// The store. `max_entries` bounds the tokens, used ones included.
+    pub fn build(self) -> MemoryRefreshTokenStore {
+        let Self {
+            clock, max_entries, ..
+        } = self;
         let tokens = Cache::builder()
             .expire_after(DeadlineExpiry {
                 clock: clock.clone(),
                 max_ttl: None,
             })
             .build();
-        Self {
+        MemoryRefreshTokenStore {
             inner: Arc::new(Inner {
                 clock,
                 max_entries,
@@ -95,6 +95,18 @@ impl MemoryRefreshTokenStore {
                 }),
             }),
         }
+    }
+}
+
+impl MemoryRefreshTokenStore {
+    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] tokens.
+    pub fn new(clock: SharedClock) -> Self {
+        Self::builder().clock(clock).build()
+    }
+
+    /// A builder with the system clock and the default bound.
+    pub fn builder() -> MemoryStoreBuilder<Self> {
+        MemoryStoreBuilder::new()
     }
 
     fn index(&self) -> MutexGuard<'_, Index> {
@@ -257,7 +269,10 @@ mod tests {
     #[tokio::test]
     async fn a_full_store_refuses_instead_of_evicting_a_tombstone() {
         let clock = Arc::new(ManualClock::starting_now());
-        let store = MemoryRefreshTokenStore::with_max_entries(clock.clone(), 2);
+        let store = MemoryRefreshTokenStore::builder()
+            .clock(clock.clone())
+            .max_entries(2)
+            .build();
         let now = clock.now();
         let record = RefreshRecord::new(
             FamilyId::generate().unwrap(),

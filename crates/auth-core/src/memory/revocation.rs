@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
 
+#[cfg(doc)]
+use super::DEFAULT_MAX_ENTRIES;
 use super::room::ensure_room;
-use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
+use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{MAX_TOKEN_ID_LEN, RevocationStore, TokenRef, check_subject, check_token_id};
-use crate::{FamilyId, SharedClock, StoreError, SystemClock};
+use crate::{FamilyId, SharedClock, StoreError};
 
 #[derive(Clone, Copy)]
 struct Until(SystemTime);
@@ -55,29 +57,39 @@ impl std::fmt::Debug for MemoryRevocationStore {
 
 impl Default for MemoryRevocationStore {
     fn default() -> Self {
-        Self::new(SystemClock::shared())
+        Self::builder().build()
+    }
+}
+
+impl MemoryStoreBuilder<MemoryRevocationStore> {
+    /// The store. `max_entries` bounds the revoked tokens and families together, and
+    /// separately the revoked subjects.
+    pub fn build(self) -> MemoryRevocationStore {
+        let Self {
+            clock, max_entries, ..
+        } = self;
+        let expiry = || DeadlineExpiry {
+            clock: clock.clone(),
+            max_ttl: None,
+        };
+        MemoryRevocationStore {
+            tokens: Cache::builder().expire_after(expiry()).build(),
+            subjects: Cache::builder().expire_after(expiry()).build(),
+            max_entries,
+            clock,
+        }
     }
 }
 
 impl MemoryRevocationStore {
     /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] of each kind.
     pub fn new(clock: SharedClock) -> Self {
-        Self::with_max_entries(clock, DEFAULT_MAX_ENTRIES)
+        Self::builder().clock(clock).build()
     }
 
-    /// A store holding up to `max_entries` revoked tokens and families together, and as
-    /// many revoked subjects.
-    pub fn with_max_entries(clock: SharedClock, max_entries: u64) -> Self {
-        let expiry = || DeadlineExpiry {
-            clock: clock.clone(),
-            max_ttl: None,
-        };
-        Self {
-            tokens: Cache::builder().expire_after(expiry()).build(),
-            subjects: Cache::builder().expire_after(expiry()).build(),
-            max_entries,
-            clock,
-        }
+    /// A builder with the system clock and the default bound.
+    pub fn builder() -> MemoryStoreBuilder<Self> {
+        MemoryStoreBuilder::new()
     }
 
     fn is_live_revoked(&self, key: &TokenKey, now: SystemTime) -> bool {
@@ -245,7 +257,10 @@ mod tests {
     #[tokio::test]
     async fn a_full_store_refuses_instead_of_forgetting_a_revocation() {
         let clock = Arc::new(ManualClock::starting_now());
-        let store = MemoryRevocationStore::with_max_entries(clock.clone(), 3);
+        let store = MemoryRevocationStore::builder()
+            .clock(clock.clone())
+            .max_entries(3)
+            .build();
         let until = clock.now() + Duration::from_secs(60);
         for jti in ["a", "b", "c"] {
             store.revoke("iss", jti, until).await.unwrap();
@@ -280,7 +295,10 @@ mod tests {
     #[tokio::test]
     async fn a_full_store_refuses_new_subjects_too() {
         let clock = Arc::new(ManualClock::starting_now());
-        let store = MemoryRevocationStore::with_max_entries(clock.clone(), 1);
+        let store = MemoryRevocationStore::builder()
+            .clock(clock.clone())
+            .max_entries(1)
+            .build();
         let now = clock.now();
         let until = now + Duration::from_secs(60);
         store.revoke_subject("alice", now, until).await.unwrap();

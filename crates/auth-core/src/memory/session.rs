@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use moka::ops::compute::{CompResult, Op};
 use moka::sync::Cache;
 
+#[cfg(doc)]
+use super::DEFAULT_MAX_ENTRIES;
 use super::digest_hasher::BuildDigestHasher;
-use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
+use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{SessionEntry, SessionRecord, SessionStore, check_subject};
-use crate::{SessionKey, SharedClock, StoreError, SystemClock};
+use crate::{SessionKey, SharedClock, StoreError};
 
 impl Deadline for SessionRecord {
     fn deadline(&self) -> SystemTime {
@@ -28,27 +30,9 @@ pub struct MemorySessionStore {
     cache: Cache<SessionKey, Arc<SessionRecord>, BuildDigestHasher>,
 }
 
-/// Builds a [`MemorySessionStore`].
-#[derive(Debug)]
-pub struct MemorySessionStoreBuilder {
-    clock: SharedClock,
-    max_entries: u64,
-}
-
-impl MemorySessionStoreBuilder {
-    /// The clock that decides expiry (default: [`SystemClock`]).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The most sessions held at once (default [`DEFAULT_MAX_ENTRIES`]).
-    pub fn max_entries(mut self, max_entries: u64) -> Self {
-        self.max_entries = max_entries;
-        self
-    }
-
-    /// The store.
+impl MemoryStoreBuilder<MemorySessionStore> {
+    /// The store. When `max_entries` sessions are held, the least useful are evicted
+    /// (their users are logged out).
     pub fn build(self) -> MemorySessionStore {
         let cache = Cache::builder()
             .max_capacity(self.max_entries)
@@ -79,12 +63,14 @@ impl std::fmt::Debug for MemorySessionStore {
 }
 
 impl MemorySessionStore {
+    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] sessions.
+    pub fn new(clock: SharedClock) -> Self {
+        Self::builder().clock(clock).build()
+    }
+
     /// A builder with the system clock and the default bound.
-    pub fn builder() -> MemorySessionStoreBuilder {
-        MemorySessionStoreBuilder {
-            clock: SystemClock::shared(),
-            max_entries: DEFAULT_MAX_ENTRIES,
-        }
+    pub fn builder() -> MemoryStoreBuilder<Self> {
+        MemoryStoreBuilder::new()
     }
 
     /// Applies `change` to the live record under `key`, atomically. `change` returns the

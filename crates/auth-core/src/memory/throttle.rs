@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-use super::{DEFAULT_MAX_ENTRIES, Deadline, DeadlineExpiry};
+#[cfg(doc)]
+use super::DEFAULT_MAX_ENTRIES;
+use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
-use crate::{SharedClock, StoreError, SystemClock};
+use crate::{SharedClock, StoreError};
 
 impl Deadline for ThrottleWindow {
     fn deadline(&self) -> SystemTime {
@@ -37,26 +39,36 @@ impl std::fmt::Debug for MemoryThrottleStore {
 
 impl Default for MemoryThrottleStore {
     fn default() -> Self {
-        Self::new(SystemClock::shared())
+        Self::builder().build()
+    }
+}
+
+impl MemoryStoreBuilder<MemoryThrottleStore> {
+    /// The store. `max_entries` bounds the keys counted at once.
+    pub fn build(self) -> MemoryThrottleStore {
+        let windows = Cache::builder()
+            .max_capacity(self.max_entries)
+            .expire_after(DeadlineExpiry {
+                clock: self.clock.clone(),
+                max_ttl: None,
+            })
+            .build();
+        MemoryThrottleStore {
+            clock: self.clock,
+            windows,
+        }
     }
 }
 
 impl MemoryThrottleStore {
     /// A store ending windows by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] keys.
     pub fn new(clock: SharedClock) -> Self {
-        Self::with_max_entries(clock, DEFAULT_MAX_ENTRIES)
+        Self::builder().clock(clock).build()
     }
 
-    /// A store holding up to `max_entries` keys.
-    pub fn with_max_entries(clock: SharedClock, max_entries: u64) -> Self {
-        let windows = Cache::builder()
-            .max_capacity(max_entries)
-            .expire_after(DeadlineExpiry {
-                clock: clock.clone(),
-                max_ttl: None,
-            })
-            .build();
-        Self { clock, windows }
+    /// A builder with the system clock and the default bound.
+    pub fn builder() -> MemoryStoreBuilder<Self> {
+        MemoryStoreBuilder::new()
     }
 }
 
