@@ -109,6 +109,7 @@ mod throttle_store;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub use {
     backend::Backend,
+    error::ConfigError,
     purge::PurgeHandle,
     refresh_store::SqlRefreshTokenStore,
     revocation_store::SqlRevocationStore,

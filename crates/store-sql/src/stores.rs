@@ -9,7 +9,7 @@ use auth_core::{SharedClock, StoreError, SystemClock, unix_millis};
 use sqlx::Pool;
 
 use crate::backend::Backend;
-use crate::error::store_error;
+use crate::error::{ConfigError, connect_error};
 use crate::sql::{Arg, RefreshSql, RevocationSql, SchemaSql, SessionSql, Sql, ThrottleSql};
 use crate::{
     SqlRefreshTokenStore, SqlRevocationStore, SqlSessionStore, SqlThrottleStore, TablePrefix,
@@ -218,8 +218,9 @@ impl<DB: Backend> SqlStores<DB> {
         }
     }
 
-    /// Stores with every default over a new pool connected to `url` (see [`connect`]).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Stores with every default over a new pool connected to `url` (see [`connect`]):
+    /// the common case; [`builder`](Self::builder) takes options.
+    pub async fn connect(url: &str) -> Result<Self, ConfigError> {
         Ok(Self::builder(connect::<DB>(url).await?).build())
     }
 
@@ -290,10 +291,11 @@ impl<DB: Backend> SqlStores<DB> {
 /// SQLite database (`sqlite::memory:`) exactly one connection that is never closed, since
 /// each connection would otherwise see a different, short-lived database.
 ///
-/// Fails with [`StoreError::Unavailable`] if the database cannot be reached.
-pub async fn connect<DB: Backend>(url: &str) -> Result<Pool<DB>, StoreError> {
+/// Fails with [`ConfigError::Unreachable`] if the database cannot be reached, and
+/// [`ConfigError::InvalidConnection`] if it refuses the settings.
+pub async fn connect<DB: Backend>(url: &str) -> Result<Pool<DB>, ConfigError> {
     DB::pool_options(url)
         .connect(url)
         .await
-        .map_err(store_error::<DB>)
+        .map_err(connect_error::<DB>)
 }

@@ -110,7 +110,7 @@ async fn sql<DB: Backend>(
 ) -> Result<Box<dyn SessionStore>, CliError> {
     let pool = store_sql::connect::<DB>(url)
         .await
-        .map_err(CliError::Store)?;
+        .map_err(|e| CliError::StoreSetup(e.to_string()))?;
     let mut builder = SqlStores::builder(pool);
     if let Some(prefix) = prefix {
         let prefix = TablePrefix::new(prefix).map_err(|e| CliError::StoreSetup(e.to_string()))?;

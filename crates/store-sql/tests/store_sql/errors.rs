@@ -9,7 +9,7 @@ use auth_core::{
     StoreError, ThrottleStore, unix_millis,
 };
 use sqlx::Pool;
-use store_sql::{Backend, SqlStores};
+use store_sql::{Backend, ConfigError, InvalidPrefix, SqlStores, TablePrefix};
 
 use crate::common::{
     Literal, bytes, drop_tables, exec_raw, fresh_prefix, manual_clock, mysql_pool, postgres_pool,
@@ -72,10 +72,30 @@ async fn refused_connections_are_unavailable() {
     );
     let result = store_sql::connect::<sqlx::Sqlite>(&missing).await;
     assert!(
-        matches!(result, Err(StoreError::Unavailable(_))),
+        matches!(
+            result,
+            Err(ConfigError::Unreachable(StoreError::Unavailable(_)))
+        ),
         "{:?}",
         result.map(|_| ())
     );
+}
+
+#[tokio::test]
+async fn setup_failures_are_config_errors_of_one_shape() {
+    let refused = store_sql::connect::<sqlx::Sqlite>("sqlite::memory:?mode=sideways").await;
+    assert!(
+        matches!(refused, Err(ConfigError::InvalidConnection(_))),
+        "{:?}",
+        refused.map(|_| ())
+    );
+    fn prefix(text: &str) -> Result<TablePrefix, ConfigError> {
+        Ok(TablePrefix::new(text)?)
+    }
+    assert!(matches!(
+        prefix("auth tables"),
+        Err(ConfigError::InvalidPrefix(InvalidPrefix::Character))
+    ));
 }
 
 #[tokio::test]
