@@ -133,6 +133,80 @@ async fn a_key_file_rotates_in_stages_without_a_restart() {
     assert_eq!(kid(&access_token(&demo).await), "2026-12");
 }
 
+/// Two nodes on one key file and one issuer follow a staged rotation together: each stage
+/// is one edit of the file and a reload on every node (what SIGHUP runs). At every stage
+/// both nodes publish the same set and accept each other's tokens; after the retirement
+/// neither accepts the old key's.
+#[tokio::test]
+async fn nodes_sharing_a_key_file_rotate_in_stages_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.json");
+    SigningKeys::new("2026-11", new_key(Algorithm::ES256))
+        .unwrap()
+        .write(&path)
+        .unwrap();
+    let files = [KeyFile::new(&path), KeyFile::new(&path)];
+    let mut nodes = Vec::new();
+    for file in &files {
+        nodes.push(
+            Demo::start_with(DemoConfig {
+                keys: Some(file.clone()),
+                issuer: Some("https://auth.example.test".to_owned()),
+                ..DemoConfig::default()
+            })
+            .await,
+        );
+    }
+    let reload_everywhere = || {
+        for file in &files {
+            file.reload().unwrap();
+        }
+    };
+    async fn accepted_everywhere(nodes: &[Demo], token: &str) -> Vec<StatusCode> {
+        let mut answers = Vec::new();
+        for node in nodes {
+            answers.push(me(node, token).await);
+        }
+        answers
+    }
+    let ok = [StatusCode::OK, StatusCode::OK];
+    let old = access_token(&nodes[0]).await;
+    assert_eq!(accepted_everywhere(&nodes, &old).await, ok);
+
+    // 1. The new key second, on every node.
+    edit(&path, |keys| {
+        keys.insert(1, "2026-12", new_key(Algorithm::EdDSA))
+            .unwrap()
+    });
+    reload_everywhere();
+    for node in &nodes {
+        assert_eq!(jwks(node).await, ["2026-11", "2026-12"]);
+    }
+
+    // 2. Promoted everywhere: node 1 signs with the new key, node 0 verifies it.
+    edit(&path, |keys| keys.promote("2026-12").unwrap());
+    reload_everywhere();
+    let new = access_token(&nodes[1]).await;
+    assert_eq!(kid(&new), "2026-12");
+    for token in [&old, &new] {
+        assert_eq!(accepted_everywhere(&nodes, token).await, ok);
+    }
+
+    // 3. Retired everywhere: the old key's token is refused on both nodes.
+    edit(&path, |keys| {
+        keys.retire("2026-11").unwrap();
+    });
+    reload_everywhere();
+    for node in &nodes {
+        assert_eq!(jwks(node).await, ["2026-12"]);
+    }
+    assert_eq!(
+        accepted_everywhere(&nodes, &old).await,
+        [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]
+    );
+    assert_eq!(accepted_everywhere(&nodes, &new).await, ok);
+}
+
 #[tokio::test]
 async fn an_hmac_key_in_the_file_signs_but_is_never_published() {
     let dir = tempfile::tempdir().unwrap();
