@@ -125,6 +125,24 @@ impl RedisRevocationStore {
         Ok(fetched)
     }
 
+    /// The value stored at `key`: from the local cache when it holds it, else one `GET`
+    /// (through [`values`](Self::values) when cached, so that the answer is kept).
+    async fn value(&self, key: String) -> Result<Option<Arc<[u8]>>, StoreError> {
+        if self.cache.is_some() {
+            return Ok(self
+                .values(std::slice::from_ref(&key))
+                .await?
+                .pop()
+                .flatten());
+        }
+        let value: Option<Vec<u8>> = self
+            .shared
+            .connection
+            .query(redis::cmd("GET").arg(key))
+            .await?;
+        Ok(value.map(Arc::from))
+    }
+
     /// Runs a write of `key`; with a local cache, drops the key once it is done (the
     /// tracked connection hears nothing of its own writes).
     async fn written<T>(
@@ -227,19 +245,7 @@ impl RevocationStore for RedisRevocationStore {
 
     async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
         let key = self.token_key(issuer, jti)?;
-        let value: Option<Arc<[u8]>> = if self.cache.is_some() {
-            self.values(std::slice::from_ref(&key))
-                .await?
-                .pop()
-                .flatten()
-        } else {
-            let value: Option<Vec<u8>> = self
-                .shared
-                .connection
-                .query(redis::cmd("GET").arg(key))
-                .await?;
-            value.map(Arc::from)
-        };
+        let value = self.value(key).await?;
         self.until_in_force(value.as_deref(), self.shared.clock.now())
     }
 
@@ -283,19 +289,7 @@ impl RevocationStore for RedisRevocationStore {
 
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
         let key = self.subject_key(subject)?;
-        let value: Option<Arc<[u8]>> = if self.cache.is_some() {
-            self.values(std::slice::from_ref(&key))
-                .await?
-                .pop()
-                .flatten()
-        } else {
-            let value: Option<Vec<u8>> = self
-                .shared
-                .connection
-                .query(redis::cmd("GET").arg(key))
-                .await?;
-            value.map(Arc::from)
-        };
+        let value = self.value(key).await?;
         self.not_before(value.as_deref(), self.shared.clock.now())
     }
 
