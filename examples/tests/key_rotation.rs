@@ -43,6 +43,16 @@ fn published(jwks: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A key file in `dir` holding one ES256 key, `2026-11`: where each rotation starts.
+fn first_key_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("keys.json");
+    SigningKeys::new("2026-11", new_key(Algorithm::ES256))
+        .unwrap()
+        .write(&path)
+        .unwrap();
+    path
+}
+
 async fn jwks(demo: &Demo) -> Vec<String> {
     let jwks: Value = demo
         .get("/.well-known/jwks.json", None)
@@ -71,11 +81,7 @@ async fn me(demo: &Demo, token: &str) -> StatusCode {
 #[tokio::test]
 async fn a_key_file_rotates_in_stages_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.json");
-    SigningKeys::new("2026-11", new_key(Algorithm::ES256))
-        .unwrap()
-        .write(&path)
-        .unwrap();
+    let path = first_key_file(dir.path());
     let file = KeyFile::new(&path);
     let demo = Demo::start_with(DemoConfig {
         keys: Some(file.clone()),
@@ -140,11 +146,7 @@ async fn a_key_file_rotates_in_stages_without_a_restart() {
 #[tokio::test]
 async fn nodes_sharing_a_key_file_rotate_in_stages_together() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.json");
-    SigningKeys::new("2026-11", new_key(Algorithm::ES256))
-        .unwrap()
-        .write(&path)
-        .unwrap();
+    let path = first_key_file(dir.path());
     let files = [KeyFile::new(&path), KeyFile::new(&path)];
     let mut nodes = Vec::new();
     for file in &files {
