@@ -6,13 +6,15 @@
 #   benchmarks/cluster/run.sh            # build, then about three minutes of measuring
 #
 # Environment: TRIALS (logout propagation trials, 100), WARM_REQUESTS (6000), DURATION
-# (s of wrk per row, 5), SKIP_BUILD (1: use the binaries already built), SKIP_CLUSTER (1:
-# one Redis only), OUT (results file, benchmarks/cluster/results.md).
+# (s of wrk per row and round, 3), ROUNDS (interleaved wrk rounds, 3), SKIP_BUILD (1: use
+# the binaries already built), SKIP_CLUSTER (1: one Redis only), OUT (results file,
+# benchmarks/cluster/results.md).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-DURATION="${DURATION:-5}"
+DURATION="${DURATION:-3}"
+ROUNDS="${ROUNDS:-3}"
 OUT="${OUT:-$here/results.md}"
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 demo="$target_dir/release/demo"
@@ -96,15 +98,28 @@ throughput() { # throughput ADDRESS LABEL: one node's routes under wrk, as ratio
         --data 'username=alice&password=wonderland' | awk -F'[: ;]+' 'tolower($1)=="set-cookie" {print $2; exit}')
     token=$(curl -s -X POST "http://$node/api/token" -H 'content-type: application/json' \
         -d '{"username":"alice","password":"wonderland"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-    local health session bearer
-    health=$(rps "http://$node/api/health")
-    session=$(rps "http://$node/api/me" "Cookie: $cookie")
-    bearer=$(rps "http://$node/api/me" "Authorization: Bearer $token")
-    python3 - "$label" "$health" "$session" "$bearer" >>"$OUT" <<'PY'
+    # Interleaved rounds: each ratio compares stretches of load seconds apart, not a
+    # drifting machine's first and last minute.
+    local health=0 jwks=0 session=0 bearer=0 round
+    for ((round = 1; round <= ROUNDS; round++)); do
+        health=$((health + $(rps "http://$node/api/health")))
+        jwks=$((jwks + $(rps "http://$node/.well-known/jwks.json")))
+        session=$((session + $(rps "http://$node/api/me" "Cookie: $cookie")))
+        bearer=$((bearer + $(rps "http://$node/api/me" "Authorization: Bearer $token")))
+    done
+    python3 - "$label" "$ROUNDS" "$health" "$jwks" "$session" "$bearer" >>"$OUT" <<'PY'
 import sys
-label, health, session, bearer = sys.argv[1], *map(int, sys.argv[2:])
-print(f"| {label} | {health} | {session} ({session / health:.2f}x) | {bearer} ({bearer / health:.2f}x) |")
+label, rounds, *sums = sys.argv[1], *map(int, sys.argv[2:])
+health, jwks, session, bearer = (total // rounds for total in sums)
+def row(rate):
+    return f"{rate} ({rate / health:.2f}x / {rate / jwks:.2f}x)"
+print(f"| {label} | {health} | {jwks} | {row(session)} | {row(bearer)} |")
 PY
+}
+
+header() {
+    echo "| node | GET /api/health | GET /.well-known/jwks.json | /api/me, session cookie | /api/me, bearer token |"
+    echo "|---|--:|--:|--:|--:|"
 }
 
 {
@@ -120,10 +135,10 @@ echo "nodes on one Redis (:$rport): $nodes"
 LABEL="One Redis" python3 "$here/measure.py" "$nodes" "-p $rport" -- "$OUT"
 
 {
-    echo "One node under wrk (-t2 -c16, ${DURATION} s a row), requests/s and the ratio to its unauthenticated route:"
+    echo "One node under wrk (-t2 -c16), mean requests/s of $ROUNDS interleaved rounds of ${DURATION} s, and the"
+    echo "ratios to its two unauthenticated routes (/api/health / the JWKS):"
     echo
-    echo "| node | GET /api/health | /api/me, session cookie | /api/me, bearer token |"
-    echo "|---|--:|--:|--:|"
+    header
 } >>"$OUT"
 throughput "${nodes%%,*}" "--local-cache"
 stop_demos "$nodes"
@@ -162,10 +177,7 @@ if [[ "${SKIP_CLUSTER:-0}" != 1 ]]; then
     echo "nodes on a Redis Cluster (${ports[*]}): $nodes"
     servers=$(printf -- "-p %s+" "${ports[@]}"); servers=${servers%+}
     LABEL="A three-master Redis Cluster" python3 "$here/measure.py" "$nodes" "$servers" -- "$OUT"
-    {
-        echo "| node | GET /api/health | /api/me, session cookie | /api/me, bearer token |"
-        echo "|---|--:|--:|--:|"
-    } >>"$OUT"
+    header >>"$OUT"
     throughput "${nodes%%,*}" "--local-cache, cluster"
     stop_demos "$nodes"
     for port in "${ports[@]}"; do redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; done
