@@ -12,7 +12,8 @@ use crate::backend::Driver;
 #[non_exhaustive]
 pub enum ConfigError {
     /// The URL or the pool settings were refused, or the database refused them (unknown
-    /// database, wrong credentials). The source says which; it may quote the URL.
+    /// database, wrong credentials). The source says which; it may name the user, never
+    /// the password.
     #[error("invalid database connection settings")]
     InvalidConnection(#[source] sqlx::Error),
     /// The table prefix breaks [`TablePrefix`](crate::TablePrefix)'s rules.

@@ -12,8 +12,8 @@ use sqlx::Pool;
 use store_sql::{Backend, ConfigError, InvalidPrefix, SqlStores, TablePrefix};
 
 use crate::common::{
-    Literal, bytes, drop_tables, exec_raw, fresh_prefix, manual_clock, mysql_pool, postgres_pool,
-    sqlite_memory_pool,
+    Literal, bytes, drop_tables, exec_raw, fresh_prefix, manual_clock, mysql_pool, mysql_url,
+    postgres_pool, postgres_url, sqlite_memory_pool,
 };
 
 fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) {
@@ -96,6 +96,56 @@ async fn setup_failures_are_config_errors_of_one_shape() {
         prefix("auth tables"),
         Err(ConfigError::InvalidPrefix(InvalidPrefix::Character))
     ));
+}
+
+/// `url` with its user and password replaced: `scheme://user:password@host...`.
+fn with_credentials(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+/// Debug, Display and every source's Display of a setup error.
+fn everything_said(error: &ConfigError) -> String {
+    let mut said = format!("{error:?}\n{error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        said.push_str(&format!("\n{cause}"));
+        source = cause.source();
+    }
+    said
+}
+
+#[tokio::test]
+async fn setup_errors_never_carry_the_password() {
+    const SECRET: &str = "pw-4f9c2e7b1d";
+    let postgres = with_credentials(&postgres_url(), "authkit_nobody", SECRET);
+    let mysql = with_credentials(&mysql_url(), "authkit_nobody", SECRET);
+    let bad_port = |url: &str| {
+        let (head, _) = url.rsplit_once(':').expect("a port");
+        format!("{head}:notaport/test")
+    };
+    // The server refuses the user, the URL's port does not parse, an option is unknown.
+    for url in [
+        postgres.clone(),
+        bad_port(&postgres),
+        format!("{postgres}?sslmode=sideways"),
+    ] {
+        let error = store_sql::connect::<sqlx::Postgres>(&url)
+            .await
+            .unwrap_err();
+        let said = everything_said(&error);
+        assert!(!said.contains(SECRET), "{url}: {said}");
+    }
+    for url in [
+        mysql.clone(),
+        bad_port(&mysql),
+        format!("{mysql}?ssl-mode=sideways"),
+    ] {
+        let error = store_sql::connect::<sqlx::MySql>(&url).await.unwrap_err();
+        let said = everything_said(&error);
+        assert!(!said.contains(SECRET), "{url}: {said}");
+    }
 }
 
 #[tokio::test]
