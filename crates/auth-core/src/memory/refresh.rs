@@ -5,8 +5,6 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use moka::sync::Cache;
 
-#[cfg(doc)]
-use super::DEFAULT_MAX_ENTRIES;
 use super::room::ensure_room;
 use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{RefreshRecord, RefreshTokenStore, Rotation};
@@ -99,7 +97,7 @@ impl MemoryStoreBuilder<MemoryRefreshTokenStore> {
 }
 
 impl MemoryRefreshTokenStore {
-    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] tokens.
+    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`](super::DEFAULT_MAX_ENTRIES) tokens.
     pub fn new(clock: SharedClock) -> Self {
         Self::builder().clock(clock).build()
     }

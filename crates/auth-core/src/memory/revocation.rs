@@ -4,8 +4,6 @@ use async_trait::async_trait;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-#[cfg(doc)]
-use super::DEFAULT_MAX_ENTRIES;
 use super::room::ensure_room;
 use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{MAX_TOKEN_ID_LEN, RevocationStore, TokenRef, check_subject, check_token_id};
@@ -82,7 +80,7 @@ impl MemoryStoreBuilder<MemoryRevocationStore> {
 }
 
 impl MemoryRevocationStore {
-    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] of each kind.
+    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`](super::DEFAULT_MAX_ENTRIES) of each kind.
     pub fn new(clock: SharedClock) -> Self {
         Self::builder().clock(clock).build()
     }

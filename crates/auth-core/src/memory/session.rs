@@ -5,8 +5,6 @@ use async_trait::async_trait;
 use moka::ops::compute::{CompResult, Op};
 use moka::sync::Cache;
 
-#[cfg(doc)]
-use super::DEFAULT_MAX_ENTRIES;
 use super::digest_hasher::BuildDigestHasher;
 use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{SessionEntry, SessionRecord, SessionStore, check_subject};
@@ -63,7 +61,7 @@ impl std::fmt::Debug for MemorySessionStore {
 }
 
 impl MemorySessionStore {
-    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] sessions.
+    /// A store deciding expiry by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`](super::DEFAULT_MAX_ENTRIES) sessions.
     pub fn new(clock: SharedClock) -> Self {
         Self::builder().clock(clock).build()
     }

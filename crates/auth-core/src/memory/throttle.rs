@@ -4,8 +4,6 @@ use async_trait::async_trait;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-#[cfg(doc)]
-use super::DEFAULT_MAX_ENTRIES;
 use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
 use crate::{SharedClock, StoreError};
@@ -19,7 +17,7 @@ impl Deadline for ThrottleWindow {
 /// A [`ThrottleStore`] in process memory: counts for this process only, so a service on
 /// several nodes shares a Redis or SQL throttle store instead.
 ///
-/// Bounded (default [`DEFAULT_MAX_ENTRIES`] keys). Unlike revocations, a count is allowed
+/// Bounded (default [`DEFAULT_MAX_ENTRIES`](super::DEFAULT_MAX_ENTRIES) keys). Unlike revocations, a count is allowed
 /// to be evicted when the store is full: refusing to count would refuse every login,
 /// while an evicted count only forgets a few failures, and filling the store takes more
 /// distinct keys per window than the per-address limit lets one client try.
@@ -61,7 +59,7 @@ impl MemoryStoreBuilder<MemoryThrottleStore> {
 }
 
 impl MemoryThrottleStore {
-    /// A store ending windows by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`] keys.
+    /// A store ending windows by `clock`, holding up to [`DEFAULT_MAX_ENTRIES`](super::DEFAULT_MAX_ENTRIES) keys.
     pub fn new(clock: SharedClock) -> Self {
         Self::builder().clock(clock).build()
     }
