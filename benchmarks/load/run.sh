@@ -6,15 +6,18 @@
 # table to results.md, and fails if any response was not 2xx. Each demo's rows are
 # measured in interleaved rounds (baseline, then each authenticated row, again and
 # again), so that a ratio compares stretches of load seconds apart, not a drifting
-# machine's first and last minute.
+# machine's first and last minute. The peer, axum with tower-sessions' layer and
+# MemoryStore (benchmarks/examples/tower_sessions_server.rs), serves the same two routes in
+# the session cookie's rounds, so the table also says how the two compare on one request.
 #
-#   benchmarks/load/run.sh                              # build, then about 75 s of load
+#   benchmarks/load/run.sh                              # build, then about 95 s of load
 #   ROUNDS=1 DURATION=2 WARMUP=1 benchmarks/load/run.sh # a quick smoke run
 #
 # Environment: ROUNDS (interleaved rounds per demo, 9), DURATION (whole s measured per row
 # and round, 1), WARMUP (s of unmeasured load per row before the first round, 1),
 # CONNECTIONS (16), THREADS (wrk threads, 2), ALGS ("hs256 eddsa es256"),
-# PIN (1: server on CPU 0, wrk on CPU 1; default 0, both float), OUT (results file,
+# PIN (1: server on CPU 0, wrk on CPU 1; default 0, both float), PEER (0: without the
+# tower-sessions peer; default 1), OUT (results file,
 # benchmarks/load/results.md), SKIP_BUILD (1: use the binary already built),
 # CARGO_TARGET_DIR (as cargo reads it). See README.md beside this file for the caveats.
 set -euo pipefail
@@ -29,6 +32,7 @@ CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
 ALGS="${ALGS:-hs256 eddsa es256}"
 PIN="${PIN:-0}"
+PEER="${PEER:-1}"
 OUT="${OUT:-$here/results.md}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 TARGET_RATIO="0.85"
@@ -59,18 +63,27 @@ fi
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 [[ $target_dir == /* ]] || target_dir="$repo/$target_dir"
 demo_bin="$target_dir/release/demo"
+peer_bin="$target_dir/release/examples/tower_sessions_server"
 if [[ $SKIP_BUILD != 1 ]]; then
     echo "building the demo (release) ..."
     build_start=$SECONDS
     (cd "$repo" && cargo build --quiet --release -p authkit-examples --bin demo)
+    if [[ $PEER == 1 ]]; then
+        (cd "$repo" && cargo build --quiet --release -p benchmarks --example tower_sessions_server)
+    fi
     echo "build took $((SECONDS - build_start)) s"
 fi
 [[ -x $demo_bin ]] || die "$demo_bin not found (build it, or unset SKIP_BUILD)"
+if [[ $PEER == 1 ]]; then
+    [[ -x $peer_bin ]] || die "$peer_bin not found (build it, or unset SKIP_BUILD, or PEER=0)"
+fi
 
 # ---------------------------------------------------------------------------- the demo
 work="$(mktemp -d "${TMPDIR:-/tmp}/authkit-load.XXXXXX")"
 demo_pid=""
 base=""
+peer_pid=""
+peer_base=""
 
 stop_demo() {
     if [[ -n $demo_pid ]]; then
@@ -79,8 +92,16 @@ stop_demo() {
         demo_pid=""
     fi
 }
+stop_peer() {
+    if [[ -n $peer_pid ]]; then
+        kill "$peer_pid" 2>/dev/null || true
+        wait "$peer_pid" 2>/dev/null || true
+        peer_pid=""
+    fi
+}
 cleanup() {
     stop_demo
+    stop_peer
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -106,6 +127,34 @@ start_demo() {
         sleep 0.1
     done
     die "$base/api/health did not answer within 10 s"
+}
+
+# start_peer: the tower-sessions peer on 127.0.0.1:0, as start_demo.
+start_peer() {
+    local log="$work/peer.log" i
+    : >"$log"
+    "${server_cpu[@]}" "$peer_bin" 127.0.0.1:0 >"$log" 2>&1 &
+    peer_pid=$!
+    peer_base=""
+    for ((i = 0; i < 100; i++)); do
+        peer_base="$(sed -n 's|^tower-sessions peer on \(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$log")"
+        [[ -n $peer_base ]] && break
+        kill -0 "$peer_pid" 2>/dev/null || die "the peer exited at start: $(cat "$log")"
+        sleep 0.1
+    done
+    [[ -n $peer_base ]] || die "the peer printed no address within 10 s: $(cat "$log")"
+}
+
+# peer_cookie: a session cookie (name=value) of the peer's, checked on its /api/me.
+peer_cookie() {
+    local headers cookie
+    headers="$(curl -fsS -o /dev/null -D - -X POST "$peer_base/login")" || die "peer POST /login failed"
+    cookie="$(printf '%s\n' "$headers" | tr -d '\r' |
+        sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -n 1)"
+    [[ -n $cookie ]] || die "peer POST /login set no cookie: $headers"
+    curl -fsS -H "Cookie: $cookie" "$peer_base/api/me" | grep -q '"method":"session"' ||
+        die "peer GET /api/me with its cookie is not a session identity"
+    printf '%s' "$cookie"
 }
 
 # login_cookie: alice's session cookie (name=value) from the login form.
@@ -147,10 +196,10 @@ b64url_decode() {
 # ---------------------------------------------------------------------------- measuring
 clk_tck="$(getconf CLK_TCK)"
 
-# cpu_ticks: user + system CPU time the demo has used so far, in clock ticks.
+# cpu_ticks PID: user + system CPU time the process has used so far, in clock ticks.
 cpu_ticks() {
     local stat fields
-    stat="$(cat "/proc/$demo_pid/stat")"
+    stat="$(cat "/proc/$1/stat")"
     # The fields after the parenthesised command name start at field 3; utime and stime
     # are fields 14 and 15.
     read -r -a fields <<<"${stat##*) }"
@@ -161,26 +210,28 @@ rows=()     # demo|route|auth|rps|p99_ms|ratio|non2xx|cpu_us|ratio per round
 failures=()
 below=()    # authenticated rows under the target ratio
 # Sums over the rounds, per "demo|auth".
-declare -A requests=() micros=() ticks=() non2xx=() p99_max=() round_ratios=()
+declare -A requests=() micros=() ticks=() non2xx=() p99_max=() round_ratios=() round_rps=()
 round_base="" # requests/s of the unauthenticated row in the current round
+versus=""        # our session cookie row's requests/s over the peer's, summed over the rounds
+versus_rounds="" # per round: our session cookie row's requests/s over the peer's
 
-# warm_up ROUTE [HEADER VALUE]: unmeasured load, so the first round starts warm.
+# warm_up URL [HEADER VALUE]: unmeasured load, so the first round starts warm.
 warm_up() {
-    local path=$1 name=${2:-} value=${3:-}
+    local url=$1 name=${2:-} value=${3:-}
     LOAD_HEADER_NAME=$name LOAD_HEADER_VALUE=$value "${client_cpu[@]}" \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$here/wrk.lua" "$base$path" >/dev/null
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$here/wrk.lua" "$url" >/dev/null
 }
 
-# measure DEMO ROUTE AUTH [HEADER VALUE]: one measured wrk run of one round, added to the
-# row's sums.
+# measure SERVER BASE PID ROUTE AUTH [HEADER VALUE]: one measured wrk run of one round
+# against BASE (the process PID), added to the row SERVER|AUTH's sums.
 measure() {
-    local demo=$1 path=$2 auth=$3 name=${4:-} value=${5:-}
-    local key="$1|$3" output line ticks_before ticks_after rps ratio errors
+    local demo=$1 url=$2$4 pid=$3 path=$4 auth=$5 name=${6:-} value=${7:-}
+    local key="$1|$5" output line ticks_before ticks_after rps ratio errors
     local -A r=()
-    ticks_before="$(cpu_ticks)"
+    ticks_before="$(cpu_ticks "$pid")"
     output="$(LOAD_HEADER_NAME=$name LOAD_HEADER_VALUE=$value "${client_cpu[@]}" \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$here/wrk.lua" "$base$path")"
-    ticks_after="$(cpu_ticks)"
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$here/wrk.lua" "$url")"
+    ticks_after="$(cpu_ticks "$pid")"
     line="$(grep '^LOAD_RESULT ' <<<"$output")" || die "wrk printed no result: $output"
     for kv in ${line#LOAD_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
 
@@ -190,10 +241,11 @@ measure() {
     non2xx[$key]=$((${non2xx[$key]:-0} + r[non2xx]))
     if ((r[p99_us] > ${p99_max[$key]:-0})); then p99_max[$key]=${r[p99_us]}; fi
     rps="$(awk -v n="${r[requests]}" -v us="${r[duration_us]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
+    round_rps[$key]=$rps
     if [[ $auth == none ]]; then round_base=$rps; fi
     ratio="$(awk -v a="$rps" -v b="$round_base" 'BEGIN { printf "%.2f", a / b }')"
     round_ratios[$key]+="${round_ratios[$key]:+ / }$ratio"
-    printf '  %-11s %-15s %7s req/s  x%s  server CPU %6s us/req  non-2xx %s\n' "$path" "$auth" \
+    printf '  %-14s %-11s %-15s %7s req/s  x%s  server CPU %6s us/req  non-2xx %s\n' "$demo" "$path" "$auth" \
         "$rps" "$ratio" "$(cpu_per_request $((ticks_after - ticks_before)) "${r[requests]}")" "${r[non2xx]}"
 
     errors=$((r[connect] + r[read] + r[write] + r[timeout]))
@@ -218,7 +270,9 @@ row() {
     rps="$(awk -v n="${requests[$key]}" -v us="${micros[$key]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
     base="$(awk -v n="${requests[$demo|none]}" -v us="${micros[$demo|none]}" 'BEGIN { printf "%.0f", n * 1e6 / us }')"
     ratio="$(awk -v a="$rps" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
-    if awk -v q="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(q < t) }'; then below+=("$auth"); fi
+    if [[ $demo != "$peer_label" ]] && awk -v q="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(q < t) }'; then
+        below+=("$auth")
+    fi
     p99="$(awk -v us="${p99_max[$key]}" 'BEGIN { printf "%.2f", us / 1000 }')"
     cpu_us="$(cpu_per_request "${ticks[$key]}" "${requests[$key]}")"
     rows+=("$demo|$path|$auth|$rps|$p99|$ratio|${non2xx[$key]}|$cpu_us|${round_ratios[$key]}")
@@ -242,36 +296,63 @@ echo "load: $ROUNDS rounds of ${DURATION} s per row (+${WARMUP} s warm-up), wrk 
 # One demo per algorithm (its key is generated at start). Each demo's unauthenticated
 # route is the baseline of its authenticated ones: every round measures the baseline,
 # then each authenticated route, for DURATION seconds each.
+# Route entries: SERVER|ROUTE|AUTH|HEADER|VALUE, SERVER being "demo" or "peer".
+peer_label="tower-sessions"
 session_done=0
 for alg in $ALGS; do
     jose="$(jose_name "$alg")"
     start_demo "$alg"
     echo "demo --jwt-alg $alg on $base"
-    routes=("/api/health|none||")
+    routes=("demo|/api/health|none||")
+    with_peer=0
     if ((!session_done)); then
         cookie="$(login_cookie)"
-        routes+=("/api/me|session cookie|Cookie|$cookie")
+        routes+=("demo|/api/me|session cookie|Cookie|$cookie")
         session_done=1
+        if [[ $PEER == 1 ]]; then
+            start_peer
+            echo "tower-sessions peer on $peer_base"
+            routes+=("peer|/api/health|none||" "peer|/api/me|session cookie|Cookie|$(peer_cookie)")
+            with_peer=1
+        fi
     fi
     token="$(login_token "$jose")"
-    routes+=("/api/me|bearer $jose|Authorization|Bearer $token")
+    routes+=("demo|/api/me|bearer $jose|Authorization|Bearer $token")
     for route in "${routes[@]}"; do
-        IFS='|' read -r path auth name value <<<"$route"
-        warm_up "$path" "$name" "$value"
+        IFS='|' read -r server path auth name value <<<"$route"
+        if [[ $server == peer ]]; then url=$peer_base$path; else url=$base$path; fi
+        warm_up "$url" "$name" "$value"
     done
     for ((round = 1; round <= ROUNDS; round++)); do
         echo " round $round of $ROUNDS"
         for route in "${routes[@]}"; do
-            IFS='|' read -r path auth name value <<<"$route"
-            measure "$alg" "$path" "$auth" "$name" "$value"
+            IFS='|' read -r server path auth name value <<<"$route"
+            if [[ $server == peer ]]; then
+                measure "$peer_label" "$peer_base" "$peer_pid" "$path" "$auth" "$name" "$value"
+            else
+                measure "$alg" "$base" "$demo_pid" "$path" "$auth" "$name" "$value"
+            fi
         done
+        if ((with_peer)); then
+            versus_rounds+="${versus_rounds:+ / }$(awk -v a="${round_rps[$alg|session cookie]}" \
+                -v b="${round_rps[$peer_label|session cookie]}" 'BEGIN { printf "%.2f", a / b }')"
+        fi
     done
     for route in "${routes[@]}"; do
-        IFS='|' read -r path auth _ _ <<<"$route"
-        row "$alg" "$path" "$auth"
+        IFS='|' read -r server path auth _ _ <<<"$route"
+        if [[ $server == peer ]]; then row "$peer_label" "$path" "$auth"; else row "$alg" "$path" "$auth"; fi
     done
     if grep -q 'panicked' "$work/demo-$alg.log"; then
         failures+=("the demo ($alg) panicked: $(grep -m1 panicked "$work/demo-$alg.log")")
+    fi
+    if ((with_peer)); then
+        versus="$(awk -v a="${requests[$alg|session cookie]}" -v ua="${micros[$alg|session cookie]}" \
+            -v b="${requests[$peer_label|session cookie]}" -v ub="${micros[$peer_label|session cookie]}" \
+            'BEGIN { printf "%.2f", (a / ua) / (b / ub) }')"
+        if grep -q 'panicked' "$work/peer.log"; then
+            failures+=("the tower-sessions peer panicked: $(grep -m1 panicked "$work/peer.log")")
+        fi
+        stop_peer
     fi
     stop_demo
 done
@@ -283,7 +364,7 @@ revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]]; then revision+=" (with local changes)"; fi
 
 table() {
-    echo "| demo \`--jwt-alg\` | route | auth | requests/s | p99 latency (worst round) | vs. unauthenticated | each round | non-2xx | server CPU per request |"
+    echo "| server (demo \`--jwt-alg\`) | route | auth | requests/s | p99 latency (worst round) | vs. unauthenticated | each round | non-2xx | server CPU per request |"
     echo "|---|---|---|--:|--:|--:|--:|--:|--:|"
     local row demo path auth rps p99 ratio non2xx cpu_us rounds
     for row in "${rows[@]}"; do
@@ -301,6 +382,9 @@ if ((${#below[@]})); then
 else
     verdict="every authenticated row meets it"
 fi
+versus_line() {
+    echo "session cookie /api/me, authkit's requests/s over tower-sessions': ${versus}x (each round: $versus_rounds)"
+}
 if [[ $PIN == 1 ]]; then
     placement="server pinned to CPU 0, wrk to CPU 1"
 else
@@ -320,6 +404,10 @@ fi
     echo "- Server: release \`demo --store memory --jwt-alg <alg>\` on 127.0.0.1, a fresh process per" \
         "algorithm; each ratio divides by the unauthenticated row of the same process, over the same rounds"
     echo "- Target: authenticated /api/me at >= ${TARGET_RATIO} of the unauthenticated requests/s; $verdict"
+    if [[ -n $versus ]]; then
+        echo "- Peer: release \`tower_sessions_server\` (axum, tower-sessions' \`SessionManagerLayer\` and" \
+            "\`MemoryStore\`, the same routes) in the session cookie's rounds; $(versus_line)"
+    fi
     echo
     table
     echo
@@ -336,6 +424,7 @@ table
 echo
 echo "load phase took ${load_seconds} s; table written to $OUT"
 echo "target ${TARGET_RATIO}: $verdict"
+if [[ -n $versus ]]; then versus_line; fi
 if ((${#failures[@]})); then
     printf '\n' >&2
     printf 'FAILED: %s\n' "${failures[@]}" >&2
