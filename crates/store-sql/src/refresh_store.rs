@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::store::{RefreshRecord, RefreshTokenStore, Rotation};
+use auth_core::store::{RefreshRecord, RefreshTokenStore, Rotation, check_subject};
 use auth_core::{FamilyId, RefreshTokenHash, StoreError, from_unix_millis, unix_millis};
 use sqlx::Pool;
 
@@ -341,6 +341,7 @@ impl<DB: Backend> RefreshTokenStore for SqlRefreshTokenStore<DB> {
     }
 
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        check_subject(subject)?;
         let sql = &self.shared.refresh;
         self.revoke_where(&sql.lock_subject_families, subject.as_bytes())
             .await

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN, RevocationStore, TokenRef};
+use auth_core::store::{RevocationStore, TokenRef, check_subject, check_token_id};
 use auth_core::{FamilyId, StoreError, from_unix_millis, unix_millis};
 use sqlx::Pool;
 
@@ -109,21 +109,9 @@ impl<DB: Backend> Purge for SqlRevocationStore<DB> {
     }
 }
 
-fn check_len(what: &'static str, value: &str, limit: usize) -> Result<(), StoreError> {
-    if value.len() > limit {
-        Err(StoreError::TooLarge {
-            what,
-            size: value.len(),
-            limit,
-        })
-    } else {
-        Ok(())
-    }
-}
-
 fn check_token(issuer: &str, jti: &str) -> Result<(), StoreError> {
-    check_len("issuer", issuer, MAX_TOKEN_ID_LEN)?;
-    check_len("jti", jti, MAX_TOKEN_ID_LEN)
+    check_token_id("issuer", issuer)?;
+    check_token_id("jti", jti)
 }
 
 #[async_trait]
@@ -154,7 +142,7 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
         family: &FamilyId,
         until: SystemTime,
     ) -> Result<(), StoreError> {
-        check_len("issuer", issuer, MAX_TOKEN_ID_LEN)?;
+        check_token_id("issuer", issuer)?;
         let sql = &self.shared.revocations.revoke_family;
         self.revoke_until(sql, issuer, family.as_str(), until).await
     }
@@ -165,7 +153,7 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
         not_before: SystemTime,
         until: SystemTime,
     ) -> Result<(), StoreError> {
-        check_len("subject", subject, MAX_SUBJECT_LEN)?;
+        check_subject(subject)?;
         let args = [
             Arg::Bytes(subject.as_bytes()),
             Arg::Int(unix_millis(not_before)),
@@ -179,7 +167,7 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
     }
 
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
-        check_len("subject", subject, MAX_SUBJECT_LEN)?;
+        check_subject(subject)?;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(self.shared.now())];
         let row = self
             .shared
@@ -194,11 +182,11 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
     }
 
     async fn is_token_revoked(&self, token: &TokenRef<'_>) -> Result<bool, StoreError> {
-        check_len("issuer", token.issuer, MAX_TOKEN_ID_LEN)?;
+        check_token_id("issuer", token.issuer)?;
         if let Some(jti) = token.jti {
-            check_len("jti", jti, MAX_TOKEN_ID_LEN)?;
+            check_token_id("jti", jti)?;
         }
-        check_len("subject", token.subject, MAX_SUBJECT_LEN)?;
+        check_subject(token.subject)?;
         let args = [
             Arg::Bytes(token.issuer.as_bytes()),
             Arg::OptBytes(token.jti.map(str::as_bytes)),

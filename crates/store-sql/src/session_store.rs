@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::store::{SessionEntry, SessionRecord, SessionStore};
+use auth_core::store::{SessionEntry, SessionRecord, SessionStore, check_subject};
 use auth_core::{SessionKey, StoreError, from_unix_millis, unix_millis};
 use sqlx::Pool;
 
@@ -199,12 +199,14 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
     }
 
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        check_subject(subject)?;
         let shared = &*self.shared;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(shared.now())];
         shared.execute(&shared.sessions.delete_subject, &args).await
     }
 
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
+        check_subject(subject)?;
         let shared = &*self.shared;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(shared.now())];
         let args = &args;

@@ -47,6 +47,31 @@ pub fn unique_subject(label: &str) -> String {
     format!("{label}-{}", &id.key().to_hex()[..12])
 }
 
+/// Subjects every store refuses (see [`check_subject`](crate::store::check_subject)): one
+/// byte too long, and one containing NUL.
+pub fn rule_breaking_subjects() -> [String; 2] {
+    [
+        "s".repeat(crate::store::MAX_SUBJECT_LEN + 1),
+        "nul\u{0}inside".to_owned(),
+    ]
+}
+
+/// Asserts that `method`, given `subject` from [`rule_breaking_subjects`], refused it as
+/// [`check_subject`](crate::store::check_subject) does: `TooLarge` for the long one,
+/// `InvalidInput` for NUL.
+pub fn assert_subject_refused<T: std::fmt::Debug>(
+    method: &str,
+    subject: &str,
+    result: Result<T, crate::StoreError>,
+) {
+    let expected = crate::store::check_subject(subject).expect_err("a rule-breaking subject");
+    match (&result, &expected) {
+        (Err(crate::StoreError::TooLarge { .. }), crate::StoreError::TooLarge { .. })
+        | (Err(crate::StoreError::InvalidInput(_)), crate::StoreError::InvalidInput(_)) => {}
+        _ => panic!("{method} given {subject:?}: expected {expected:?}, got {result:?}"),
+    }
+}
+
 /// `len` bytes covering every byte value (zeros, invalid UTF-8 and all).
 pub fn every_byte(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 256) as u8).collect()
@@ -95,6 +120,7 @@ macro_rules! session_store_conformance {
                 data_up_to_the_limit_round_trips_byte_for_byte,
                 oversized_values_are_refused_and_nothing_changes,
                 hostile_subjects_stay_isolated,
+                rule_breaking_subjects_are_refused_by_every_method,
                 purge_expired_keeps_live_records,
             ]
         );
@@ -119,6 +145,7 @@ macro_rules! revocation_store_conformance {
                 family_revocation_refuses_its_tokens_until_until,
                 a_revocation_is_never_shortened,
                 oversized_ids_are_refused,
+                rule_breaking_subjects_are_refused_by_every_method,
             ]
         );
     };
@@ -142,6 +169,7 @@ macro_rules! refresh_store_conformance {
                 revoke_subject_revokes_only_that_subject,
                 data_up_to_the_limit_round_trips_and_larger_is_refused,
                 rotation_never_extends_a_family_past_its_end,
+                rule_breaking_subjects_are_refused_by_every_method,
             ]
         );
     };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{every_byte, now_ms, unique_subject};
+use super::{assert_subject_refused, every_byte, now_ms, rule_breaking_subjects, unique_subject};
 use crate::store::{MAX_DATA_LEN, RefreshRecord, Rotation};
 use crate::{
     FamilyId, ManualClock, RefreshToken, RefreshTokenHash, RefreshTokenStore, StoreError,
@@ -313,4 +313,23 @@ pub async fn rotation_never_extends_a_family_past_its_end<S: RefreshTokenStore>(
         Rotation::Unknown,
         "the family is over, however recently it rotated"
     );
+}
+
+/// Every method given a subject refuses one no backend keeps faithfully (too long:
+/// `TooLarge`; NUL: `InvalidInput`).
+pub async fn rule_breaking_subjects_are_refused_by_every_method<S: RefreshTokenStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    for subject in rule_breaking_subjects() {
+        let inserted = store
+            .insert(&hash(), &first_token(&clock, &subject, b""))
+            .await;
+        assert_subject_refused("insert", &subject, inserted);
+        assert_subject_refused(
+            "revoke_subject",
+            &subject,
+            store.revoke_subject(&subject).await,
+        );
+    }
 }

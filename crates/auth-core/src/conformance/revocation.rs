@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{now_ms, unique_subject};
+use super::{assert_subject_refused, now_ms, rule_breaking_subjects, unique_subject};
 use crate::store::{MAX_SUBJECT_LEN, MAX_TOKEN_ID_LEN, TokenRef};
 use crate::{FamilyId, ManualClock, RevocationStore, StoreError};
 
@@ -186,6 +186,25 @@ pub async fn oversized_ids_are_refused<S: RevocationStore>(store: S, clock: Arc<
         store.revoke_subject(&long_subject, exp, exp).await,
         Err(StoreError::TooLarge { .. })
     ));
+}
+
+/// Every method given a subject refuses one no backend keeps faithfully (too long:
+/// `TooLarge`; NUL: `InvalidInput`), the per-request check included: a token whose `sub`
+/// no store could have revoked is not answered "not revoked".
+pub async fn rule_breaking_subjects_are_refused_by_every_method<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let now = now_ms(&clock);
+    for subject in rule_breaking_subjects() {
+        let revoked = store.revoke_subject(&subject, now, now + MINUTE).await;
+        assert_subject_refused("revoke_subject", &subject, revoked);
+        let not_before = store.subject_not_before(&subject).await;
+        assert_subject_refused("subject_not_before", &subject, not_before);
+        let token = TokenRef::new("https://issuer.example", &subject, now).jti(Some("j"));
+        let checked = store.is_token_revoked(&token).await;
+        assert_subject_refused("is_token_revoked", &subject, checked);
+    }
 }
 
 /// A revoked family refuses every token of that issuer naming it, until `until`, and no

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{every_byte, now_ms, unique_subject};
+use super::{assert_subject_refused, every_byte, now_ms, rule_breaking_subjects, unique_subject};
 use crate::store::{MAX_DATA_LEN, MAX_SUBJECT_LEN, SessionRecord};
 use crate::{Clock, ManualClock, SessionId, SessionKey, SessionStore, StoreError, unix_millis};
 
@@ -450,6 +450,26 @@ pub async fn oversized_values_are_refused_and_nothing_changes<S: SessionStore>(
     ));
     let stored = must_load(&store, &k).await;
     assert_eq!((stored.data, stored.version), (b"small".to_vec(), 0));
+}
+
+/// Every method given a subject refuses one no backend keeps faithfully (too long:
+/// `TooLarge`; NUL: `InvalidInput`), reads and deletes as well as writes.
+pub async fn rule_breaking_subjects_are_refused_by_every_method<S: SessionStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    for subject in rule_breaking_subjects() {
+        let created = store
+            .create(&key(), &record(&clock, &subject, b"", MINUTE))
+            .await;
+        assert_subject_refused("create", &subject, created);
+        assert_subject_refused(
+            "delete_subject",
+            &subject,
+            store.delete_subject(&subject).await,
+        );
+        assert_subject_refused("list_subject", &subject, store.list_subject(&subject).await);
+    }
 }
 
 /// Subjects full of characters that mean something to some backend (globs, hash tags,

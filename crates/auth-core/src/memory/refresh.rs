@@ -7,7 +7,7 @@ use moka::sync::Cache;
 
 use super::room::ensure_room;
 use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
-use crate::store::{RefreshRecord, RefreshTokenStore, Rotation};
+use crate::store::{RefreshRecord, RefreshTokenStore, Rotation, check_subject};
 use crate::{FamilyId, RefreshTokenHash, SharedClock, StoreError};
 
 #[derive(Clone)]
@@ -244,6 +244,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
     }
 
     async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        check_subject(subject)?;
         let mut index = self.index();
         let families = &mut index.families;
         let ids: Vec<FamilyId> = families
