@@ -17,8 +17,8 @@ use serde_json::Value;
 
 /// The private claim carrying the refresh-token family of an access token.
 pub const FAMILY_CLAIM: &str = "fid";
-/// The private claim carrying the issue time in milliseconds (see the crate docs on
-/// per-subject revocation).
+/// The private claim carrying the issue time in milliseconds (see [`Issuer`](crate::Issuer)
+/// on per-subject revocation and the same-second problem).
 pub const IAT_MS_CLAIM: &str = "iat_ms";
 
 /// The registered claims of a verified token, typed.

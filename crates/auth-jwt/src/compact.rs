@@ -17,10 +17,9 @@ pub(crate) struct Compact<'a> {
 
 impl<'a> Compact<'a> {
     /// Splits `token` at its first and last dots. The alphabet is not scanned here: every
-    /// segment is later either decoded by the strict decoder or, for a cached header,
-    /// compared byte for byte with a header that decoded, so a stray byte always ends in
-    /// an error, and [`explain`](Self::explain) then names the real fault. Scanning every
-    /// token up front cost a tenth of an HS256 verification.
+    /// segment is later decoded by the strict decoder, so a stray byte always ends in an
+    /// error, and [`explain`](Self::explain) then names the real fault. Scanning every
+    /// token up front would cost a tenth of an HS256 verification.
     pub(crate) fn parse(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
         if token.len() > max_len {
             return Err(AuthError::Malformed(Reason::TooLong));

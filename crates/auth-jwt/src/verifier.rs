@@ -29,7 +29,8 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// more could honour a revoked token again once its revocation was forgotten.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 
-/// The default number of tokens [`Verifier::authenticate`] remembers having verified.
+/// The default capacity of the table of tokens [`Verifier::authenticate`] remembers having
+/// verified; the table rounds it up to a power of two sets of 4 (16 384 tokens).
 pub const DEFAULT_VERIFIED_CACHE: u64 = 10_000;
 
 /// The largest signature accepted, in bytes (RSA-8192).
@@ -73,8 +74,9 @@ pub struct Verified<C> {
 ///   `none` cannot be configured or accepted;
 /// - `exp` is required; `exp`, `nbf` and `iat` must be JSON numbers (a string `nbf` is
 ///   an error, not an absent claim); leeway defaults to 30 s and is bounded;
-/// - `iss`, `aud` and `typ` are compared exactly when configured; a token with an `aud`
-///   is refused by a verifier that claims no audience (RFC 7519 §4.1.3);
+/// - `iss` and `aud` are compared exactly when configured, `typ` ignoring ASCII case; a
+///   token with an `aud` is refused by a verifier that claims no audience (RFC 7519
+///   §4.1.3);
 /// - [`authenticate`](Verifier::authenticate) then asks the [`RevocationStore`] (the
 ///   `jti` with its issuer, the refresh family the token was minted from, and the
 ///   subject's "not before", in one call), fails closed when the store cannot answer, and
@@ -303,8 +305,9 @@ impl VerifierBuilder {
     /// remembered token is accepted exactly when a fresh verification would accept it.
     /// Entries hold only tokens that passed every check, are found only by the token's
     /// exact text, and live at most five minutes; tokens over 4 KiB are not remembered.
-    /// The table is allocated when the verifier is built: about 48 bytes per entry of
-    /// `capacity`, rounded up to a power of two, plus each remembered token and identity.
+    /// The table is allocated when the verifier is built: one set of about 48 bytes per 4
+    /// entries of `capacity`, the number of sets rounded up to a power of two (about 192 KiB
+    /// by default); each remembered token and identity is allocated when it is remembered.
     pub fn verified_cache(mut self, capacity: u64) -> Self {
         self.verified_cache = capacity;
         self

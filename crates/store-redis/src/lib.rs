@@ -8,8 +8,10 @@
 //!   stores do not care which.
 //! - **Nothing replayable in Redis**: sessions and refresh tokens are keyed by auth-core's
 //!   SHA-256 digests, throttled user names and addresses by auth-core's
-//!   [`ThrottleKey`](auth_core::store::ThrottleKey) digest, subjects and token or family
-//!   ids by SHA-256 prefixes, under a configurable prefix (default [`DEFAULT_PREFIX`]).
+//!   [`ThrottleKey`](auth_core::store::ThrottleKey) digest, subjects and revoked
+//!   `(issuer, jti)` and `(issuer, family)` pairs by SHA-256 prefixes, refresh families by
+//!   their id (random, and not a credential), under a configurable prefix (default
+//!   [`DEFAULT_PREFIX`]).
 //! - **Atomic and cheap**: a session load is one `GET` and a bearer token's revocation
 //!   check one `MGET` (its `jti`, its refresh family and its subject at once); every write
 //!   and every multi-key operation (create with its index entry, optimistic-concurrency

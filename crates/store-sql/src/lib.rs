@@ -23,8 +23,9 @@
 //! - Every store call is bounded in time ([`SqlStoresBuilder::timeout`], default
 //!   [`DEFAULT_TIMEOUT`], 5 s): waiting for a pooled connection, a locked row or a stalled
 //!   server, the call gives up at the deadline and answers `Unavailable`, so a request
-//!   fails closed quickly instead of hanging. A connection given up on mid-statement is
-//!   closed, never handed to the next call.
+//!   fails closed quickly instead of hanging. A PostgreSQL or MySQL connection given up on
+//!   mid-statement is closed, never handed to the next call; a SQLite connection finishes
+//!   the statement on its worker thread and comes back to the pool in a known state.
 //! - Errors are auth-core's [`StoreError`](auth_core::StoreError): a database that cannot
 //!   be reached, a pool or a call that times out, or a lost connection is `Unavailable`; a
 //!   row that breaks the schema's rules is `Corrupt`, never a panic.

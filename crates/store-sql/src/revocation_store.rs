@@ -1,4 +1,4 @@
-//! [`SqlRevocationStore`]: auth-core's [`RevocationStore`] on two SQL tables.
+//! [`SqlRevocationStore`]: auth-core's [`RevocationStore`] on three SQL tables.
 
 use std::fmt;
 use std::sync::Arc;

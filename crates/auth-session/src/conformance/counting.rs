@@ -38,7 +38,7 @@ impl<S> CountingStore<S> {
         &self.inner
     }
 
-    /// Calls to `load`.
+    /// Calls to `load` and `load_shared`.
     pub fn loads(&self) -> u64 {
         self.loads.load(Ordering::SeqCst)
     }

@@ -16,8 +16,9 @@ use crate::{CsrfPolicy, Rejection, Scheme};
 /// cross-site unsafe requests ([`CsrfPolicy`]), and puts the session's
 /// [`Identity`](auth_core::Identity) and a [`SessionHandle`](super::SessionHandle) into
 /// the request's extensions. After the service answers it applies the handle's changes
-/// and writes `Set-Cookie` only when the session was created, rotated, changed or
-/// destroyed (or the client's cookie named no live session, which is cleared).
+/// and writes `Set-Cookie` only when the session was created, rotated or destroyed (or the
+/// client's cookie named no live session, which is cleared); changed data is saved
+/// without sending the cookie again.
 ///
 /// Without a session the request is answered 401, unless the layer is
 /// [`optional`](SessionLayerBuilder::optional). A store that cannot answer is 503,
