@@ -166,7 +166,8 @@ pub async fn is_token_revoked_checks_jti_and_subject<S: RevocationStore>(
     );
 }
 
-/// Issuers, `jti`s and subjects over the limits are refused with `TooLarge`.
+/// Issuers, `jti`s and subjects over the limits are refused with `TooLarge`, by the
+/// checks as well as the writes.
 pub async fn oversized_ids_are_refused<S: RevocationStore>(store: S, clock: Arc<ManualClock>) {
     let exp = now_ms(&clock) + MINUTE;
     let long = "x".repeat(MAX_TOKEN_ID_LEN + 1);
@@ -181,6 +182,34 @@ pub async fn oversized_ids_are_refused<S: RevocationStore>(store: S, clock: Arc<
     ));
     store.revoke(&fits, &fits, exp).await.unwrap();
     assert!(store.is_revoked(&fits, &fits).await.unwrap());
+    // Reads refuse them too: no store could hold such a revocation, so "not revoked"
+    // would be an answer it never checked.
+    let family = FamilyId::generate().unwrap();
+    let now = now_ms(&clock);
+    let too_large = |what: &str, result: Result<bool, StoreError>| {
+        assert!(
+            matches!(result, Err(StoreError::TooLarge { .. })),
+            "{what}: {result:?}"
+        );
+    };
+    too_large("is_revoked issuer", store.is_revoked(&long, "j").await);
+    too_large("is_revoked jti", store.is_revoked("i", &long).await);
+    let token = TokenRef::new(&long, "sub", now).jti(Some("j"));
+    too_large(
+        "is_token_revoked issuer",
+        store.is_token_revoked(&token).await,
+    );
+    let token = TokenRef::new("i", "sub", now).jti(Some(&long));
+    too_large("is_token_revoked jti", store.is_token_revoked(&token).await);
+    let token = TokenRef::new(&long, "sub", now).family(Some(&family));
+    too_large(
+        "is_token_revoked family issuer",
+        store.is_token_revoked(&token).await,
+    );
+    assert!(matches!(
+        store.revoke_family(&long, &family, exp).await,
+        Err(StoreError::TooLarge { .. })
+    ));
     let long_subject = "s".repeat(MAX_SUBJECT_LEN + 1);
     assert!(matches!(
         store.revoke_subject(&long_subject, exp, exp).await,
