@@ -85,43 +85,47 @@ base=""
 peer_pid=""
 peer_base=""
 
-stop_demo() {
-    if [[ -n $demo_pid ]]; then
-        kill "$demo_pid" 2>/dev/null || true
-        wait "$demo_pid" 2>/dev/null || true
-        demo_pid=""
-    fi
-}
-stop_peer() {
-    if [[ -n $peer_pid ]]; then
-        kill "$peer_pid" 2>/dev/null || true
-        wait "$peer_pid" 2>/dev/null || true
-        peer_pid=""
+# stop PIDVAR: stops the server whose pid the variable named PIDVAR holds, if any.
+stop() {
+    local -n pid=$1
+    if [[ -n $pid ]]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        pid=""
     fi
 }
 cleanup() {
-    stop_demo
-    stop_peer
+    stop demo_pid
+    stop peer_pid
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_demo ALG: the demo on 127.0.0.1:0 (the kernel picks a free port, the banner says
-# which), then waits for /api/health.
-start_demo() {
-    local alg=$1 log="$work/demo-$1.log" i
-    : >"$log" # exists before the background child opens it, for the first read below
-    "${server_cpu[@]}" "$demo_bin" --addr 127.0.0.1:0 --store memory --jwt-alg "$alg" >"$log" 2>&1 &
-    demo_pid=$!
-    base=""
+# banner_address LOG PID WHO PREFIX: the http://127.0.0.1:PORT that the server started in
+# the background (PID, writing LOG) prints after PREFIX once it listens on the port the
+# kernel picked; waits up to 10 s, and fails if the server exits first.
+banner_address() {
+    local log=$1 pid=$2 who=$3 prefix=$4 address i
     for ((i = 0; i < 100; i++)); do
-        base="$(sed -n 's|^authkit demo on \(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$log")"
-        [[ -n $base ]] && break
-        kill -0 "$demo_pid" 2>/dev/null || die "the demo exited at start: $(cat "$log")"
+        address="$(sed -n "s|^$prefix \(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p" "$log")"
+        if [[ -n $address ]]; then
+            printf '%s' "$address"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || die "$who exited at start: $(cat "$log")"
         sleep 0.1
     done
-    [[ -n $base ]] || die "the demo printed no address within 10 s: $(cat "$log")"
+    die "$who printed no address within 10 s: $(cat "$log")"
+}
+
+# start_demo ALG: the demo on 127.0.0.1:0, then waits for /api/health.
+start_demo() {
+    local alg=$1 log="$work/demo-$1.log" i
+    : >"$log" # exists before the background child opens it, for the first read
+    "${server_cpu[@]}" "$demo_bin" --addr 127.0.0.1:0 --store memory --jwt-alg "$alg" >"$log" 2>&1 &
+    demo_pid=$!
+    base="$(banner_address "$log" "$demo_pid" "the demo" "authkit demo on")"
     for ((i = 0; i < 100; i++)); do
         curl -fsS -o /dev/null "$base/api/health" 2>/dev/null && return 0
         sleep 0.1
@@ -129,46 +133,37 @@ start_demo() {
     die "$base/api/health did not answer within 10 s"
 }
 
-# start_peer: the tower-sessions peer on 127.0.0.1:0, as start_demo.
+# start_peer: the tower-sessions peer on 127.0.0.1:0 (it answers once it prints).
 start_peer() {
-    local log="$work/peer.log" i
+    local log="$work/peer.log"
     : >"$log"
     "${server_cpu[@]}" "$peer_bin" 127.0.0.1:0 >"$log" 2>&1 &
     peer_pid=$!
-    peer_base=""
-    for ((i = 0; i < 100; i++)); do
-        peer_base="$(sed -n 's|^tower-sessions peer on \(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$log")"
-        [[ -n $peer_base ]] && break
-        kill -0 "$peer_pid" 2>/dev/null || die "the peer exited at start: $(cat "$log")"
-        sleep 0.1
-    done
-    [[ -n $peer_base ]] || die "the peer printed no address within 10 s: $(cat "$log")"
+    peer_base="$(banner_address "$log" "$peer_pid" "the peer" "tower-sessions peer on")"
 }
 
-# peer_cookie: a session cookie (name=value) of the peer's, checked on its /api/me.
-peer_cookie() {
-    local headers cookie
-    headers="$(curl -fsS -o /dev/null -D - -X POST "$peer_base/login")" || die "peer POST /login failed"
+# session_cookie BASE [CURL ARGS...]: the cookie (name=value) that POST BASE/login sets,
+# checked to be a session identity on BASE/api/me.
+session_cookie() {
+    local base=$1 headers cookie
+    shift
+    headers="$(curl -fsS -o /dev/null -D - -X POST "$@" "$base/login")" || die "POST $base/login failed"
     cookie="$(printf '%s\n' "$headers" | tr -d '\r' |
         sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -n 1)"
-    [[ -n $cookie ]] || die "peer POST /login set no cookie: $headers"
-    curl -fsS -H "Cookie: $cookie" "$peer_base/api/me" | grep -q '"method":"session"' ||
-        die "peer GET /api/me with its cookie is not a session identity"
-    printf '%s' "$cookie"
-}
-
-# login_cookie: alice's session cookie (name=value) from the login form.
-login_cookie() {
-    local headers cookie
-    headers="$(curl -fsS -o /dev/null -D - -H "Origin: $base" \
-        --data 'username=alice&password=wonderland' "$base/login")" ||
-        die "POST /login failed"
-    cookie="$(printf '%s\n' "$headers" | tr -d '\r' |
-        sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -n 1)"
-    [[ -n $cookie ]] || die "POST /login set no cookie: $headers"
+    [[ -n $cookie ]] || die "POST $base/login set no cookie: $headers"
     curl -fsS -H "Cookie: $cookie" "$base/api/me" | grep -q '"method":"session"' ||
-        die "GET /api/me with the session cookie is not a session identity"
+        die "GET $base/api/me with its cookie is not a session identity"
     printf '%s' "$cookie"
+}
+
+# login_cookie: alice's session cookie from the demo's login form (same-origin).
+login_cookie() {
+    session_cookie "$base" -H "Origin: $base" --data 'username=alice&password=wonderland'
+}
+
+# peer_cookie: a session cookie of the peer's.
+peer_cookie() {
+    session_cookie "$peer_base"
 }
 
 # login_token ALG: alice's access token, checked to carry the JOSE name ALG.
@@ -352,9 +347,9 @@ for alg in $ALGS; do
         if grep -q 'panicked' "$work/peer.log"; then
             failures+=("the tower-sessions peer panicked: $(grep -m1 panicked "$work/peer.log")")
         fi
-        stop_peer
+        stop peer_pid
     fi
-    stop_demo
+    stop demo_pid
 done
 load_seconds=$((SECONDS - load_start))
 
