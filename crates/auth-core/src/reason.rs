@@ -200,6 +200,11 @@ pub enum Reason {
     /// `scp` is neither a string nor an array of strings.
     #[error("scp is not a string or an array of strings")]
     ScpNotStrings,
+    /// `iss`, `jti` or `sub` is beyond what a revocation store keeps (over 255 bytes, or a
+    /// `sub` with NUL): no revocation of the token could exist to be found, so it is
+    /// refused rather than answered "not revoked".
+    #[error("iss, jti or sub is beyond what the revocation store can check")]
+    Unrevocable,
 
     // Refresh tokens.
     /// The refresh token is not 43 characters of canonical base64url.

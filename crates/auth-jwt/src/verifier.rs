@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::store::TokenRef;
-use auth_core::{AuthError, AuthMethod, Claim, Identity, Reason, RevocationStore, SharedClock};
+use auth_core::{
+    AuthError, AuthMethod, Claim, Identity, Reason, RevocationStore, SharedClock, StoreError,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -771,7 +773,17 @@ impl Verifier {
         )
         .jti(registered.jti.as_deref())
         .family(registered.family.as_ref());
-        let revoked = store.is_token_revoked(&token).await?;
+        // Only the token's own ids can break a store's input rules here: a token signed
+        // with a `sub` no store accepts is the issuer's fault, not a server error.
+        let revoked = store
+            .is_token_revoked(&token)
+            .await
+            .map_err(|error| match error {
+                StoreError::TooLarge { .. } | StoreError::InvalidInput(_) => {
+                    AuthError::Invalid(Reason::Unrevocable)
+                }
+                other => other.into(),
+            })?;
         if revoked {
             return Err(AuthError::Revoked);
         }

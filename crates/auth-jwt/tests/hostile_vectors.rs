@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
+use auth_core::{AuthError, Reason};
 use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
 use common::*;
 use serde_json::Value;
@@ -74,4 +75,51 @@ async fn hostile_headers_and_times_get_their_exact_answer_and_never_a_panic() {
             );
         }
     }
+}
+
+/// A signed token whose `iss`, `jti` or `sub` no revocation store accepts is refused as
+/// invalid (401), not answered as a store failure (500), and never accepted unchecked.
+#[tokio::test]
+async fn ids_beyond_the_revocation_store_are_refused_as_unrevocable() {
+    let (clock, shared) = clock();
+    let key = SigningKey::generate(Algorithm::HS256).unwrap();
+    let keys = KeySet::with_signing_key(shared.clone(), "k1", key.clone()).unwrap();
+    let verifier = Verifier::builder(keys, shared.clone())
+        .issuer("https://issuer.test")
+        .audience("api")
+        .revocation_store(Arc::new(MemoryRevocationStore::new(shared)))
+        .build()
+        .unwrap();
+    let long = "x".repeat(auth_core::store::MAX_TOKEN_ID_LEN + 1);
+    let valid = common::claims(&clock);
+    let cases = [
+        (
+            "long sub",
+            valid.replace("\"sub\":\"alice\"", &format!("\"sub\":\"{long}\"")),
+        ),
+        (
+            "NUL in sub",
+            valid.replace("\"sub\":\"alice\"", "\"sub\":\"al\\u0000ice\""),
+        ),
+        (
+            "long jti",
+            valid.replace("\"jti\":\"j1\"", &format!("\"jti\":\"{long}\"")),
+        ),
+    ];
+    for (name, claims) in cases {
+        assert_ne!(claims, valid, "{name}: the case changed the claims");
+        let token = forge_with(&key, &header(&key, "k1"), &claims);
+        // The signature and every claim rule pass: only the revocation check refuses.
+        assert!(
+            verifier.verify::<serde::de::IgnoredAny>(&token).is_ok(),
+            "{name}"
+        );
+        let refused = verifier.authenticate(&token).await.unwrap_err();
+        assert!(
+            matches!(refused, AuthError::Invalid(Reason::Unrevocable)),
+            "{name}: {refused:?}"
+        );
+    }
+    let fine = forge_with(&key, &header(&key, "k1"), &valid);
+    assert!(verifier.authenticate(&fine).await.is_ok());
 }
