@@ -10,13 +10,27 @@
 //! `#[tokio::test]` per clause. The crate using them needs `tokio` (features
 //! `rt-multi-thread`, `macros`) as a dev-dependency.
 //!
-//! ```ignore
-//! async fn store(clock: auth_core::SharedClock) -> MyStore {
+//! ```
+//! # struct MyStore;
+//! # impl MyStore {
+//! #     async fn connect_with_fresh_prefix(clock: auth_core::SharedClock) -> auth_core::memory::MemorySessionStore {
+//! #         auth_core::memory::MemorySessionStore::new(clock)
+//! #     }
+//! # }
+//! async fn store(clock: auth_core::SharedClock) -> impl auth_core::SessionStore {
 //!     MyStore::connect_with_fresh_prefix(clock).await
 //! }
 //! mod sessions {
 //!     auth_core::session_store_conformance!(super::store);
 //! }
+//! # // The macro's tests exist only under `cargo test`; run one clause the way they do.
+//! # fn main() {
+//! #     tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! #         let clock = std::sync::Arc::new(auth_core::ManualClock::starting_now());
+//! #         let store = store(clock.clone()).await;
+//! #         auth_core::conformance::session::create_then_load_round_trips(store, clock).await;
+//! #     });
+//! # }
 //! ```
 //!
 //! The factory gets a [`ManualClock`] that starts at the real current
@@ -199,13 +213,29 @@ macro_rules! throttle_store_conformance {
 /// that accepts connections and never answers, configured with a short time limit. Name
 /// the traits the backend implements; see [`unavailable`](crate::conformance::unavailable).
 ///
-/// ```ignore
+/// ```
+/// # // Stand-ins with the factories' shapes; a backend's talk to a server that never answers.
+/// # use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore, MemoryThrottleStore};
+/// # use auth_core::SystemClock;
+/// # async fn stalled_sessions() -> MemorySessionStore { MemorySessionStore::new(SystemClock::shared()) }
+/// # async fn stalled_revocations() -> MemoryRevocationStore { MemoryRevocationStore::new(SystemClock::shared()) }
+/// # async fn stalled_refresh() -> MemoryRefreshTokenStore { MemoryRefreshTokenStore::new(SystemClock::shared()) }
+/// # async fn stalled_throttle() -> MemoryThrottleStore { MemoryThrottleStore::new(SystemClock::shared()) }
 /// auth_core::unavailable_conformance! {
 ///     sessions: stalled_sessions,
 ///     revocations: stalled_revocations,
 ///     refresh: stalled_refresh,
 ///     throttle: stalled_throttle,
 /// }
+/// # // The macro's tests exist only under `cargo test`; check the factories fit the clauses.
+/// # use auth_core::conformance::unavailable::*;
+/// # async fn _shapes() {
+/// #     session_calls_answer_unavailable(stalled_sessions().await).await;
+/// #     revocation_calls_answer_unavailable(stalled_revocations().await).await;
+/// #     refresh_calls_answer_unavailable(stalled_refresh().await).await;
+/// #     throttle_calls_answer_unavailable(stalled_throttle().await).await;
+/// # }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! unavailable_conformance {
