@@ -86,7 +86,8 @@
 //! - **Writes through this process update it at once**, and cost one command each: a
 //!   `create`, `save` or `touch` updates the local entry without a read (so the
 //!   once-a-minute touch of auth-session costs one command per session, not two), and a
-//!   `delete`, `delete_subject` or revocation drops the local entries it concerns.
+//!   `delete`, `delete_subject` or revocation drops the local entries it concerns, also
+//!   when the caller drops the call's future while the command may already have run.
 //! - **A write anywhere else evicts the entry here within milliseconds**: Redis pushes the
 //!   invalidation of every key this process has read, as the write happens.
 //! - **No stale answer**: entries carry the version they were read at, and a read that
@@ -99,11 +100,18 @@
 //!   entry whose invalidation it may have missed. The reason is a typed
 //!   [`CacheUnavailable`] in the error's source chain. A network partition that drops
 //!   packets silently is noticed within `heartbeat + timeout`: that is the one window in
-//!   which a change elsewhere can go unseen.
+//!   which a change elsewhere can go unseen. That bound is in the monotonic clock, which
+//!   stops while the host or VM is suspended: just after a resume, entries may be served
+//!   before the invalidations queued meanwhile are read.
 //! - **Bounded memory**: at most [`LocalCacheConfig::max_entries`] values per store; past
 //!   it, cached copies are evicted (and read again when needed), never anything in Redis.
+//!   The bound is a count: a session store's worst case is that many records of the
+//!   session data limit each (100 000 × 64 KiB, about 6.5 GB, by default), so lower it
+//!   where sessions carry large data.
 //! - **Redis Cluster too**: each cached store tracks on its own connection to the master
-//!   that serves its slot, and follows the slot when it moves.
+//!   that serves its slot, and follows the slot when it moves. While that slot migrates
+//!   (the source answers `ASK`), the cached store answers `Unavailable`, failing closed,
+//!   until the move ends; the uncached stores follow `ASK`.
 //!
 //! Each cached store opens one more connection per process (to its node) and carries all
 //! of its commands on it; refresh-token and throttle stores are never cached. Counters are

@@ -300,6 +300,23 @@ impl RedisSessionStore {
     }
 }
 
+/// Drops every session of `subject` held in the local cache, and voids reads in flight,
+/// when it is dropped: `delete_subject`'s script deletes keys this process cannot name and
+/// no push reports them (NOLOOP), so the cache must forget them itself, also when the
+/// call's future is dropped after the script may have run. Otherwise no invalidation would
+/// ever come for them, and this node would go on serving the deleted sessions.
+struct ForgetSubject<'a> {
+    cache: &'a SessionEntries,
+    subject: &'a str,
+}
+
+impl Drop for ForgetSubject<'_> {
+    fn drop(&mut self) {
+        self.cache
+            .forget_where(|record| record.subject == self.subject);
+    }
+}
+
 #[async_trait]
 impl SessionStore for RedisSessionStore {
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
@@ -389,13 +406,11 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        let deleted = self.delete_subject_in_redis(subject).await;
-        if let Some(cache) = &self.cache {
-            // The script deleted keys this process cannot name, and no push reports them
-            // (NOLOOP): drop every held session of the subject, and void reads in flight.
-            cache.forget_where(|record| record.subject == subject);
-        }
-        deleted
+        let _forget = self
+            .cache
+            .as_deref()
+            .map(|cache| ForgetSubject { cache, subject });
+        self.delete_subject_in_redis(subject).await
     }
 
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {

@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::future::Future as _;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -170,6 +171,41 @@ fn total_commands(port: u16) -> u64 {
         .find_map(|l| l.strip_prefix("total_commands_processed:"))
         .and_then(|n| n.trim().parse().ok())
         .unwrap()
+}
+
+/// "Log out everywhere" whose future is dropped once the script is on its way (a client
+/// that hung up, a timeout around the handler): the sessions this process held must not
+/// outlive it here, since no invalidation will ever come for them (the script ran on the
+/// cache's own connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_delete_subject_still_forgets_the_sessions_held_here() {
+    let (_, a, b) = shared_pair().await;
+    let (cached, other) = (a.sessions().unwrap(), b.sessions().unwrap());
+    let key = SessionId::generate().unwrap().key();
+    cached.create(&key, &session("cancelled")).await.unwrap();
+    cached.load(&key).await.unwrap().unwrap();
+    let hits = cached.local_cache_stats().unwrap().hits;
+    cached.load(&key).await.unwrap().unwrap();
+    assert_eq!(
+        cached.local_cache_stats().unwrap().hits,
+        hits + 1,
+        "held here"
+    );
+
+    let mut deleting = Box::pin(cached.delete_subject("cancelled"));
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(deleting.as_mut().poll(cx)));
+    assert!(first.await.is_pending());
+    // The command has left; wait until another instance sees its effect, then cancel.
+    let started = Instant::now();
+    while other.load(&key).await.unwrap().is_some() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the delete never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(deleting);
+    assert_eq!(cached.load(&key).await.unwrap(), None);
 }
 
 fn session(subject: &str) -> SessionRecord {
