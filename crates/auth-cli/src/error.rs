@@ -111,6 +111,7 @@ impl CliError {
         move |source| match source {
             KeyFileError::Read { .. }
             | KeyFileError::Write { .. }
+            | KeyFileError::Unflushed { .. }
             | KeyFileError::TooLarge { .. } => Self::KeysIo(source),
             source => Self::Keys { what, source },
         }

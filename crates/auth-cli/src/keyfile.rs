@@ -54,9 +54,17 @@ fn classify(name: &str, text: String) -> Result<KeyFile, CliError> {
             ))
         };
     }
-    let json = |source| CliError::Json {
-        what: name.to_owned(),
-        source,
+    // Where the parser stopped, not its message: that may quote the document, key
+    // material included (a JWK Set whose keys were encoded as strings once too often).
+    let json = |error: serde_json::Error| {
+        let what = match error.classify() {
+            serde_json::error::Category::Data => "not a JWK or a JWK Set",
+            _ => "not valid JSON",
+        };
+        CliError::key_file(
+            name,
+            format!("{what} (line {}, column {})", error.line(), error.column()),
+        )
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(json)?;
     if !value.is_object() {
@@ -83,7 +91,7 @@ pub(crate) fn parse_alg(name: &str) -> Result<Algorithm, CliError> {
 /// How a key is named in messages: the file, and the `kid` for a key of a set.
 fn describe(name: &str, jwk: &Jwk) -> String {
     match &jwk.kid {
-        Some(kid) => format!("{name}: key `{kid}`"),
+        Some(kid) => format!("{name}: key {kid:?}"),
         None => name.to_owned(),
     }
 }

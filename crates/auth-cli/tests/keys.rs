@@ -146,7 +146,7 @@ fn add_places_keys_second_or_last_and_never_publishes_secrets() {
     // Duplicate kids are refused and the file is unchanged.
     let before = std::fs::read(&file).unwrap();
     let line = fails(&["keys", "add", &file, "--alg", "ES256", "--kid", "b"]);
-    assert!(line.contains("share the kid `b`"), "{line}");
+    assert!(line.contains("share the kid \"b\""), "{line}");
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }
 
@@ -205,9 +205,9 @@ fn refusals_are_one_line_and_leave_the_file_alone() {
     for (args, expected) in [
         (
             &["keys", "promote", &file, "x"][..],
-            "no key has the kid `x`",
+            "no key has the kid \"x\"",
         ),
-        (&["keys", "retire", &file, "x"], "no key has the kid `x`"),
+        (&["keys", "retire", &file, "x"], "no key has the kid \"x\""),
         (&["keys", "retire", &file, "a"], "signing key"),
         (&["keys", "add", &file, "--alg", "RS256"], "openssl genpkey"),
         (
@@ -250,6 +250,64 @@ fn refusals_are_one_line_and_leave_the_file_alone() {
     assert_eq!(roles(&ok_json(&["keys", "list", &pem]))[0].2, "signing");
     let line = fails(&["keys", "add", &pem, "--alg", "ES256"]);
     assert!(line.contains("not a key file"), "{line}");
+}
+
+#[test]
+fn concurrent_edits_never_undo_one_another() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "signing",
+    ]);
+    ok(&[
+        "keys",
+        "add",
+        &file,
+        "--alg",
+        "ES256",
+        "--kid",
+        "compromised",
+    ]);
+    // Eight adds and a retire at once, as processes: each one that reports success must
+    // find its change in the file. Without a lock across the read and the rename, a later
+    // rename drops an earlier edit (here most runs lost one), the retire included.
+    let bin = assert_cmd::cargo::cargo_bin("authctl");
+    let mut edits: Vec<(String, std::process::Child)> = (0..8)
+        .map(|i| {
+            let kid = format!("k{i}");
+            let child = std::process::Command::new(&bin)
+                .args([
+                    "keys", "add", &file, "--alg", "ES256", "--kid", &kid, "--last",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (kid, child)
+        })
+        .collect();
+    let retire = std::process::Command::new(&bin)
+        .args(["keys", "retire", &file, "compromised"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    edits.push(("compromised".to_owned(), retire));
+    let mut expected = vec!["signing".to_owned()];
+    for (kid, child) in edits {
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{kid}: {stderr}");
+        if kid != "compromised" {
+            expected.push(kid);
+        }
+    }
+    let mut found = kids(&ok_json(&["keys", "list", &file]));
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected);
+    // The lock is on the directory: the edits leave no file beside the key file.
+    assert_eq!(entries(&dir), ["keys.json"]);
 }
 
 #[test]

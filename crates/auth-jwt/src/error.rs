@@ -7,7 +7,7 @@
 #[non_exhaustive]
 pub enum KeyError {
     /// The algorithm is not one this crate signs or verifies with.
-    #[error("unsupported algorithm: {0}")]
+    #[error("unsupported algorithm: {}", shown(.0))]
     UnsupportedAlgorithm(String),
     /// The key belongs to another family than the algorithm (an RSA key for ES256, ...).
     #[error("the key does not fit the algorithm: {0}")]
@@ -53,4 +53,31 @@ pub enum ConfigError {
     /// The key set refused a key.
     #[error(transparent)]
     Key(#[from] KeyError),
+}
+
+/// `text` from a document (a `kid`, an `alg`) as a message or a log line shows it: quoted,
+/// with control characters escaped so that a name holding a line break cannot forge a
+/// second log line, and cut after 64 characters since a document names what it likes.
+pub(crate) fn shown(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{:?}...", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_documents_are_quoted_escaped_and_cut() {
+        assert_eq!(shown("2026-11"), "\"2026-11\"");
+        let forged = "x\nINFO event=\"keys.reloaded\"";
+        let message = KeyError::UnsupportedAlgorithm(forged.to_owned()).to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("x\\nINFO"), "{message}");
+        let long = "é".repeat(100);
+        assert_eq!(shown(&long), format!("\"{}\"...", "é".repeat(64)));
+    }
 }

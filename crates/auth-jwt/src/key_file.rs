@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use jsonwebtoken::Algorithm;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
-use crate::error::KeyError;
+use crate::error::{KeyError, shown};
 use crate::jwk::{Jwk, JwkSet};
 use crate::key::SigningKey;
 use crate::key_set::{KeyInfo, KeyRole, check_kid};
@@ -49,6 +49,17 @@ pub enum KeyFileError {
     /// The file could not be written (nothing was replaced).
     #[error("cannot write the key file {}", path.display())]
     Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        #[source]
+        source: io::Error,
+    },
+    /// The new file replaced the old one, but its directory could not be flushed to disk:
+    /// a crash before the system writes it back may bring the old file back (a retired key
+    /// with it). Flush the file system (`sync`) before relying on the edit.
+    #[error("the key file {} was replaced but not flushed to disk", path.display())]
+    Unflushed {
         /// The file.
         path: PathBuf,
         /// The I/O failure.
@@ -96,25 +107,25 @@ pub enum KeyFileError {
         index: usize,
     },
     /// Two keys share a `kid`.
-    #[error("two keys share the kid `{0}`")]
+    #[error("two keys share the kid {}", shown(.0))]
     DuplicateKid(String),
     /// An RSA key serves six algorithms: the caller must choose one.
     #[error("an RSA key serves RS256, RS384, RS512, PS256, PS384 and PS512: choose its algorithm")]
     AlgorithmNeeded,
     /// No key of the set has this `kid`.
-    #[error("no key has the kid `{0}`")]
+    #[error("no key has the kid {}", shown(.0))]
     UnknownKid(String),
     /// The signing (first) key cannot be retired: promote another key first.
-    #[error("`{0}` is the signing key: promote another key before retiring it")]
+    #[error("{} is the signing key: promote another key before retiring it", shown(.0))]
     RetireSigning(String),
     /// The last key cannot be retired: a key set always holds a key that signs.
-    #[error("`{0}` is the only key: add and promote another before retiring it")]
+    #[error("{} is the only key: add and promote another before retiring it", shown(.0))]
     RetireLast(String),
 }
 
 fn describe(index: usize, kid: Option<&str>) -> String {
     match kid {
-        Some(kid) => format!("{index} (`{kid}`)"),
+        Some(kid) => format!("{index} ({})", shown(kid)),
         None => index.to_string(),
     }
 }
@@ -296,10 +307,14 @@ impl SigningKeys {
     }
 
     /// Writes the set to `path` as [`SigningKeys::to_json`], atomically: into a new file
-    /// in the same directory (mode `0600` on Unix), flushed to disk, then renamed over
-    /// `path`, and the directory flushed. A reader sees the old file or the new one,
-    /// never a part; on any failure `path` is left as it was. A symbolic link at `path` is
-    /// followed, so the file it names is replaced.
+    /// in the same directory, flushed to disk, then renamed over `path`, and the directory
+    /// flushed. A reader sees the old file or the new one, never a part; on a
+    /// [`KeyFileError::Write`] `path` is left as it was. A symbolic link at `path` is
+    /// followed, so the file it names is replaced (a link to a missing file is refused).
+    ///
+    /// On Unix a new file gets mode `0600`; a replaced file keeps its owner and group, and
+    /// its group's read permission if it had it (never more: `0640` at most), so that a
+    /// service reading the file through its group still can after an edit by root.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
         let path = path.as_ref();
         let failed = |source| KeyFileError::Write {
@@ -308,10 +323,25 @@ impl SigningKeys {
         };
         let target = match std::fs::canonicalize(path) {
             Ok(real) => real,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => path.to_owned(),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink()) {
+                    return Err(failed(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "a symbolic link to a missing file",
+                    )));
+                }
+                path.to_owned()
+            }
             Err(error) => return Err(failed(error)),
         };
-        write_atomic(&target, self.to_json().as_bytes()).map_err(failed)
+        match write_atomic(&target, self.to_json().as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(Failure::Before(source)) => Err(failed(source)),
+            Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
+                path: path.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// The private JWK Set of the keys, in order, each with its `kid`, `alg` and
@@ -467,15 +497,32 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     Ok(bytes)
 }
 
+/// How [`write_atomic`] failed: before the rename (`path` untouched) or after it.
+enum Failure {
+    Before(io::Error),
+    Unflushed(io::Error),
+}
+
 /// Writes `contents` to a fresh file beside `path`, flushes it, renames it over `path`
 /// and flushes the directory. The fresh file is removed on failure.
-fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
+    };
+    replace(path, dir, contents).map_err(Failure::Before)?;
+    sync_dir(dir).map_err(Failure::Unflushed)
+}
+
+/// The write and the rename of [`write_atomic`].
+fn replace(path: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let replaced = match std::fs::metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error),
     };
     let mut random = [0u8; 8];
     SystemRandom::new()
@@ -498,10 +545,20 @@ fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let written = (|| {
         #[cfg(unix)]
         {
-            // Exactly 0600, whatever the umask.
-            use std::os::unix::fs::PermissionsExt as _;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+            // 0600 whatever the umask; a replaced file's owner, group and group read.
+            let mut mode = 0o600;
+            if let Some(old) = &replaced {
+                mode |= old.mode() & 0o040;
+                let new = file.metadata()?;
+                if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
+                    std::os::unix::fs::fchown(&file, Some(old.uid()), Some(old.gid()))?;
+                }
+            }
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
+        #[cfg(not(unix))]
+        let _ = &replaced;
         file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
@@ -511,7 +568,7 @@ fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = std::fs::remove_file(&temp);
         return Err(error);
     }
-    sync_dir(dir)
+    Ok(())
 }
 
 /// Flushes a directory's entries (the rename) to disk, where the platform can.

@@ -396,12 +396,33 @@ fn writing_is_atomic_private_and_round_trips() {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
-        // A file someone made readable is private again after an edit.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // A file someone made readable to all keeps its group's read after an edit, and
+        // nothing more: a service reading it through its group still can.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         file.promote("b").unwrap();
         file.write(&path).unwrap();
-        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&path), 0o640);
         assert_eq!(SigningKeys::read(&path).unwrap().signing_kid(), "b");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        file.write(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        // The owner and group stay (changing them takes root: checked where it is).
+        use std::os::unix::fs::MetadataExt as _;
+        let nobody = 65534;
+        if std::os::unix::fs::chown(&path, Some(nobody), Some(nobody)).is_ok() {
+            file.write(&path).unwrap();
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!((meta.uid(), meta.gid()), (nobody, nobody));
+        }
+        // A link to a missing file is refused, not replaced by a file of its own.
+        let dangling = dir.path("dangling.json");
+        std::os::unix::fs::symlink(dir.path("gone.json"), &dangling).unwrap();
+        assert!(matches!(
+            file.write(&dangling),
+            Err(KeyFileError::Write { .. })
+        ));
+        assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
+        std::fs::remove_file(&dangling).unwrap();
         // A symbolic link is followed: the file it names is replaced, the link stays.
         let link = dir.path("link.json");
         std::os::unix::fs::symlink(&path, &link).unwrap();
@@ -442,7 +463,7 @@ fn debug_and_errors_never_show_key_material() {
     let error = SigningKeys::parse(&document.to_string()).unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains("c2VjcmV0LXNob3J0"), "{shown}");
-    assert!(shown.contains("`h`"), "{shown}");
+    assert!(shown.contains("key 0 (\"h\")"), "{shown}");
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub(crate) fn run(files: &[PathBuf], alg: Option<Algorithm>) -> Result<JwkSet, C
             if !kids.insert(kid.clone()) {
                 return Err(CliError::key_file(
                     path.display().to_string(),
-                    format!("the kid `{kid}` is already in the set"),
+                    format!("the kid {kid:?} is already in the set"),
                 ));
             }
             set.keys.push(jwk);

@@ -1,7 +1,9 @@
 //! `authctl keys`: list and edit a key file (a JWK Set of private JWKs whose order is the
 //! role: the first signs, every key verifies). auth-jwt's `SigningKeys` reads the file,
 //! applies the edit under its rules and writes it back atomically; this module picks the
-//! new key and guards against a concurrent edit.
+//! new key and keeps concurrent edits from undoing one another: on Unix an edit holds an
+//! exclusive lock on the file's directory from its read to its rename, and everywhere it
+//! writes nothing if the file changed since it was read (an editor that takes no lock).
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +79,7 @@ pub(crate) struct AddOptions {
 pub(crate) fn add(options: AddOptions) -> Result<(Vec<Listed>, &'static str), CliError> {
     let (kid, key) = new_key(&options)?;
     let file = &options.file;
+    let _edit = EditLock::take(file)?;
     let before = snapshot(file)?;
     let keys = match &before {
         Some(bytes) => {
@@ -135,6 +138,7 @@ fn edit(
     file: &Path,
     change: impl FnOnce(&mut SigningKeys) -> Result<(), auth_jwt::KeyFileError>,
 ) -> Result<Vec<Listed>, CliError> {
+    let _edit = EditLock::take(file)?;
     let before = snapshot(file)?;
     let Some(bytes) = &before else {
         return Err(CliError::key_file(
@@ -167,7 +171,14 @@ fn read(file: &Path, bytes: &[u8]) -> Result<SigningKeys, CliError> {
             "a PEM key, not a key file: start one with `authctl keys add NEW-FILE --create --from KEY.pem`",
         ));
     }
-    SigningKeys::read(file).map_err(CliError::keys(file))
+    // The snapshot's bytes, not a second read: the edit applies to what `write` compares.
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        CliError::key_file(
+            file.display().to_string(),
+            "not a JWK Set document (not UTF-8)",
+        )
+    })?;
+    SigningKeys::parse(text).map_err(CliError::keys(file))
 }
 
 /// Writes `keys` over `file` unless the file changed since `before` was read.
@@ -179,4 +190,72 @@ fn write(file: &Path, before: &Option<Vec<u8>>, keys: &SigningKeys) -> Result<()
         ));
     }
     keys.write(file).map_err(CliError::keys(file))
+}
+
+/// How long an edit waits for another one to finish before giving up.
+#[cfg(unix)]
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An exclusive lock on the directory of a key file, held for a whole edit and released on
+/// drop (or when the process ends), so that two `authctl keys` edits of one file run one
+/// after the other. The comparison in [`write`] alone would leave the time between the
+/// check and the rename, long enough (the new file is flushed to disk in between) for two
+/// edits to pass it and the later rename to undo the earlier edit, a retired key included.
+/// The directory is locked, not the file, because the edit replaces the file; no lock file
+/// is left behind.
+struct EditLock {
+    #[cfg(unix)]
+    _directory: std::fs::File,
+}
+
+impl EditLock {
+    fn take(file: &Path) -> Result<Self, CliError> {
+        #[cfg(unix)]
+        {
+            let directory = directory_of(file);
+            let failed = |source| CliError::Read {
+                what: directory.display().to_string(),
+                source,
+            };
+            let handle = std::fs::File::open(&directory).map_err(failed)?;
+            use std::fs::TryLockError;
+            use std::time::{Duration, Instant};
+            let deadline = Instant::now() + LOCK_WAIT;
+            loop {
+                match handle.try_lock() {
+                    Ok(()) => return Ok(Self { _directory: handle }),
+                    Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(TryLockError::WouldBlock) => {
+                        return Err(CliError::key_file(
+                            file.display().to_string(),
+                            format!(
+                                "another edit of a key file in {} has held its lock for {} s: nothing written",
+                                directory.display(),
+                                LOCK_WAIT.as_secs()
+                            ),
+                        ));
+                    }
+                    Err(TryLockError::Error(source)) => return Err(failed(source)),
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            Ok(Self {})
+        }
+    }
+}
+
+/// The directory that holds the file `SigningKeys::write` replaces: the real file's, when
+/// `file` is a symbolic link, so that every path to one file takes the same lock.
+#[cfg(unix)]
+fn directory_of(file: &Path) -> PathBuf {
+    let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    match real.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    }
 }

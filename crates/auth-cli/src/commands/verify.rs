@@ -83,7 +83,7 @@ pub(crate) fn run(options: VerifyOptions<'_>) -> Result<Value, CliError> {
             {
                 // Every key was bound to --alg: one that cannot serve it is an error.
                 let what = match &first.kid {
-                    Some(kid) => format!("{name}: key `{kid}`"),
+                    Some(kid) => format!("{name}: key {kid:?}"),
                     None => name.clone(),
                 };
                 return Err(CliError::key(what)(first.error.clone()));
@@ -136,11 +136,11 @@ pub(crate) fn run(options: VerifyOptions<'_>) -> Result<Value, CliError> {
                 .find(|s| s.kid.is_some() && s.kid == token_kid);
             return Err(match (left_out, &token_kid) {
                 (Some(s), Some(kid)) => CliError::RejectedBecause(format!(
-                    "the token's kid `{kid}` names a key of {name} that cannot verify: {}",
+                    "the token's kid {kid:?} names a key of {name} that cannot verify: {}",
                     s.error
                 )),
                 (None, Some(kid)) => CliError::RejectedBecause(format!(
-                    "unknown kid: `{kid}` is not a key of {name}"
+                    "unknown kid: {kid:?} is not a key of {name}"
                 )),
                 _ => CliError::Rejected(AuthError::Invalid(Reason::UnknownKid)),
             });
