@@ -198,7 +198,7 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// An exclusive lock on the directory of a key file, held for a whole edit and released on
 /// drop (or when the process ends), so that two `authctl keys` edits of one file run one
-/// after the other. The comparison in [`write`] alone would leave the time between the
+/// after the other. The comparison in [`write()`] alone would leave the time between the
 /// check and the rename, long enough (the new file is flushed to disk in between) for two
 /// edits to pass it and the later rename to undo the earlier edit, a retired key included.
 /// The directory is locked, not the file, because the edit replaces the file; no lock file
