@@ -179,6 +179,12 @@ impl<V: Clone + PartialEq + Send + Sync + 'static> Invalidate for Entries<V> {
         let mut guard = self.lock();
         guard.epoch += 1;
         self.values.invalidate_all();
+        // `invalidate_all` spares an entry written at the very instant it reads, which a
+        // coarse clock makes possible: drop whatever still answers, one by one. A flush
+        // is rare (the link was lost), so the walk costs nothing a request feels.
+        for (key, _) in self.values.iter() {
+            self.values.invalidate(key.as_ref());
+        }
         self.flushes.fetch_add(1, Ordering::Relaxed);
     }
 }
