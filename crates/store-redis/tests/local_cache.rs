@@ -181,31 +181,42 @@ fn total_commands(port: u16) -> u64 {
 async fn a_cancelled_delete_subject_still_forgets_the_sessions_held_here() {
     let (_, a, b) = shared_pair().await;
     let (cached, other) = (a.sessions().unwrap(), b.sessions().unwrap());
-    let key = SessionId::generate().unwrap().key();
-    cached.create(&key, &session("cancelled")).await.unwrap();
-    cached.load(&key).await.unwrap().unwrap();
-    let hits = cached.local_cache_stats().unwrap().hits;
-    cached.load(&key).await.unwrap().unwrap();
-    assert_eq!(
-        cached.local_cache_stats().unwrap().hits,
-        hits + 1,
-        "held here"
-    );
-
-    let mut deleting = Box::pin(cached.delete_subject("cancelled"));
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(deleting.as_mut().poll(cx)));
-    assert!(first.await.is_pending());
-    // The command has left; wait until another instance sees its effect, then cancel.
-    let started = Instant::now();
-    while other.load(&key).await.unwrap().is_some() {
+    // A call may also complete within its first poll (a fast reply on a busy machine):
+    // then there is nothing to cancel, and the scenario is tried again.
+    for attempt in 0.. {
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the delete never ran"
+            attempt < 50,
+            "every delete_subject completed within its first poll"
         );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        let key = SessionId::generate().unwrap().key();
+        cached.create(&key, &session("cancelled")).await.unwrap();
+        cached.load(&key).await.unwrap().unwrap();
+        let hits = cached.local_cache_stats().unwrap().hits;
+        cached.load(&key).await.unwrap().unwrap();
+        assert_eq!(
+            cached.local_cache_stats().unwrap().hits,
+            hits + 1,
+            "held here"
+        );
+
+        let mut deleting = Box::pin(cached.delete_subject("cancelled"));
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(deleting.as_mut().poll(cx)));
+        if first.await.is_ready() {
+            continue;
+        }
+        // The command has left; wait until another instance sees its effect, then cancel.
+        let started = Instant::now();
+        while other.load(&key).await.unwrap().is_some() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the delete never ran"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(deleting);
+        assert_eq!(cached.load(&key).await.unwrap(), None);
+        break;
     }
-    drop(deleting);
-    assert_eq!(cached.load(&key).await.unwrap(), None);
 }
 
 fn session(subject: &str) -> SessionRecord {
