@@ -136,7 +136,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     (listing, Some(note))
                 }
                 KeysCommand::Promote { file, kid } => {
-                    (keys::promote(&file, &kid)?, Some(keys::AFTER_PROMOTE))
+                    let (listing, note) = keys::promote(&file, &kid)?;
+                    (listing, Some(note))
                 }
                 KeysCommand::Retire { file, kid } => {
                     (keys::retire(&file, &kid)?, Some(keys::AFTER_RETIRE))

@@ -148,6 +148,25 @@ fn add_places_keys_second_or_last_and_never_publishes_secrets() {
     let line = fails(&["keys", "add", &file, "--alg", "ES256", "--kid", "b"]);
     assert!(line.contains("share the kid \"b\""), "{line}");
     assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // Promoting a secret warns that JWKS verifiers will refuse its tokens; promoting a
+    // published key does not.
+    let promote = |kid: &str| {
+        let out = assert_cmd::Command::cargo_bin("authctl")
+            .unwrap()
+            .args(["keys", "promote", &file, kid])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let note = promote("h");
+    assert!(
+        note.contains("HMAC secret") && note.contains("JWK Set"),
+        "{note}"
+    );
+    let note = promote("a");
+    assert!(!note.contains("HMAC"), "{note}");
 }
 
 #[test]

@@ -22,6 +22,11 @@ pub(crate) const AFTER_ADD: &str = "reload every node; once verifiers have refet
 /// The next step, after `promote`.
 pub(crate) const AFTER_PROMOTE: &str = "reload every node; once the old key's last tokens have \
     expired, `authctl keys retire` it";
+/// The next step after `promote` made an HMAC secret the signing key, whose tokens no
+/// verifier that relies on the published JWK Set can check.
+pub(crate) const AFTER_PROMOTE_SECRET: &str = "the signing key is now an HMAC secret: its \
+    tokens verify only where the secret is held, never through the published JWK Set \
+    (services that fetch it will refuse them); reload every node";
 /// After `retire`.
 pub(crate) const AFTER_RETIRE: &str =
     "reload every node: the retired key's tokens fail from then on";
@@ -124,9 +129,16 @@ fn new_key(options: &AddOptions) -> Result<(String, SigningKey), CliError> {
     Ok((kid, key))
 }
 
-/// Runs `keys promote`.
-pub(crate) fn promote(file: &Path, kid: &str) -> Result<Vec<Listed>, CliError> {
-    edit(file, |keys| keys.promote(kid))
+/// Runs `keys promote`: the listing, and the next step of a rotation.
+pub(crate) fn promote(file: &Path, kid: &str) -> Result<(Vec<Listed>, &'static str), CliError> {
+    let listing = edit(file, |keys| keys.promote(kid))?;
+    let published = listing.first().is_some_and(|signing| signing.published);
+    let note = if published {
+        AFTER_PROMOTE
+    } else {
+        AFTER_PROMOTE_SECRET
+    };
+    Ok((listing, note))
 }
 
 /// Runs `keys retire`.
