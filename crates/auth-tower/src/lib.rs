@@ -49,6 +49,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "session", feature = "jwt"))]
+mod cookie_pairs;
 mod csrf;
 mod rejection;
 #[cfg(any(feature = "session", feature = "jwt"))]

@@ -227,6 +227,36 @@ async fn logout_kills_the_old_cookie_and_clears_it() {
     );
 }
 
+/// Browsers send every cookie of the host in one header, UTF-8 values included (a page
+/// script's, or a sibling domain's): such a cookie beside the session's neither hides the
+/// session nor turns a logout into a cleared cookie over a session still alive.
+#[tokio::test]
+async fn a_cookie_that_is_not_ascii_hides_no_session() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let cookie = login(&app, "bob", None).await;
+    let header = format!("pref=caf\u{e9}; {cookie}; x=\u{2603}");
+    assert_eq!(
+        body(send(&app, "GET", "/me", Some(&header)).await).await,
+        "bob"
+    );
+    let response = send(&app, "POST", "/logout", Some(&header)).await;
+    assert!(set_cookie(&response).unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        send(&app, "GET", "/me", Some(&cookie)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the logout deleted the session on the server"
+    );
+    // A first session cookie whose value is not text is still the first: no session.
+    let other = login(&app, "carol", None).await;
+    let name = other.split('=').next().unwrap();
+    let header = format!("{name}=\u{e9}; {other}");
+    assert_eq!(
+        body(send(&app, "GET", "/maybe", Some(&header)).await).await,
+        "anonymous"
+    );
+}
+
 #[tokio::test]
 async fn logout_everywhere_ends_other_clients_sessions_only_of_that_user() {
     let clock = Arc::new(ManualClock::starting_now());

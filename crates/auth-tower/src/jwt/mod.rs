@@ -8,6 +8,7 @@ use auth_core::{AuthError, Reason};
 use auth_jwt::Verifier;
 use http::{HeaderMap, Request, header};
 
+use crate::cookie_pairs::cookie_pairs;
 use crate::{CsrfPolicy, Rejection, Scheme};
 
 /// What the JWT part of a layer needs, shared by every request.
@@ -50,11 +51,7 @@ impl JwtPart {
         let Some(name) = &self.cookie else {
             return Ok(Presented::None);
         };
-        Ok(headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
+        Ok(cookie_pairs(headers)
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(n, _)| n == name)
             .map_or(Presented::None, |(_, token)| Presented::Cookie(token)))

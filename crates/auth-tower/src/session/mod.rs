@@ -13,6 +13,7 @@ use auth_session::{CookieConfig, Session, SessionError, SessionManager};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use serde_json::json;
 
+use crate::cookie_pairs::cookie_pairs;
 use crate::{CsrfPolicy, Rejection, Scheme};
 use handle::Pending;
 
@@ -59,12 +60,7 @@ impl<S: SessionStore> SessionPart<S> {
         request: &mut Request<B>,
     ) -> Result<Found, Rejection> {
         let headers = request.headers();
-        let presented = self.cookies.session_id_in(
-            headers
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        let presented = self.cookies.session_id_in(cookie_pairs(headers));
         let had_cookie = presented.is_some() || self.names_cookie(headers);
         let session = match presented {
             Some(id) => self
@@ -98,12 +94,7 @@ impl<S: SessionStore> SessionPart<S> {
 
     fn names_cookie(&self, headers: &HeaderMap) -> bool {
         let prefix = format!("{}=", self.cookies.name());
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .any(|pair| pair.trim_start().starts_with(&prefix))
+        cookie_pairs(headers).any(|pair| pair.trim_start().starts_with(&prefix))
     }
 
     /// Applies what the handler asked for and sets or clears the cookie. A store failure
