@@ -457,10 +457,14 @@ impl<S: SessionStore> SessionManager<S> {
         session: &mut Session,
         subject: Option<String>,
     ) -> Result<(), SessionError> {
-        let fence = self.record_for_write(session)?;
-        let now = fence.last_seen_at;
         // Everything the new record needs is checked before the first write.
-        let mut record = fence.clone();
+        let mut record = self.record_for_write(session)?;
+        let now = record.last_seen_at;
+        // The fence keeps the data the old id holds: the session's changes (new roles, a
+        // step-up) go only under the new id, so a rotation that stops after the fence
+        // (a store error, a dropped future) leaves the old id with no more than it had.
+        let mut fence = record.clone();
+        fence.data.clone_from(&session.record.data);
         if let Some(subject) = subject {
             record.subject = subject;
             record.created_at = now;

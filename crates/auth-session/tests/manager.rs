@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::time::SystemTime;
+
+use async_trait::async_trait;
 use auth_core::memory::MemorySessionStore;
-use auth_core::store::SessionRecord;
-use auth_core::{Clock, ManualClock, SessionId, SessionStore};
+use auth_core::store::{SessionEntry, SessionRecord};
+use auth_core::{Clock, ManualClock, SessionId, SessionKey, SessionStore, StoreError};
 use auth_session::{ConfigError, SessionError, SessionManager};
 use serde_json::json;
 
@@ -240,4 +243,69 @@ async fn debug_prints_neither_id_nor_data() {
     assert!(!printed.contains(session.id().expose_secret()));
     assert!(!printed.contains("secret-token-value"));
     assert!(printed.contains(&session.key().hint()));
+}
+
+/// A store whose `delete` cannot answer: a rotation stops after its first write.
+struct DeleteFails(MemorySessionStore);
+
+#[async_trait]
+impl SessionStore for DeleteFails {
+    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+        self.0.create(key, record).await
+    }
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        self.0.load(key).await
+    }
+    async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+        self.0.save(key, record).await
+    }
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.0.touch(key, last_seen_at, expires_at).await
+    }
+    async fn delete(&self, _: &SessionKey) -> Result<bool, StoreError> {
+        Err(StoreError::unavailable("the store went away"))
+    }
+    async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.0.delete_subject(subject).await
+    }
+    async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
+        self.0.list_subject(subject).await
+    }
+}
+
+/// A rotation that stops after its versioned first write (a store error here; a dropped
+/// future is the same) leaves the old id no more than it had: the new roles were meant
+/// only for the new id, which was never made. An id that leaked before a step-up must not
+/// become an admin's.
+#[tokio::test]
+async fn an_unfinished_rotation_never_upgrades_the_old_id() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let store = DeleteFails(MemorySessionStore::builder().clock(clock.clone()).build());
+    let manager = SessionManager::builder(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let id = manager
+        .create("alice", &json!({ "roles": ["user"] }))
+        .await
+        .unwrap()
+        .id()
+        .expose_secret()
+        .to_owned();
+    let mut session = manager.load(&id).await.unwrap().unwrap();
+    session.set_roles(["admin"]).unwrap();
+    assert!(matches!(
+        manager.rotate(&mut session).await,
+        Err(SessionError::Store(_))
+    ));
+    let old = manager.load(&id).await.unwrap().unwrap();
+    assert_eq!(old.roles().unwrap(), ["user"]);
+    let mut session = manager.load(&id).await.unwrap().unwrap();
+    assert!(manager.rotate_to(&mut session, "mallory").await.is_err());
+    assert_eq!(manager.load(&id).await.unwrap().unwrap().subject(), "alice");
 }
