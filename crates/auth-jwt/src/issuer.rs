@@ -526,7 +526,10 @@ impl Issuer {
             Rotation::Reused { family, subject } => {
                 // The store revoked the family's refresh tokens; its access tokens go too.
                 tracing::warn!(event = "token.reused", subject = %subject, family = %family);
-                self.revoke_family_access(&family, now).await?;
+                let issuer = self.clone();
+                let spent = family.clone();
+                to_completion(async move { issuer.revoke_family_access(&spent, now).await })
+                    .await?;
                 return Err(AuthError::Reused { subject, family });
             }
             Rotation::Unknown => {
@@ -591,10 +594,16 @@ impl Issuer {
         Ok(())
     }
 
-    /// Ends a family whole: its refresh tokens, then its access tokens.
+    /// Ends a family whole: its refresh tokens, then its access tokens, both even if the
+    /// caller stops waiting in between (see [`to_completion`]).
     async fn end_family(&self, family: &FamilyId, now: SystemTime) -> Result<(), AuthError> {
-        self.inner.refresh_store.revoke_family(family).await?;
-        self.revoke_family_access(family, now).await
+        let issuer = self.clone();
+        let family = family.clone();
+        to_completion(async move {
+            issuer.inner.refresh_store.revoke_family(&family).await?;
+            issuer.revoke_family_access(&family, now).await
+        })
+        .await
     }
 
     /// Logout: revokes the access token's `jti` until it could no longer be accepted (its
@@ -639,6 +648,25 @@ impl Issuer {
             .await?;
         tracing::info!(event = "subject.revoked", subject, refresh_tokens = revoked);
         Ok(revoked)
+    }
+}
+
+/// Runs `work` to its end even when the caller's future is dropped first (a client gone,
+/// a timeout layer): as a task of its own on the current tokio runtime, awaited; inline
+/// where there is none. For the revocations that follow one already made: once the
+/// refresh store has revoked a family, nothing else would ever revoke its access tokens
+/// (a reused token's family is found again only if the token is replayed once more).
+async fn to_completion<F>(work: F) -> Result<(), AuthError>
+where
+    F: Future<Output = Result<(), AuthError>> + Send + 'static,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return work.await;
+    };
+    match runtime.spawn(work).await {
+        Ok(done) => done,
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        Err(failed) => Err(AuthError::Unavailable(StoreError::unavailable(failed))),
     }
 }
 

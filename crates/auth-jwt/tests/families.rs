@@ -7,14 +7,17 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
+use async_trait::async_trait;
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
-use auth_core::{AuthError, ManualClock, SharedClock};
+use auth_core::store::TokenRef;
+use auth_core::{AuthError, FamilyId, ManualClock, RevocationStore, SharedClock, StoreError};
 use auth_jwt::{
     Algorithm, Issuer, IssuerBuilder, KeySet, MAX_LEEWAY, SigningKey, SubjectStatus, Verifier,
 };
 use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -97,6 +100,96 @@ async fn reuse_refuses_every_access_token_of_the_family_at_once_and_says_whose()
         .authenticate(&other_login.access_token)
         .await
         .expect("another login of the same user lives on");
+}
+
+/// A revocation store whose `revoke_family` waits at a gate, to stop a caller there.
+struct Gated {
+    inner: MemoryRevocationStore,
+    entered: Semaphore,
+    gate: Semaphore,
+}
+
+#[async_trait]
+impl RevocationStore for Gated {
+    async fn revoke(&self, issuer: &str, jti: &str, until: SystemTime) -> Result<(), StoreError> {
+        self.inner.revoke(issuer, jti, until).await
+    }
+    async fn is_revoked(&self, issuer: &str, jti: &str) -> Result<bool, StoreError> {
+        self.inner.is_revoked(issuer, jti).await
+    }
+    async fn revoke_family(
+        &self,
+        issuer: &str,
+        family: &FamilyId,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.entered.add_permits(1);
+        self.gate.acquire().await.unwrap().forget();
+        self.inner.revoke_family(issuer, family, until).await
+    }
+    async fn revoke_subject(
+        &self,
+        subject: &str,
+        not_before: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.inner.revoke_subject(subject, not_before, until).await
+    }
+    async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
+        self.inner.subject_not_before(subject).await
+    }
+    async fn is_token_revoked(&self, token: &TokenRef<'_>) -> Result<bool, StoreError> {
+        self.inner.is_token_revoked(token).await
+    }
+}
+
+/// The victim's replay of a stolen refresh token is caught, and its request dropped (a
+/// client gone, a timeout) after the refresh store revoked the family but while the
+/// family's access tokens are being revoked: the thief's access token must die anyway,
+/// not live on until its `exp`.
+#[tokio::test]
+async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tokens() {
+    let w = World::new();
+    let revocations = Arc::new(Gated {
+        inner: MemoryRevocationStore::new(w.shared.clone()),
+        entered: Semaphore::new(0),
+        gate: Semaphore::new(0),
+    });
+    let issuer = Issuer::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .build(w.refresh.clone(), revocations.clone())
+        .unwrap();
+    let verifier = Verifier::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .revocation_store(revocations.clone())
+        .build()
+        .unwrap();
+    let stolen = issuer.login("alice", &json!({})).await.unwrap();
+    let thief = issuer
+        .refresh(stolen.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    verifier.authenticate(&thief.access_token).await.unwrap();
+
+    tokio::select! {
+        answer = issuer.refresh(stolen.refresh_token.expose_secret()) => {
+            panic!("the gate is closed, yet the refresh answered {answer:?}")
+        }
+        entered = revocations.entered.acquire() => entered.unwrap().forget(),
+    }
+    // The caller is gone; the store answers now.
+    revocations.gate.add_permits(1);
+    let started = Instant::now();
+    loop {
+        match verifier.authenticate(&thief.access_token).await {
+            Err(AuthError::Revoked) => break,
+            other => assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the thief's access token lives on: {other:?}"
+            ),
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 #[tokio::test]
