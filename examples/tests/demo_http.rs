@@ -37,6 +37,11 @@ async fn browser_login_sets_a_hardened_cookie_and_shows_the_home_page(demo: Demo
         demo.get("/admin", Some(&cookie)).await.status(),
         StatusCode::OK
     );
+    // The page that shows a token pair is never cached.
+    let page = demo.post_form("/demo/token", Some(&cookie), "").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.text().await.unwrap().contains("data-token="));
 }
 
 async fn wrong_passwords_and_anonymous_visitors_get_no_session(demo: Demo) {
@@ -192,6 +197,16 @@ async fn api_tokens_refresh_rotate_and_reuse_revokes_the_family(demo: Demo) {
         )
         .await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    // A replay is answered as any refused token: the replayer learns nothing.
+    let unknown = demo
+        .post_json(
+            "/api/token/refresh",
+            None,
+            json!({ "refresh_token": format!("{}x", &old_refresh[..old_refresh.len() - 1]) }),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(replay.text().await.unwrap(), unknown.text().await.unwrap());
     for access in [pair["access_token"].as_str().unwrap(), newest_access] {
         assert_eq!(
             demo.get_bearer("/api/me", access).await.status(),

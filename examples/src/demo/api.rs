@@ -77,13 +77,11 @@ pub(crate) async fn refresh(
 ) -> Response {
     match state.issuer.refresh(&body.refresh_token).await {
         Ok(pair) => token_response(pair),
-        Err(AuthError::Reused { .. }) => oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_grant",
-            "refresh token reused: every token of this login is revoked",
-        ),
+        // A reuse gets the answer of any refused token: whoever replays a leaked token
+        // learns nothing of it (the `token.reused` event tells the operator).
         Err(
-            AuthError::Malformed(_)
+            AuthError::Reused { .. }
+            | AuthError::Malformed(_)
             | AuthError::Invalid(_)
             | AuthError::Expired
             | AuthError::Revoked,

@@ -6,7 +6,7 @@ use auth_core::{AuthMethod, Identity};
 use auth_tower::{Authenticated, Rejection, Scheme, SessionHandle};
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -40,7 +40,12 @@ pub(crate) async fn demo_token(
         .login(&who.subject, &serde_json::json!({ "roles": who.roles }))
         .await
     {
-        Ok(pair) => dashboard(&state, &who, Some(&pair)).await,
+        // The page holds a live token: kept out of every cache, as `/api/token` is.
+        Ok(pair) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            dashboard(&state, &who, Some(&pair)).await,
+        )
+            .into_response(),
         Err(error) => Rejection::auth(Scheme::Cookie, error).into_response(),
     }
 }
