@@ -24,7 +24,9 @@ use crate::{SessionKey, SharedClock, StoreError, SystemClock};
 /// and touches write through and refresh the local copy (never replacing a newer one with
 /// an older, whatever order concurrent calls finish in); `delete` marks the key deleted
 /// locally before it deletes, so no racing load can cache it again, and `delete_subject`
-/// does the same for the subject's sessions this process holds. Expiry is still decided by the clock on every load, and
+/// marks the subject's sessions this process holds once it ends, however it ends (a
+/// dropped future included); a `save` that may or may not have reached the inner store
+/// drops the local copy. Expiry is still decided by the clock on every load, and
 /// optimistic concurrency still holds (the inner store checks versions; a conflict drops
 /// the local copy). Choose the TTL as the longest time a session revoked elsewhere may
 /// still be honoured here.
@@ -237,20 +239,17 @@ impl<S: SessionStore> SessionStore for Cached<S> {
 
     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
         let written_at = self.clock.now();
-        match self.inner.save(key, record).await {
-            Ok(version) => {
-                // The save succeeded against the version it names: the whole record is
-                // what the inner store holds now.
-                let mut stored = record.clone();
-                stored.version = version;
-                self.remember(key, Arc::new(stored), written_at);
-                Ok(version)
-            }
-            Err(error) => {
-                self.drop_copy(key);
-                Err(error)
-            }
-        }
+        // Failed, or stopped while the inner store may have taken it (a demotion, say):
+        // the copy held here is not what the store holds.
+        let unsure = OnDrop::new(|| self.drop_copy(key));
+        let version = self.inner.save(key, record).await?;
+        unsure.disarm();
+        // The save succeeded against the version it names: the whole record is what the
+        // inner store holds now.
+        let mut stored = record.clone();
+        stored.version = version;
+        self.remember(key, Arc::new(stored), written_at);
+        Ok(version)
     }
 
     async fn touch(
@@ -282,19 +281,22 @@ impl<S: SessionStore> SessionStore for Cached<S> {
     }
 
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        let deleted = self.inner.delete_subject(subject).await;
-        let local: Vec<SessionKey> = self
-            .cache
-            .iter()
-            .filter(
-                |(_, held)| matches!(held, Local::Live { record, .. } if record.subject == subject),
-            )
-            .map(|(key, _)| *key)
-            .collect();
-        for key in local {
-            self.forget(&key);
-        }
-        deleted
+        // Once the call ends, however it ends: the inner store may have deleted sessions
+        // whose copies would otherwise be served here until the TTL.
+        let _forget = OnDrop::new(|| {
+            let local: Vec<SessionKey> = self
+                .cache
+                .iter()
+                .filter(
+                    |(_, held)| matches!(held, Local::Live { record, .. } if record.subject == subject),
+                )
+                .map(|(key, _)| *key)
+                .collect();
+            for key in local {
+                self.forget(&key);
+            }
+        });
+        self.inner.delete_subject(subject).await
     }
 
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
@@ -303,6 +305,28 @@ impl<S: SessionStore> SessionStore for Cached<S> {
 
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         self.inner.purge_expired().await
+    }
+}
+
+/// Runs its closure when dropped, unless disarmed: what must happen however a call ends,
+/// its future dropped at an await included.
+struct OnDrop<F: FnMut()>(Option<F>);
+
+impl<F: FnMut()> OnDrop<F> {
+    fn new(run: F) -> Self {
+        Self(Some(run))
+    }
+
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(run) = self.0.as_mut() {
+            run();
+        }
     }
 }
 
@@ -382,5 +406,77 @@ mod tests {
             b"user",
             "five seconds after the copy was read, the change is seen"
         );
+    }
+
+    /// Applies each write to the shared store, then never answers: the call's future is
+    /// dropped after the change happened, as when a client hangs up.
+    struct AppliedThenStuck(MemorySessionStore);
+
+    #[async_trait]
+    impl SessionStore for AppliedThenStuck {
+        async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+            self.0.create(key, record).await
+        }
+        async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+            self.0.load(key).await
+        }
+        async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+            self.0.save(key, record).await?;
+            std::future::pending().await
+        }
+        async fn touch(
+            &self,
+            key: &SessionKey,
+            last_seen_at: SystemTime,
+            expires_at: SystemTime,
+        ) -> Result<bool, StoreError> {
+            self.0.touch(key, last_seen_at, expires_at).await
+        }
+        async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+            self.0.delete(key).await
+        }
+        async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
+            self.0.delete_subject(subject).await?;
+            std::future::pending().await
+        }
+        async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
+            self.0.list_subject(subject).await
+        }
+    }
+
+    /// Polls `call` once, then drops it.
+    async fn cancel_after_first_poll<T>(call: impl Future<Output = T>) {
+        let mut call = std::pin::pin!(call);
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx)));
+        assert!(polled.await.is_pending());
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_write_leaves_no_copy_that_contradicts_the_store() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let shared = MemorySessionStore::builder().clock(clock.clone()).build();
+        let here = Cached::builder(AppliedThenStuck(shared.clone()))
+            .clock(clock.clone())
+            .build();
+        let now = clock.now();
+        let hour = Duration::from_secs(3600);
+        let demoted = SessionId::generate().unwrap().key();
+        let admin = SessionRecord::new("dave", b"admin".to_vec(), now, now + hour);
+        here.create(&demoted, &admin).await.unwrap();
+        let mut user = admin.clone();
+        user.data = b"user".to_vec();
+        cancel_after_first_poll(here.save(&demoted, &user)).await;
+        assert_eq!(here.load(&demoted).await.unwrap().unwrap().data, b"user");
+
+        let ended = SessionId::generate().unwrap().key();
+        here.create(
+            &ended,
+            &SessionRecord::new("erin", b"{}".to_vec(), now, now + hour),
+        )
+        .await
+        .unwrap();
+        here.load(&ended).await.unwrap().unwrap();
+        cancel_after_first_poll(here.delete_subject("erin")).await;
+        assert!(here.load(&ended).await.unwrap().is_none());
     }
 }
