@@ -46,6 +46,10 @@ async fn run_mysql<DB: Backend>(
     };
     let args = lock_args(schema);
     let mut conn = shared.pool.acquire().await.map_err(store_error::<DB>)?;
+    // Never back to the pool: a connection that may hold the lock (a run stopped at any
+    // await, its future dropped by a timeout) would keep it from every other process for
+    // as long as the pool keeps the connection. Closing it releases the lock.
+    conn.close_on_drop();
     let granted = DB::fetch_optional(&mut conn, lock, &args)
         .await
         .and_then(|row| row.map(|row| DB::get_i64(&row, 0)).transpose())
@@ -55,10 +59,6 @@ async fn run_mysql<DB: Backend>(
     }
     let applied = apply::<DB>(&mut conn, schema, up_to, now).await;
     let released = DB::fetch_optional(&mut conn, unlock, &args).await;
-    if released.is_err() {
-        // Never hand a connection that may still hold the lock back to the pool.
-        conn.close_on_drop();
-    }
     applied.map_err(store_error::<DB>)?;
     released.map_err(store_error::<DB>)?;
     Ok(())

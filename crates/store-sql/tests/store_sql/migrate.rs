@@ -108,6 +108,32 @@ async fn mariadb_migrates_twice_and_concurrently() {
     twice_and_concurrently(|| mysql_pool(2)).await;
 }
 
+/// A run stopped while it may hold MySQL's named lock (a timeout around `migrate`) leaves
+/// no pooled connection holding it: another process migrates at once, where it used to
+/// wait the lock's 30 s and fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_a_dropped_migration_leaves_the_lock_free() {
+    let (_, shared) = manual_clock();
+    for stop_after_ms in [2, 10, 40] {
+        let prefix = fresh_prefix();
+        let build = |pool| {
+            SqlStores::builder(pool)
+                .prefix(prefix.clone())
+                .clock(shared.clone())
+                .build()
+        };
+        let stopped = build(mysql_pool(2).await);
+        let _ = tokio::time::timeout(Duration::from_millis(stop_after_ms), stopped.migrate()).await;
+        let other = build(mysql_pool(2).await);
+        tokio::time::timeout(Duration::from_secs(10), other.migrate())
+            .await
+            .unwrap_or_else(|_| panic!("stopped after {stop_after_ms} ms: the lock is still held"))
+            .unwrap();
+        stopped.migrate().await.unwrap();
+        drop_tables(&other).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_file_migrates_twice_and_concurrently() {
     // One file, four pools on it.
