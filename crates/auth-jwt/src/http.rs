@@ -202,7 +202,13 @@ impl HttpJwksSource {
                 found: document.issuer,
             });
         }
-        checked_url(&document.jwks_uri)
+        let jwks_uri = checked_url(&document.jwks_uri)?;
+        if downgrades(configuration, &jwks_uri) {
+            return Err(JwksError::Discovery(
+                "an https issuer's jwks_uri must be https too",
+            ));
+        }
+        Ok(jwks_uri)
     }
 
     async fn fetch_document(&self) -> Result<JwksDocument, JwksError> {
@@ -224,8 +230,13 @@ impl HttpJwksSource {
             }
         };
         let fetched = self.get(&url).await.and_then(|(body, max_age)| {
-            let body = String::from_utf8(body)
-                .map_err(|_| JwksError::Refused(crate::KeyError::Jwk("not a JWK Set document")))?;
+            let not_a_set = || JwksError::Refused(crate::KeyError::Jwk("not a JWK Set document"));
+            let body = String::from_utf8(body).map_err(|_| not_a_set())?;
+            // A 200 that is no JWK Set (a catch-all page where the keys used to be) is a
+            // failed fetch here, so discovery runs again and finds where they went.
+            if !has_jwk_set_shape(&body) {
+                return Err(not_a_set());
+            }
             Ok(JwksDocument { body, max_age })
         });
         if let Target::Discovery { jwks_uri, .. } = &self.target {
@@ -300,6 +311,23 @@ fn checked_url(text: &str) -> Result<Uri, JwksError> {
         _ => return Err(JwksError::Url("not an https URL")),
     }
     Ok(url)
+}
+
+/// Whether a discovery document read over https names a `jwks_uri` that is not: the keys
+/// would then come over plain http (to a loopback host), unauthenticated.
+fn downgrades(configuration: &Uri, jwks_uri: &Uri) -> bool {
+    configuration.scheme_str() == Some("https") && jwks_uri.scheme_str() != Some("https")
+}
+
+/// Whether `body` is a JSON object with a `keys` array, whatever its keys hold (the keys
+/// themselves are judged by the [`RemoteJwks`](crate::RemoteJwks) that asked).
+fn has_jwk_set_shape(body: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Shape {
+        #[serde(rename = "keys")]
+        _keys: Vec<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Shape>(body).is_ok()
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -408,6 +436,25 @@ mod tests {
             )])),
             Some(secs(u64::MAX))
         );
+    }
+
+    #[test]
+    fn an_https_discovery_never_sends_the_keys_over_http() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        let secure = uri("https://id.example/.well-known/openid-configuration");
+        assert!(downgrades(&secure, &uri("http://127.0.0.1/keys")));
+        assert!(!downgrades(&secure, &uri("https://keys.example/jwks")));
+        let local = uri("http://127.0.0.1:3000/.well-known/openid-configuration");
+        assert!(!downgrades(&local, &uri("http://127.0.0.1:3000/jwks")));
+    }
+
+    #[test]
+    fn a_page_that_is_not_a_jwk_set_is_no_jwk_set() {
+        assert!(has_jwk_set_shape(r#"{"keys":[]}"#));
+        assert!(has_jwk_set_shape(r#"{"keys":[{"kty":"weird"}],"other":1}"#));
+        for page in ["<html>moved</html>", "{}", r#"{"keys":{}}"#, "[]", ""] {
+            assert!(!has_jwk_set_shape(page), "{page}");
+        }
     }
 
     #[test]

@@ -283,8 +283,13 @@ impl RemoteJwks {
     /// its `alg` (EC and OKP keys may instead let their curve say it).
     #[must_use]
     pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.config.algorithms = algorithms.into_iter().collect();
-        self.config.algorithms.dedup();
+        self.config.algorithms.clear();
+        for algorithm in algorithms {
+            // Each once, wherever it repeats: a key fits "several" only if they differ.
+            if !self.config.algorithms.contains(&algorithm) {
+                self.config.algorithms.push(algorithm);
+            }
+        }
         self
     }
 

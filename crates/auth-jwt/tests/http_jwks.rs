@@ -382,6 +382,13 @@ async fn a_key_without_alg_serves_when_the_pinned_algorithms_leave_one_choice() 
         "{error:?}"
     );
 
+    // The same pins, one repeated apart from the other: still one choice.
+    let verifier = pinned(&[Algorithm::RS256, Algorithm::ES256, Algorithm::RS256]);
+    verifier
+        .authenticate(&token(&clock, &provider.url, "r", &rs256))
+        .await
+        .unwrap();
+
     // RS256 and PS256 pinned: the key fits both, so it serves neither.
     let verifier = pinned(&[Algorithm::RS256, Algorithm::PS256]);
     for signer in [&rs256, &ps256] {
@@ -418,6 +425,41 @@ async fn a_key_without_alg_serves_when_the_pinned_algorithms_leave_one_choice() 
         matches!(error, AuthError::Invalid(Reason::UnknownKid)),
         "{error:?}"
     );
+}
+
+/// Where the keys were, a catch-all page answers 200 (the provider moved its `jwks_uri`):
+/// that fetch fails, and the next one asks discovery again instead of the old URL for ever.
+#[tokio::test]
+async fn a_page_that_is_no_jwk_set_sends_the_next_fetch_through_discovery() {
+    let (clock, shared) = common::clock();
+    let provider = Provider::start().await;
+    let a = SigningKey::generate(Algorithm::ES256).unwrap();
+    provider.publish(&[("a", &a)], Some("max-age=60"));
+    let verifier = verifier_of(discovered(&provider, &shared), &shared);
+    verifier
+        .authenticate(&token(&clock, &provider.url, "a", &a))
+        .await
+        .unwrap();
+    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (1, 1));
+
+    provider.serve("<html>moved</html>", None);
+    clock.advance(secs(61));
+    // The held set serves while its refresh runs, and fails.
+    verifier
+        .authenticate(&token(&clock, &provider.url, "a", &a))
+        .await
+        .unwrap();
+    settle(&verifier, &clock, &provider.url, &a).await;
+    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (1, 2));
+
+    provider.publish(&[("a", &a)], Some("max-age=60"));
+    clock.advance(secs(61));
+    verifier
+        .authenticate(&token(&clock, &provider.url, "a", &a))
+        .await
+        .unwrap();
+    settle(&verifier, &clock, &provider.url, &a).await;
+    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (2, 3));
 }
 
 #[tokio::test]
