@@ -167,11 +167,15 @@ pub(crate) fn name(prefix: &TablePrefix, suffix: &str) -> String {
 /// Deletes at most `$2` rows of `table` whose `deadline` column is at or before `$1`; `key`
 /// lists the primary-key columns.
 /// MySQL cannot `LIMIT` a subquery under `IN`, but takes `LIMIT` on `DELETE` itself.
+/// Elsewhere the deadline is checked in the outer `DELETE` too: the subquery reads the
+/// statement's snapshot, and PostgreSQL re-checks only the outer condition on a row that
+/// changed meanwhile, so a row re-armed concurrently (a second "log out everywhere" on an
+/// ended subject row) would otherwise be deleted with its new deadline still ahead.
 pub(crate) fn purge_batch(flavor: Flavor, table: &str, key: &str, deadline: &str) -> Sql {
     let template = match flavor {
         Flavor::MySql => format!("DELETE FROM {table} WHERE {deadline} <= $1 LIMIT $2"),
         Flavor::Postgres | Flavor::Sqlite => format!(
-            "DELETE FROM {table} WHERE ({key}) IN \
+            "DELETE FROM {table} WHERE {deadline} <= $1 AND ({key}) IN \
              (SELECT {key} FROM {table} WHERE {deadline} <= $1 LIMIT $2)"
         ),
     };

@@ -217,3 +217,79 @@ async fn sqlite_memory_purges_in_batches() {
 async fn sqlite_file_purges_in_batches() {
     purges_in_batches(sqlite_file_pool().await).await;
 }
+
+/// A second "log out everywhere" re-arms a subject's ended, not yet purged row while a purge
+/// that chose that row runs: the purge must leave the re-armed row, whose deadline is ahead
+/// (PostgreSQL re-checks only the outer `DELETE`'s condition on a row changed meanwhile).
+/// A transaction holding the row orders the two: the logout waits first, then the purge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_purge_never_deletes_a_revocation_re_armed_meanwhile() {
+    use sqlx::{Connection as _, Executor as _};
+
+    let (clock, shared) = manual_clock();
+    let stores = SqlStores::builder(postgres_pool(4).await)
+        .prefix(fresh_prefix())
+        .clock(shared)
+        .build();
+    stores.migrate().await.unwrap();
+    let revocations = stores.revocations();
+    let first = clock.now();
+    revocations
+        .revoke_subject("alice", first, first + SHORT)
+        .await
+        .unwrap();
+    clock.advance(LONG);
+    let second = clock.now();
+
+    let mut hold = sqlx::PgConnection::connect(&crate::common::postgres_url())
+        .await
+        .unwrap();
+    hold.execute("BEGIN").await.unwrap();
+    let table = format!("{}revoked_subjects", stores.table_prefix());
+    hold.execute(sqlx::AssertSqlSafe(format!(
+        "SELECT 1 FROM {table} WHERE subject = 'alice'::bytea FOR UPDATE"
+    )))
+    .await
+    .unwrap();
+    let waiting = async |count: i64| {
+        let started = std::time::Instant::now();
+        loop {
+            let blocked: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%{table}%'"
+            )))
+            .fetch_one(stores.pool())
+            .await
+            .unwrap();
+            if blocked >= count {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "never blocked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let logout = {
+        let revocations = revocations.clone();
+        tokio::spawn(async move {
+            revocations
+                .revoke_subject("alice", second, second + SHORT)
+                .await
+        })
+    };
+    waiting(1).await;
+    let purge = {
+        let revocations = revocations.clone();
+        tokio::spawn(async move { revocations.purge_expired().await })
+    };
+    waiting(2).await;
+    hold.execute("COMMIT").await.unwrap();
+    logout.await.unwrap().unwrap();
+    purge.await.unwrap().unwrap();
+
+    let issued_before = TokenRef::new("iss", "alice", second - SHORT);
+    assert!(
+        revocations.is_token_revoked(&issued_before).await.unwrap(),
+        "the second logout must hold"
+    );
+    drop_tables(&stores).await;
+}
