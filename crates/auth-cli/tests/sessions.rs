@@ -192,6 +192,18 @@ fn unreachable_and_unknown_stores_are_one_line_errors() {
     assert!(error.contains("store"), "{error}");
     let error = fails(&["sessions", "list", "--store", "ftp://x", "--subject", "a"]);
     assert!(error.contains("unsupported store"), "{error}");
+    // A mistyped URL is never quoted whole: it may carry a password.
+    for url in [
+        "postgres:/admin:S3cretPW@127.0.0.1/test",
+        "admin:S3cretPW@db.internal/test",
+        "//admin:S3cretPW@db.internal/test",
+    ] {
+        let error = fails(&["sessions", "list", "--store", url, "--subject", "a"]);
+        assert!(
+            error.contains("unsupported store") && !error.contains("S3cretPW"),
+            "{error}"
+        );
+    }
     let error = fails(&[
         "sessions",
         "list",

@@ -227,7 +227,8 @@ impl LoginThrottle {
 }
 
 /// What the events name a user or an address by: the start of its throttle key, a digest.
-/// Never the name itself, which may be a password typed into the wrong field.
+/// Never the name itself, which may be a password typed into the wrong field; the digest
+/// is not keyed, though, so a word list recovers a guessable one (docs/security.md).
 fn hint(key: &ThrottleKey) -> String {
     key.to_hex()[..12].to_owned()
 }

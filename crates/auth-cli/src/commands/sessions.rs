@@ -97,9 +97,25 @@ async fn open(args: &StoreArgs) -> Result<Box<dyn SessionStore>, CliError> {
         return sql::<Sqlite>(url, args.key_prefix.as_deref()).await;
     }
     Err(CliError::StoreSetup(format!(
-        "unsupported store URL scheme in {:?}: expected redis://, postgres://, mysql:// or sqlite://",
-        url.split("://").next().unwrap_or_default()
+        "unsupported store URL scheme {:?}: expected redis://, postgres://, mysql:// or sqlite://",
+        scheme_of(url)
     )))
+}
+
+/// What comes before the first `:` of `url`, if it can be a scheme (letters, digits, `+`,
+/// `-`, `.`), else nothing: a URL without `://` (`postgres:/user:password@host`, or the
+/// scheme left off) must not be quoted whole, password and all.
+fn scheme_of(url: &str) -> &str {
+    match url.split_once(':') {
+        Some((scheme, _))
+            if scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+        {
+            scheme
+        }
+        _ => "",
+    }
 }
 
 /// The session table of a SQL store (which the service created with `migrate()`; an
