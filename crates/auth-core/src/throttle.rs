@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
 use crate::{AuthError, SharedClock, StoreError, SystemClock, remaining};
@@ -189,21 +189,24 @@ impl LoginThrottle {
         let inner = &*self.inner;
         let username_key = ThrottleKey::username(username);
         let address_key = address.map(ThrottleKey::address);
-        let by_name = inner.store.hit(&username_key, inner.window).await?;
+        let over = |window: &ThrottleWindow, limit: u64| window.count > limit;
+        // The address first: an address over its limit is refused before its user name is
+        // counted, so one client cannot create user-name counts (store entries) without
+        // bound, nor spend a victim's attempts, once its own limit is reached.
         let by_address = match &address_key {
             Some(key) => Some(inner.store.hit(key, inner.window).await?),
             None => None,
         };
+        let mut locked_until = by_address
+            .filter(|w| over(w, inner.per_address))
+            .map(|w| w.ends_at);
+        if locked_until.is_none() {
+            let by_name = inner.store.hit(&username_key, inner.window).await?;
+            if over(&by_name, inner.per_username) {
+                locked_until = Some(by_name.ends_at);
+            }
+        }
         let now = inner.clock.now();
-        let over = |window: &ThrottleWindow, limit: u64| window.count > limit;
-        let mut locked_until: Option<SystemTime> = None;
-        if over(&by_name, inner.per_username) {
-            locked_until = Some(by_name.ends_at);
-        }
-        if let Some(by_address) = by_address.filter(|w| over(w, inner.per_address)) {
-            locked_until =
-                Some(locked_until.map_or(by_address.ends_at, |t| t.max(by_address.ends_at)));
-        }
         if let Some(until) = locked_until {
             // Whole seconds, rounded up, and at least one: what `Retry-After` can say.
             let wait = remaining(now, until);
@@ -346,6 +349,36 @@ mod tests {
             .await
             .unwrap()
             .failed();
+    }
+
+    /// An address past its limit is refused before the names it tries are counted: it can
+    /// neither spend a victim's attempts nor make name counts without bound.
+    #[tokio::test]
+    async fn an_address_past_its_limit_counts_no_more_names() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let throttle = throttle(&clock);
+        let flood = ip("192.0.2.66");
+        for i in 0..8 {
+            throttle
+                .begin(&format!("n{i}"), flood)
+                .await
+                .unwrap()
+                .failed();
+        }
+        for _ in 0..20 {
+            assert!(matches!(
+                throttle.begin("victim", flood).await,
+                Err(AuthError::Throttled { .. })
+            ));
+        }
+        // The victim's own five attempts are all still there, from its own address.
+        for _ in 0..5 {
+            throttle
+                .begin("victim", ip("198.51.100.7"))
+                .await
+                .unwrap()
+                .failed();
+        }
     }
 
     #[tokio::test]
