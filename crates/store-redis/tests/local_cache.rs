@@ -339,8 +339,16 @@ async fn a_killed_server_fails_closed_and_comes_back_empty() {
             Err(e) => panic!("the cached store did not recover: {e:?}"),
         }
     }
-    // And it caches again.
-    other.create(&key, &record).await.unwrap();
+    // And it caches again, once the other instance, which reconnects on its own, writes.
+    loop {
+        match other.create(&key, &record).await {
+            Ok(()) => break,
+            Err(StoreError::Unavailable(_)) if back.elapsed() < Duration::from_secs(5) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("the other instance did not recover: {e:?}"),
+        }
+    }
     within_bound("the cached store serves again", || async {
         sessions.load(&key).await.unwrap().is_some()
     })
