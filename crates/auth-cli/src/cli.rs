@@ -128,9 +128,10 @@ pub(crate) enum Command {
     /// file in the same directory, flushed, renamed over the old one; on Unix mode 0600,
     /// or a replaced file's owner and group with at most group read) and prints the new
     /// listing. Edits run one at a time: on Unix each holds a lock on the file's directory
-    /// from its read to its rename, and none writes over a file changed since it read it. A rotation without downtime: `add` the new key (second),
-    /// reload every node, wait until verifiers have refetched the JWK Set, `promote` it,
-    /// reload, and once the old key's tokens have expired, `retire` the old key and reload.
+    /// from its read to its rename, and none writes over a file changed since it read it.
+    /// A rotation without downtime: `add` the new key (second), reload every node, wait
+    /// until verifiers have refetched the JWK Set, `promote` it, reload, and once the old
+    /// key's tokens have expired, `retire` the old key and reload.
     Keys {
         /// What to do.
         #[command(subcommand)]

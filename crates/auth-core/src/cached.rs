@@ -332,6 +332,8 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
     use std::time::Duration;
 
     use super::*;

@@ -28,6 +28,8 @@ pub(crate) fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
     use http::HeaderValue;
 
     use super::*;

@@ -224,14 +224,15 @@ impl EditLock {
     fn take(file: &Path) -> Result<Self, CliError> {
         #[cfg(unix)]
         {
+            use std::fs::TryLockError;
+            use std::time::{Duration, Instant};
+
             let directory = directory_of(file);
             let failed = |source| CliError::Read {
                 what: directory.display().to_string(),
                 source,
             };
             let handle = std::fs::File::open(&directory).map_err(failed)?;
-            use std::fs::TryLockError;
-            use std::time::{Duration, Instant};
             let deadline = Instant::now() + LOCK_WAIT;
             loop {
                 match handle.try_lock() {
