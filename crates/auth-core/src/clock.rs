@@ -100,6 +100,18 @@ pub fn unix_millis(time: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// [`unix_millis`] rounded up: the stored form of a time that ends or starts a refusal
+/// (a revocation's `until`, a subject's "not before", a throttle window's end), so that
+/// storing it to the millisecond never makes the refusal shorter.
+pub fn unix_millis_up(time: SystemTime) -> i64 {
+    let millis = unix_millis(time);
+    if from_unix_millis(millis) < time {
+        millis.saturating_add(1)
+    } else {
+        millis
+    }
+}
+
 /// The inverse of [`unix_millis`]; negative values map to the epoch.
 pub fn from_unix_millis(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
@@ -131,6 +143,17 @@ mod tests {
         assert_eq!(from_unix_millis(unix_millis(t)), t);
         assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_secs(5)), 0);
         assert_eq!(from_unix_millis(-7), UNIX_EPOCH);
+    }
+
+    #[test]
+    fn millis_up_round_only_a_partial_millisecond_up() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_234_567);
+        assert_eq!(unix_millis_up(t), 1_234_567);
+        assert_eq!(unix_millis_up(t + Duration::from_nanos(1)), 1_234_568);
+        assert_eq!(unix_millis_up(t + Duration::from_micros(999)), 1_234_568);
+        assert_eq!(unix_millis_up(UNIX_EPOCH - Duration::from_secs(5)), 0);
+        let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 4);
+        assert_eq!(unix_millis_up(far), i64::MAX, "saturates, never panics");
     }
 
     #[test]

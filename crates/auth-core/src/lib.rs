@@ -66,6 +66,7 @@ pub mod conformance;
 pub use cached::{Cached, CachedBuilder};
 pub use clock::{
     Clock, ManualClock, SharedClock, SystemClock, from_unix_millis, remaining, unix_millis,
+    unix_millis_up,
 };
 pub use error::{AuthError, BoxError, MalformedSecret, RandomError, StoreError};
 pub use identity::{AuthMethod, Identity};

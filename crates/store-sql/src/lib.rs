@@ -17,7 +17,9 @@
 //! - Keys are the SHA-256 hashes auth-core computes ([`auth_core::SessionKey`],
 //!   [`auth_core::RefreshTokenHash`]): a dump of the tables cannot be replayed. Times are
 //!   Unix milliseconds, compared with the store's [`Clock`](auth_core::Clock) (bound as a
-//!   value, never the database server's `NOW()`).
+//!   value, never the database server's `NOW()`); what ends or starts a refusal (a
+//!   revocation's `until`, a subject's "not before", a throttle window's end) is rounded
+//!   up, so a refusal never ends early.
 //! - Expired rows never load; [`PurgeHandle`] deletes them in the background, in bounded
 //!   batches.
 //! - Every store call is bounded in time ([`SqlStoresBuilder::timeout`], default

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use auth_core::store::{RevocationStore, TokenRef, check_subject, check_token_id};
-use auth_core::{FamilyId, StoreError, from_unix_millis, unix_millis};
+use auth_core::{FamilyId, StoreError, from_unix_millis, unix_millis, unix_millis_up};
 use sqlx::Pool;
 
 use crate::backend::Backend;
@@ -24,7 +24,9 @@ use crate::{SqlStores, TablePrefix};
 /// included: it asks all three tables in one `UNION ALL`, binding `NULL` for a `jti` or
 /// family the token does not have. A revocation is only ever lengthened: revoking again
 /// with an earlier `until` keeps the later one. Rows stay until their `until` has passed
-/// by the store's clock and a purge deletes them.
+/// by the store's clock and a purge deletes them. Times are whole milliseconds: `until` and
+/// "not before" rounded up, a token's issue time down, so rounding never shortens a
+/// refusal.
 pub struct SqlRevocationStore<DB: Backend> {
     shared: Arc<Shared<DB>>,
 }
@@ -86,7 +88,7 @@ impl<DB: Backend> SqlRevocationStore<DB> {
         id: &str,
         until: SystemTime,
     ) -> Result<(), StoreError> {
-        let until = unix_millis(until);
+        let until = unix_millis_up(until);
         if until <= self.shared.now() {
             return Ok(());
         }
@@ -156,8 +158,8 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
         check_subject(subject)?;
         let args = [
             Arg::Bytes(subject.as_bytes()),
-            Arg::Int(unix_millis(not_before)),
-            Arg::Int(unix_millis(until)),
+            Arg::Int(unix_millis_up(not_before)),
+            Arg::Int(unix_millis_up(until)),
             Arg::Int(self.shared.now()),
         ];
         self.shared

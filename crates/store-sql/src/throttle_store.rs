@@ -2,11 +2,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use auth_core::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
-use auth_core::{StoreError, from_unix_millis};
+use auth_core::{StoreError, from_unix_millis, unix_millis, unix_millis_up};
 use sqlx::Pool;
 
 use crate::backend::Backend;
@@ -88,11 +88,10 @@ impl<DB: Backend> Purge for SqlThrottleStore<DB> {
     }
 }
 
-/// `window` in whole milliseconds, a partial one rounded up (a window never closes before
-/// its length has passed), saturating.
-fn window_millis(window: Duration) -> i64 {
-    let millis = window.as_millis() + u128::from(!window.subsec_nanos().is_multiple_of(1_000_000));
-    i64::try_from(millis).unwrap_or(i64::MAX)
+/// When a window opened at `now` ends, in whole milliseconds rounded up (a window never
+/// closes before its length has passed), saturating.
+fn window_end(now: SystemTime, window: Duration) -> i64 {
+    now.checked_add(window).map_or(i64::MAX, unix_millis_up)
 }
 
 /// Reads `hits, ends_at`.
@@ -108,11 +107,11 @@ impl<DB: Backend> ThrottleStore for SqlThrottleStore<DB> {
     async fn hit(&self, key: &ThrottleKey, window: Duration) -> Result<ThrottleWindow, StoreError> {
         let shared = &*self.shared;
         let sql = &shared.throttle;
-        let now = shared.now();
+        let now = shared.clock.now();
         let args = [
             Arg::Bytes(key.as_bytes()),
-            Arg::Int(now),
-            Arg::Int(now.saturating_add(window_millis(window))),
+            Arg::Int(unix_millis(now)),
+            Arg::Int(window_end(now, window)),
         ];
         let args = &args;
         let row = shared
@@ -152,14 +151,19 @@ impl<DB: Backend> ThrottleStore for SqlThrottleStore<DB> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]
-    fn windows_round_up_to_whole_milliseconds() {
-        assert_eq!(window_millis(Duration::from_secs(900)), 900_000);
-        assert_eq!(window_millis(Duration::from_micros(1)), 1);
-        assert_eq!(window_millis(Duration::from_micros(1_500)), 2);
-        assert_eq!(window_millis(Duration::ZERO), 0);
-        assert_eq!(window_millis(Duration::MAX), i64::MAX);
+    fn windows_end_on_a_whole_millisecond_never_early() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_000);
+        assert_eq!(window_end(at, Duration::from_secs(900)), 901_000);
+        assert_eq!(window_end(at, Duration::from_micros(1)), 1_001);
+        assert_eq!(window_end(at, Duration::from_micros(1_500)), 1_002);
+        assert_eq!(window_end(at, Duration::ZERO), 1_000);
+        let late = at + Duration::from_micros(700);
+        assert_eq!(window_end(late, Duration::from_secs(900)), 901_001);
+        assert_eq!(window_end(at, Duration::MAX), i64::MAX);
     }
 }

@@ -158,6 +158,7 @@ macro_rules! revocation_store_conformance {
                 is_token_revoked_checks_jti_and_subject,
                 family_revocation_refuses_its_tokens_until_until,
                 a_revocation_is_never_shortened,
+                a_partial_millisecond_never_shortens_a_refusal,
                 oversized_ids_are_refused,
                 rule_breaking_subjects_are_refused_by_every_method,
             ]
@@ -199,6 +200,7 @@ macro_rules! throttle_store_conformance {
             throttle,
             [
                 hits_count_up_within_one_window,
+                a_window_never_closes_early,
                 a_new_window_opens_when_the_old_one_ends,
                 release_takes_one_back_and_never_goes_below_zero,
                 reset_forgets_only_that_key,

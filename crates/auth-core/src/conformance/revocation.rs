@@ -322,3 +322,59 @@ pub async fn a_revocation_is_never_shortened<S: RevocationStore>(
     let by_family = TokenRef::new(&iss, &subject, now).family(Some(&family));
     assert!(store.is_token_revoked(&by_family).await.unwrap());
 }
+
+/// Times are kept to the millisecond, but rounding never shortens a refusal: a revocation
+/// whose `until` falls inside a millisecond holds until that instant (and ends by the next
+/// whole millisecond), and a "not before" inside a millisecond refuses a token issued
+/// earlier in that same millisecond.
+pub async fn a_partial_millisecond_never_shortens_a_refusal<S: RevocationStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let iss = unique_subject("iss");
+    let subject = unique_subject("sub");
+    let family = FamilyId::generate().unwrap();
+    let whole = now_ms(&clock);
+    let not_before = whole + Duration::from_micros(500);
+    clock.set(not_before);
+    let until = not_before + MINUTE;
+    store.revoke(&iss, "j", until).await.unwrap();
+    store.revoke_family(&iss, &family, until).await.unwrap();
+    store
+        .revoke_subject(&subject, not_before, until)
+        .await
+        .unwrap();
+    let issued_just_before = whole + Duration::from_micros(300);
+    let other = unique_subject("other");
+    let by_family = TokenRef::new(&iss, &other, whole + MINUTE).family(Some(&family));
+    let by_subject = TokenRef::new(&iss, &subject, issued_just_before);
+    assert!(
+        store.is_token_revoked(&by_subject).await.unwrap(),
+        "issued 200 µs before \"not before\""
+    );
+    let next_whole = whole + Duration::from_millis(1);
+    assert!(
+        !store
+            .is_token_revoked(&TokenRef::new(&iss, &subject, next_whole))
+            .await
+            .unwrap(),
+        "issued at the next whole millisecond"
+    );
+    clock.set(until - Duration::from_micros(100));
+    assert!(
+        store.is_revoked(&iss, "j").await.unwrap(),
+        "jti, 100 µs before until"
+    );
+    assert!(store.is_token_revoked(&by_family).await.unwrap(), "family");
+    assert!(
+        store.is_token_revoked(&by_subject).await.unwrap(),
+        "subject"
+    );
+    clock.set(next_whole + MINUTE);
+    assert!(
+        !store.is_revoked(&iss, "j").await.unwrap(),
+        "ended by the next millisecond"
+    );
+    assert!(!store.is_token_revoked(&by_family).await.unwrap());
+    assert!(!store.is_token_revoked(&by_subject).await.unwrap());
+}

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{now_ms, unique_subject};
-use crate::store::ThrottleKey;
-use crate::{ManualClock, ThrottleStore, unix_millis};
+use crate::store::{ThrottleKey, ThrottleWindow};
+use crate::{Clock, ManualClock, ThrottleStore, unix_millis, unix_millis_up};
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -17,20 +17,37 @@ fn key(label: &str) -> ThrottleKey {
 /// Hits count up in one window that ends `window` after the first hit, to the millisecond.
 pub async fn hits_count_up_within_one_window<S: ThrottleStore>(store: S, clock: Arc<ManualClock>) {
     let key = key("count");
-    let opened = now_ms(&clock);
+    let opened = clock.now();
     let first = store.hit(&key, WINDOW).await.unwrap();
     assert_eq!(first.count, 1);
-    assert_eq!(unix_millis(first.ends_at), unix_millis(opened + WINDOW));
+    assert_ends(&first, opened + WINDOW);
     clock.advance(Duration::from_secs(60));
     for expected in 2..=4 {
         let window = store.hit(&key, WINDOW).await.unwrap();
         assert_eq!(window.count, expected);
-        assert_eq!(
-            unix_millis(window.ends_at),
-            unix_millis(opened + WINDOW),
-            "fixed window"
-        );
+        assert_eq!(window.ends_at, first.ends_at, "fixed window");
     }
+}
+
+/// A window opened inside a millisecond stays open until its full length has passed.
+pub async fn a_window_never_closes_early<S: ThrottleStore>(store: S, clock: Arc<ManualClock>) {
+    let key = key("partial");
+    let opened = now_ms(&clock) + Duration::from_micros(700);
+    clock.set(opened);
+    let first = store.hit(&key, WINDOW).await.unwrap();
+    assert_ends(&first, opened + WINDOW);
+    clock.set(opened + WINDOW - Duration::from_micros(100));
+    assert_eq!(store.hit(&key, WINDOW).await.unwrap().count, 2, "not yet");
+}
+
+/// `window` ends at `due`, or (stored to the millisecond) at the next whole one; never
+/// earlier.
+fn assert_ends(window: &ThrottleWindow, due: SystemTime) {
+    assert!(window.ends_at >= due, "ends before {due:?}: {window:?}");
+    assert!(
+        unix_millis(window.ends_at) <= unix_millis_up(due),
+        "ends after the millisecond of {due:?}: {window:?}"
+    );
 }
 
 /// When the window ends by the store's clock, the next hit opens a new one at 1.
@@ -46,10 +63,7 @@ pub async fn a_new_window_opens_when_the_old_one_ends<S: ThrottleStore>(
     clock.set(first.ends_at);
     let next = store.hit(&key, WINDOW).await.unwrap();
     assert_eq!(next.count, 1);
-    assert_eq!(
-        unix_millis(next.ends_at),
-        unix_millis(now_ms(&clock) + WINDOW)
-    );
+    assert_ends(&next, first.ends_at + WINDOW);
 }
 
 /// `release` takes one hit back, never below zero, and opens no window.
