@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_core::store::{RefreshRecord, Rotation};
+use auth_core::store::{RefreshRecord, Rotation, to_completion};
 use auth_core::{
     AuthError, FamilyId, Reason, RefreshToken, RefreshTokenStore, RevocationStore, SharedClock,
     StoreError,
@@ -639,34 +639,26 @@ impl Issuer {
     /// to it up to the current millisecond (see the type's docs), for as long as any
     /// access token could live ([`MAX_ACCESS_TTL`] plus [`MAX_LEEWAY`]). Returns how many
     /// refresh tokens it revoked.
+    ///
+    /// Both steps run to their end even if the caller stops waiting in between (on the
+    /// current tokio runtime, see [`to_completion`]): once the families are revoked,
+    /// nothing else would ever refuse the access tokens already out.
     pub async fn revoke_all(&self, subject: &str) -> Result<u64, AuthError> {
-        let revoked = self.inner.refresh_store.revoke_subject(subject).await?;
-        let now = self.inner.clock.now();
-        self.inner
-            .revocations
-            .revoke_subject(subject, next_millisecond(now), access_horizon(now)?)
-            .await?;
+        let issuer = self.clone();
+        let owned = subject.to_owned();
+        let revoked = to_completion(async move {
+            let inner = &issuer.inner;
+            let revoked = inner.refresh_store.revoke_subject(&owned).await?;
+            let now = inner.clock.now();
+            inner
+                .revocations
+                .revoke_subject(&owned, next_millisecond(now), access_horizon(now)?)
+                .await?;
+            Ok::<_, AuthError>(revoked)
+        })
+        .await?;
         tracing::info!(event = "subject.revoked", subject, refresh_tokens = revoked);
         Ok(revoked)
-    }
-}
-
-/// Runs `work` to its end even when the caller's future is dropped first (a client gone,
-/// a timeout layer): as a task of its own on the current tokio runtime, awaited; inline
-/// where there is none. For the revocations that follow one already made: once the
-/// refresh store has revoked a family, nothing else would ever revoke its access tokens
-/// (a reused token's family is found again only if the token is replayed once more).
-async fn to_completion<F>(work: F) -> Result<(), AuthError>
-where
-    F: Future<Output = Result<(), AuthError>> + Send + 'static,
-{
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return work.await;
-    };
-    match runtime.spawn(work).await {
-        Ok(done) => done,
-        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-        Err(failed) => Err(AuthError::Unavailable(StoreError::unavailable(failed))),
     }
 }
 

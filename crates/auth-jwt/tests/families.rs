@@ -102,7 +102,8 @@ async fn reuse_refuses_every_access_token_of_the_family_at_once_and_says_whose()
         .expect("another login of the same user lives on");
 }
 
-/// A revocation store whose `revoke_family` waits at a gate, to stop a caller there.
+/// A revocation store whose `revoke_family` and `revoke_subject` wait at a gate, to stop a
+/// caller there.
 struct Gated {
     inner: MemoryRevocationStore,
     entered: Semaphore,
@@ -133,6 +134,8 @@ impl RevocationStore for Gated {
         not_before: SystemTime,
         until: SystemTime,
     ) -> Result<(), StoreError> {
+        self.entered.add_permits(1);
+        self.gate.acquire().await.unwrap().forget();
         self.inner.revoke_subject(subject, not_before, until).await
     }
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
@@ -186,6 +189,56 @@ async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tok
             other => assert!(
                 started.elapsed() < Duration::from_secs(5),
                 "the thief's access token lives on: {other:?}"
+            ),
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// "Log out everywhere" dropped (a client gone, a timeout) after the refresh store revoked
+/// the subject's families but while its access tokens are being revoked: they must die
+/// anyway, since nothing else would ever refuse them.
+#[tokio::test]
+async fn a_logout_everywhere_whose_caller_stops_waiting_still_refuses_every_access_token() {
+    let w = World::new();
+    let revocations = Arc::new(Gated {
+        inner: MemoryRevocationStore::new(w.shared.clone()),
+        entered: Semaphore::new(0),
+        gate: Semaphore::new(0),
+    });
+    let issuer = Issuer::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .build(w.refresh.clone(), revocations.clone())
+        .unwrap();
+    let verifier = Verifier::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .revocation_store(revocations.clone())
+        .build()
+        .unwrap();
+    let session = issuer.login("alice", &json!({})).await.unwrap();
+    verifier.authenticate(&session.access_token).await.unwrap();
+
+    tokio::select! {
+        answer = issuer.revoke_all("alice") => {
+            panic!("the gate is closed, yet revoke_all answered {answer:?}")
+        }
+        entered = revocations.entered.acquire() => entered.unwrap().forget(),
+    }
+    assert!(
+        issuer
+            .refresh(session.refresh_token.expose_secret())
+            .await
+            .is_err(),
+        "the families went first"
+    );
+    revocations.gate.add_permits(1);
+    let started = Instant::now();
+    loop {
+        match verifier.authenticate(&session.access_token).await {
+            Err(AuthError::Revoked) => break,
+            other => assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the access token outlives the logout: {other:?}"
             ),
         }
         tokio::task::yield_now().await;

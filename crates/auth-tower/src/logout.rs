@@ -1,5 +1,8 @@
 //! [`Logout`]: one call that ends every credential of a subject, in both models.
 
+use std::sync::Arc;
+
+use auth_core::store::to_completion;
 use auth_core::{AuthError, SessionStore};
 use auth_jwt::Issuer;
 use auth_session::SessionManager;
@@ -12,7 +15,9 @@ use auth_session::SessionManager;
 /// This is "log out everywhere" once an application uses both models. A session layer
 /// built with [`issuer`](crate::SessionLayerBuilder::issuer) runs it for
 /// [`SessionHandle::logout_everywhere`](crate::SessionHandle::logout_everywhere); call it
-/// yourself for an admin action, a password change or a locked account.
+/// yourself for an admin action, a password change or a locked account. Its steps run to
+/// their end even if the caller stops waiting (a client gone, a timeout layer): on the
+/// current tokio runtime, see [`to_completion`].
 ///
 /// ```
 /// use std::sync::Arc;
@@ -40,11 +45,11 @@ use auth_session::SessionManager;
 /// # }
 /// ```
 pub struct Logout<S> {
-    sessions: SessionManager<S>,
+    sessions: Arc<SessionManager<S>>,
     issuer: Issuer,
 }
 
-impl<S: Clone> Clone for Logout<S> {
+impl<S> Clone for Logout<S> {
     fn clone(&self) -> Self {
         Self {
             sessions: self.sessions.clone(),
@@ -71,37 +76,41 @@ pub struct Ended {
     pub refresh_tokens: u64,
 }
 
+impl<S> Logout<S> {
+    /// Logout over a manager the session layer shares.
+    pub(crate) fn shared(sessions: Arc<SessionManager<S>>, issuer: Issuer) -> Self {
+        Self { sessions, issuer }
+    }
+}
+
 impl<S: SessionStore> Logout<S> {
     /// Logout over the application's session manager and token issuer.
     pub fn new(sessions: SessionManager<S>, issuer: Issuer) -> Self {
-        Self { sessions, issuer }
+        Self::shared(Arc::new(sessions), issuer)
     }
 
     /// Ends every session, refresh family and access token of `subject`. Safe to repeat:
     /// after an error (a store that could not answer), call it again.
     pub async fn everywhere(&self, subject: &str) -> Result<Ended, AuthError> {
-        everywhere(&self.sessions, &self.issuer, subject).await
+        let this = self.clone();
+        let subject = subject.to_owned();
+        to_completion(async move { this.run(&subject).await }).await
     }
-}
 
-/// The one implementation, shared with the session layer.
-pub(crate) async fn everywhere<S: SessionStore>(
-    sessions: &SessionManager<S>,
-    issuer: &Issuer,
-    subject: &str,
-) -> Result<Ended, AuthError> {
-    // Tokens first: once the families are revoked no refresh can mint another access
-    // token, and the subject's "not before" covers every one minted until now.
-    let refresh_tokens = issuer.revoke_all(subject).await?;
-    let sessions = sessions.destroy_all(subject).await?;
-    tracing::info!(
-        event = "logout.everywhere",
-        subject,
-        sessions,
-        refresh_tokens
-    );
-    Ok(Ended {
-        sessions,
-        refresh_tokens,
-    })
+    async fn run(&self, subject: &str) -> Result<Ended, AuthError> {
+        // Tokens first: once the families are revoked no refresh can mint another access
+        // token, and the subject's "not before" covers every one minted until now.
+        let refresh_tokens = self.issuer.revoke_all(subject).await?;
+        let sessions = self.sessions.destroy_all(subject).await?;
+        tracing::info!(
+            event = "logout.everywhere",
+            subject,
+            sessions,
+            refresh_tokens
+        );
+        Ok(Ended {
+            sessions,
+            refresh_tokens,
+        })
+    }
 }

@@ -4,17 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore, MemorySessionStore};
-use auth_core::{ManualClock, SharedClock};
+use auth_core::store::{SessionEntry, SessionRecord};
+use auth_core::{ManualClock, SessionKey, SessionStore, SharedClock, StoreError};
 use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
 use auth_session::SessionManager;
-use auth_tower::{AuthLayer, Authenticated, JwtLayer, SessionHandle};
+use auth_tower::{AuthLayer, Authenticated, JwtLayer, Logout, SessionHandle};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::json;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 struct Fixture {
@@ -362,4 +365,83 @@ async fn logout_everywhere_from_a_browser_ends_the_users_tokens_too() {
             .status(),
         StatusCode::OK
     );
+}
+
+/// A session store whose `delete_subject` waits at a gate, to stop a caller there.
+#[derive(Clone)]
+struct GatedDeleteSubject {
+    inner: MemorySessionStore,
+    entered: Arc<Semaphore>,
+    gate: Arc<Semaphore>,
+}
+
+#[async_trait]
+impl SessionStore for GatedDeleteSubject {
+    async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+        self.inner.create(key, record).await
+    }
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.load(key).await
+    }
+    async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
+        self.inner.save(key, record).await
+    }
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen_at: std::time::SystemTime,
+        expires_at: std::time::SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.touch(key, last_seen_at, expires_at).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.entered.add_permits(1);
+        self.gate.acquire().await.unwrap().forget();
+        self.inner.delete_subject(subject).await
+    }
+    async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
+        self.inner.list_subject(subject).await
+    }
+}
+
+/// "Log out everywhere" dropped (a client gone, a timeout) after the tokens were revoked
+/// but while the sessions are being deleted: the sessions must end anyway, or a stolen
+/// cookie outlives the logout meant to end it.
+#[tokio::test]
+async fn a_logout_everywhere_whose_caller_stops_waiting_still_ends_every_session() {
+    let f = fixture();
+    let store = GatedDeleteSubject {
+        inner: MemorySessionStore::builder().clock(f.clock.clone()).build(),
+        entered: Arc::new(Semaphore::new(0)),
+        gate: Arc::new(Semaphore::new(0)),
+    };
+    let manager = SessionManager::builder(store.clone())
+        .clock(f.clock.clone())
+        .build()
+        .unwrap();
+    manager.create("ivy", &json!({})).await.unwrap();
+    let tokens = f.issuer.login("ivy", &json!({})).await.unwrap();
+    f.clock.advance(Duration::from_millis(5));
+    let logout = Logout::new(manager.clone(), f.issuer.clone());
+
+    tokio::select! {
+        ended = logout.everywhere("ivy") => panic!("the gate is closed, yet it answered {ended:?}"),
+        entered = store.entered.acquire() => entered.unwrap().forget(),
+    }
+    assert!(
+        f.verifier.authenticate(&tokens.access_token).await.is_err(),
+        "the tokens went first"
+    );
+    store.gate.add_permits(1);
+    let started = std::time::Instant::now();
+    while !manager.list("ivy").await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the sessions outlive the logout"
+        );
+        tokio::task::yield_now().await;
+    }
 }

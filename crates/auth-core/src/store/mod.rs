@@ -1,6 +1,8 @@
 //! The four store traits every backend implements, and the records they hold.
 
 #[cfg(feature = "tokio")]
+mod completion;
+#[cfg(feature = "tokio")]
 mod deadline;
 mod forward;
 mod refresh;
@@ -8,6 +10,8 @@ mod revocation;
 mod session;
 mod throttle;
 
+#[cfg(feature = "tokio")]
+pub use completion::to_completion;
 #[cfg(feature = "tokio")]
 pub use deadline::{TimedOut, within};
 pub use refresh::{RefreshRecord, RefreshTokenStore, Rotation};

@@ -118,12 +118,13 @@ impl<S> SessionLayerBuilder<S> {
     /// with [`AuthLayerBuilder`](crate::AuthLayerBuilder).
     pub(crate) fn into_part(self) -> (SessionPart<S>, Options) {
         let cookies = self.cookies.unwrap_or_else(|| self.manager.cookie_config());
+        let manager = Arc::new(self.manager);
         let part = SessionPart {
-            manager: self.manager,
+            #[cfg(feature = "jwt")]
+            logout: (self.issuer).map(|issuer| crate::Logout::shared(manager.clone(), issuer)),
+            manager,
             cookies,
             csrf: self.csrf,
-            #[cfg(feature = "jwt")]
-            issuer: self.issuer,
         };
         let options = Options {
             optional: self.optional,

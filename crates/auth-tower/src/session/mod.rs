@@ -8,6 +8,8 @@ pub use handle::{SessionHandle, SessionHandleError};
 pub(crate) use layer::Options;
 pub use layer::{SessionLayer, SessionLayerBuilder};
 
+use std::sync::Arc;
+
 use auth_core::{AuthError, SessionStore};
 use auth_session::{CookieConfig, Session, SessionError, SessionManager};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
@@ -19,12 +21,12 @@ use handle::Pending;
 
 /// What the session part of a layer needs, shared by every request.
 pub(crate) struct SessionPart<S> {
-    pub(crate) manager: SessionManager<S>,
+    pub(crate) manager: Arc<SessionManager<S>>,
     pub(crate) cookies: CookieConfig,
     pub(crate) csrf: CsrfPolicy,
     /// When set, "log out everywhere" ends the subject's tokens too.
     #[cfg(feature = "jwt")]
-    pub(crate) issuer: Option<auth_jwt::Issuer>,
+    pub(crate) logout: Option<crate::Logout<S>>,
 }
 
 /// Why applying a handler's change failed.
@@ -189,8 +191,9 @@ impl<S: SessionStore> SessionPart<S> {
     /// Every session of `subject`, and with an issuer every token too.
     async fn logout_everywhere(&self, subject: &str) -> Result<(), Failed> {
         #[cfg(feature = "jwt")]
-        if let Some(issuer) = &self.issuer {
-            return crate::logout::everywhere(&self.manager, issuer, subject)
+        if let Some(logout) = &self.logout {
+            return logout
+                .everywhere(subject)
                 .await
                 .map(drop)
                 .map_err(Failed::Auth);
