@@ -68,8 +68,9 @@
 //! - If the client has no session, log in with [`SessionManager::create`]. It takes no id
 //!   and always generates a fresh one: there is no way to adopt an id a client brought.
 //! - If the client already has a session (anonymous data such as a cart), log in with
-//!   [`SessionManager::rotate_to`]: its data moves to a fresh id for the new subject and the
-//!   old id stops working at once.
+//!   [`SessionManager::rotate_to`]: its data moves to a fresh id for the new subject, with
+//!   the roles the login gives (never the previous subject's), and the old id stops
+//!   working at once.
 //! - After every privilege change (new roles, a step-up authentication, a password change)
 //!   call [`SessionManager::rotate`].
 //! - After any of these, send the new id with [`CookieConfig::set_cookie`].

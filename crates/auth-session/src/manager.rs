@@ -302,22 +302,37 @@ impl<S: SessionStore> SessionManager<S> {
     ///
     /// It follows the same concurrency rule as [`update`](Self::update): a handle loaded at
     /// a stale version (or a session destroyed meanwhile) gets [`SessionError::Conflict`].
-    /// If the store fails half way, the old id may already be gone while the new one was not
-    /// written: the user is logged out, never left with two live ids.
+    /// A logout or "log out everywhere" that lands while the rotation runs is never undone:
+    /// the rotation then fails with `Conflict` and leaves no session. If the store fails,
+    /// the rotation did not happen: the old id keeps the data it had, without the
+    /// handle's changes, and the new id is deleted again. Only a rotation whose future is
+    /// dropped between its writes can leave the new id stored; no client ever holds it (the
+    /// store keeps its hash) and it ends at the idle timeout.
     pub async fn rotate(&self, session: &mut Session) -> Result<(), SessionError> {
         self.rotate_inner(session, None).await
     }
 
-    /// Logs the client in as `subject`: like [`rotate`](Self::rotate), but the session
-    /// now belongs to `subject` and its absolute lifetime starts over (a new
+    /// Logs the client in as `subject` with `roles`: like [`rotate`](Self::rotate), but the
+    /// session now belongs to `subject` and its absolute lifetime starts over (a new
     /// authentication). Use it at login when the client already had a session (an
-    /// anonymous cart, say); its data is carried over.
-    pub async fn rotate_to(
+    /// anonymous cart, say): its data is carried over, except its roles, which are
+    /// replaced by `roles` (a new subject never inherits the privileges of the previous
+    /// one). On an error `session` is left as it was.
+    pub async fn rotate_to<I, R>(
         &self,
         session: &mut Session,
         subject: impl Into<String>,
-    ) -> Result<(), SessionError> {
-        self.rotate_inner(session, Some(subject.into())).await
+        roles: I,
+    ) -> Result<(), SessionError>
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        let mut next = session.clone();
+        next.set_roles(roles)?;
+        self.rotate_inner(&mut next, Some(subject.into())).await?;
+        *session = next;
+        Ok(())
     }
 
     /// Deletes the session (logout). Returns whether it was still live. Clear the client's
@@ -478,11 +493,22 @@ impl<S: SessionStore> SessionManager<S> {
         // A versioned write first: a stale handle or a destroyed session stops here, before
         // anything is deleted, so rotation can neither lose newer data nor resurrect.
         self.store.save(&session.key, &fence).await?;
-        // The old id dies before the new one exists.
-        if !self.store.delete(&session.key).await? {
-            return Err(SessionError::Conflict);
-        }
+        // The new id is written before the old one is deleted, and the old one must still
+        // be there to delete: a logout or "log out everywhere" that took it meanwhile took
+        // the new id too or is answered here by deleting it, so a rotation never undoes one.
         let (id, key) = self.insert_new(&record).await?;
+        match self.store.delete(&session.key).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.store.delete(&key).await?;
+                return Err(SessionError::Conflict);
+            }
+            Err(error) => {
+                // Best effort: no client holds the new id, so it is harmless if this fails.
+                let _ = self.store.delete(&key).await;
+                return Err(error.into());
+            }
+        }
         tracing::info!(
             event = "session.rotated",
             subject = %record.subject,

@@ -3,7 +3,7 @@
 // Test helpers: a panic is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use std::time::SystemTime;
@@ -245,19 +245,63 @@ async fn debug_prints_neither_id_nor_data() {
     assert!(printed.contains(&session.key().hint()));
 }
 
-/// A store whose `delete` cannot answer: a rotation stops after its first write.
-struct DeleteFails(MemorySessionStore);
+/// A memory store with one scripted fault: `delete` that cannot answer, or another
+/// request's logout landing inside the next `create` (a rotation's second write).
+#[derive(Default)]
+struct Scripted {
+    inner: MemorySessionStore,
+    delete_fails: bool,
+    during_create: Mutex<Option<Concurrent>>,
+}
+
+/// Another request's logout, and whether it lands before or after the create it is in.
+struct Concurrent {
+    logout: Logout,
+    after_create: bool,
+}
+
+enum Logout {
+    One(SessionKey),
+    Everywhere(String),
+}
+
+impl Scripted {
+    async fn logout(&self, logout: Logout) -> Result<(), StoreError> {
+        match logout {
+            Logout::One(key) => drop(self.inner.delete(&key).await?),
+            Logout::Everywhere(subject) => drop(self.inner.delete_subject(&subject).await?),
+        }
+        Ok(())
+    }
+}
 
 #[async_trait]
-impl SessionStore for DeleteFails {
+impl SessionStore for Scripted {
     async fn create(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
-        self.0.create(key, record).await
+        let concurrent = self.during_create.lock().unwrap().take();
+        match concurrent {
+            Some(Concurrent {
+                logout,
+                after_create: false,
+            }) => {
+                self.logout(logout).await?;
+                self.inner.create(key, record).await
+            }
+            Some(Concurrent {
+                logout,
+                after_create: true,
+            }) => {
+                self.inner.create(key, record).await?;
+                self.logout(logout).await
+            }
+            None => self.inner.create(key, record).await,
+        }
     }
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        self.0.load(key).await
+        self.inner.load(key).await
     }
     async fn save(&self, key: &SessionKey, record: &SessionRecord) -> Result<u64, StoreError> {
-        self.0.save(key, record).await
+        self.inner.save(key, record).await
     }
     async fn touch(
         &self,
@@ -265,16 +309,54 @@ impl SessionStore for DeleteFails {
         last_seen_at: SystemTime,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.0.touch(key, last_seen_at, expires_at).await
+        self.inner.touch(key, last_seen_at, expires_at).await
     }
-    async fn delete(&self, _: &SessionKey) -> Result<bool, StoreError> {
-        Err(StoreError::unavailable("the store went away"))
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        if self.delete_fails {
+            return Err(StoreError::unavailable("the store went away"));
+        }
+        self.inner.delete(key).await
     }
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
-        self.0.delete_subject(subject).await
+        self.inner.delete_subject(subject).await
     }
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
-        self.0.list_subject(subject).await
+        self.inner.list_subject(subject).await
+    }
+}
+
+/// A logout or "log out everywhere" that lands while a rotation runs (another request of
+/// the same user, or a thief rotating a stolen cookie in a loop) is never undone: whether
+/// it lands before or after the rotation's new id is written, no session is left.
+#[tokio::test]
+async fn a_logout_during_a_rotation_is_never_undone() {
+    for after_create in [false, true] {
+        for everywhere in [false, true] {
+            let manager = SessionManager::new(Scripted::default());
+            let mut session = manager
+                .create("alice", &json!({ "roles": ["user"] }))
+                .await
+                .unwrap();
+            let logout = if everywhere {
+                Logout::Everywhere("alice".to_owned())
+            } else {
+                Logout::One(*session.key())
+            };
+            *manager.store().during_create.lock().unwrap() = Some(Concurrent {
+                logout,
+                after_create,
+            });
+            let rotated = manager.rotate(&mut session).await;
+            let case = format!("everywhere {everywhere}, after the create {after_create}");
+            assert!(
+                matches!(rotated, Err(SessionError::Conflict)),
+                "{case}: {rotated:?}"
+            );
+            assert!(
+                manager.list("alice").await.unwrap().is_empty(),
+                "{case}: a session lives on"
+            );
+        }
     }
 }
 
@@ -285,7 +367,11 @@ impl SessionStore for DeleteFails {
 #[tokio::test]
 async fn an_unfinished_rotation_never_upgrades_the_old_id() {
     let clock = Arc::new(ManualClock::starting_now());
-    let store = DeleteFails(MemorySessionStore::builder().clock(clock.clone()).build());
+    let store = Scripted {
+        inner: MemorySessionStore::builder().clock(clock.clone()).build(),
+        delete_fails: true,
+        during_create: Mutex::default(),
+    };
     let manager = SessionManager::builder(store)
         .clock(clock.clone())
         .build()
@@ -306,6 +392,11 @@ async fn an_unfinished_rotation_never_upgrades_the_old_id() {
     let old = manager.load(&id).await.unwrap().unwrap();
     assert_eq!(old.roles().unwrap(), ["user"]);
     let mut session = manager.load(&id).await.unwrap().unwrap();
-    assert!(manager.rotate_to(&mut session, "mallory").await.is_err());
+    assert!(
+        manager
+            .rotate_to(&mut session, "mallory", ["user"])
+            .await
+            .is_err()
+    );
     assert_eq!(manager.load(&id).await.unwrap().unwrap().subject(), "alice");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_core::memory::MemorySessionStore;
 use auth_core::store::{SessionEntry, SessionRecord};
-use auth_core::{ManualClock, SessionKey, SessionStore, StoreError};
+use auth_core::{ManualClock, SessionId, SessionKey, SessionStore, StoreError};
 use auth_session::SessionManager;
 use auth_tower::{Authenticated, RequireRole, RoleName, SessionHandle, SessionLayer};
 use axum::Router;
@@ -56,6 +56,18 @@ fn app<S: SessionStore + Clone>(manager: SessionManager<S>, optional: bool) -> R
                 session.insert("n", &n).unwrap();
                 n.to_string()
             }),
+        )
+        .route(
+            "/roles/{roles}",
+            post(
+                |axum::extract::Path(roles): axum::extract::Path<String>, session: SessionHandle| async move {
+                    if roles == "none" {
+                        session.remove("roles").unwrap();
+                    } else {
+                        session.insert("roles", &roles.split(',').collect::<Vec<_>>()).unwrap();
+                    }
+                },
+            ),
         )
         .route("/admin", get(|_: RequireRole<Admin>| async { "admin area" }))
         .route(
@@ -321,6 +333,57 @@ async fn data_changes_are_saved_without_a_new_cookie() {
     }
 }
 
+/// Roles changed through the handle's data methods are a privilege change like any other:
+/// the session moves to a fresh id and the old one dies, so an id that leaked before a
+/// grant never becomes an admin's. Setting the roles a session already has changes nothing.
+#[tokio::test]
+async fn a_role_change_through_the_handle_moves_the_session_to_a_fresh_id() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let leaked = login(&app, "bob", None).await;
+    let unchanged = send(&app, "POST", "/roles/user", Some(&leaked)).await;
+    assert!(
+        set_cookie(&unchanged).is_none(),
+        "the same roles: no rotation"
+    );
+
+    let granted = send(&app, "POST", "/roles/user,admin", Some(&leaked)).await;
+    assert_eq!(granted.status(), StatusCode::OK);
+    let admin = cookie_pair(&set_cookie(&granted).expect("a grant sends a fresh id"));
+    assert_ne!(admin, leaked);
+    let status = |cookie: String| {
+        let app = app.clone();
+        async move { send(&app, "GET", "/admin", Some(&cookie)).await.status() }
+    };
+    assert_eq!(status(leaked.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(admin.clone()).await, StatusCode::OK);
+
+    let revoked = send(&app, "POST", "/roles/none", Some(&admin)).await;
+    let plain = cookie_pair(&set_cookie(&revoked).expect("taking roles away rotates too"));
+    assert_eq!(status(admin).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(plain).await, StatusCode::FORBIDDEN);
+}
+
+/// A request still carrying the id a login or rotation just replaced (another tab, a
+/// request sent before the login answered) is "no session", and its answer leaves the
+/// cookie alone: clearing the name would delete the new cookie in the browser and log the
+/// user out. A cookie that holds no well-formed id is still cleared.
+#[tokio::test]
+async fn a_request_with_a_replaced_id_leaves_the_new_cookie_alone() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = app(manager(&clock), true);
+    let old = login(&app, "bob", None).await;
+    let new = login(&app, "bob", Some(&old)).await;
+    assert_ne!(old, new);
+    let straggler = send(&app, "GET", "/maybe", Some(&old)).await;
+    assert_eq!(set_cookie(&straggler), None);
+    assert_eq!(body(straggler).await, "anonymous");
+    assert_eq!(
+        body(send(&app, "GET", "/maybe", Some(&new)).await).await,
+        "bob"
+    );
+}
+
 #[tokio::test]
 async fn role_guard_distinguishes_401_and_403() {
     let clock = Arc::new(ManualClock::starting_now());
@@ -373,32 +436,41 @@ async fn extractors_share_the_request_identity() {
     assert_eq!(body(response).await, "true alice");
 }
 
+/// Tampered, unknown and expired ids are "no session", never trusted. A cookie that holds
+/// no well-formed id is cleared; a well-formed one is left alone (see
+/// `a_request_with_a_replaced_id_leaves_the_new_cookie_alone`).
 #[tokio::test]
-async fn expired_and_tampered_cookies_are_cleared_not_trusted() {
+async fn expired_tampered_and_malformed_cookies_are_never_trusted() {
     let clock = Arc::new(ManualClock::starting_now());
     let app = app(manager(&clock), true);
     let cookie = login(&app, "bob", None).await;
     let mut tampered = cookie.clone();
     let last = tampered.pop().unwrap();
-    tampered.push(if last == 'A' { 'B' } else { 'A' });
-    for bad in [
-        tampered.as_str(),
-        "__Host-session=../../etc/passwd",
-        "__Host-session=",
+    tampered.push(if last == 'A' { 'E' } else { 'A' });
+    let unknown = format!(
+        "__Host-session={}",
+        SessionId::generate().unwrap().expose_secret()
+    );
+    for (bad, cleared) in [
+        (tampered.as_str(), false),
+        (unknown.as_str(), false),
+        ("__Host-session=../../etc/passwd", true),
+        ("__Host-session=", true),
     ] {
         let response = send(&app, "GET", "/maybe", Some(bad)).await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(
-            set_cookie(&response).unwrap().contains("Max-Age=0"),
-            "{bad}"
+        let set = set_cookie(&response);
+        assert_eq!(
+            set.as_deref().is_some_and(|c| c.contains("Max-Age=0")),
+            cleared,
+            "{bad}: {set:?}"
         );
         assert_eq!(body(response).await, "anonymous");
     }
     clock.advance(Duration::from_secs(31 * 60));
-    assert_eq!(
-        send(&app, "GET", "/me", Some(&cookie)).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    let expired = send(&app, "GET", "/me", Some(&cookie)).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(set_cookie(&expired), None);
 }
 
 /// A store whose backend cannot be reached.

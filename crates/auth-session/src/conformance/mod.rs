@@ -60,6 +60,7 @@ macro_rules! session_manager_conformance {
             typed_data_round_trips,
             rotation_invalidates_old_id,
             login_rotation_changes_subject,
+            a_login_over_someone_elses_session_never_inherits_its_roles,
             destroy_all_leaves_other_subjects,
             tampered_or_unknown_id_is_no_session,
             oversized_data_is_refused,
@@ -442,12 +443,16 @@ where
     let before_login = secs(20 * 60);
     f.advance(before_login);
 
-    f.manager.rotate_to(&mut session, &bob).await.unwrap();
+    f.manager
+        .rotate_to(&mut session, &bob, ["customer"])
+        .await
+        .unwrap();
     assert!(!f.is_live(&before).await);
     assert!(f.manager.list(&anonymous_visitor).await.unwrap().is_empty());
     let after = text(&session);
     let loaded = f.load(&after).await.unwrap();
     assert_eq!(loaded.subject(), bob);
+    assert_eq!(loaded.roles().unwrap(), ["customer"]);
     assert_eq!(
         loaded.get::<Vec<String>>("cart").unwrap(),
         Some(vec!["apple".to_owned()])
@@ -469,6 +474,54 @@ where
     assert!(
         !f.is_live(&after).await,
         "dead at login plus the absolute lifetime"
+    );
+}
+
+/// A login over another subject's session (a shared computer someone left logged in)
+/// carries its data but never its roles: the new subject has the roles the login gave.
+/// A login that fails leaves the handle as it was.
+pub async fn a_login_over_someone_elses_session_never_inherits_its_roles<S, F, Fut>(factory: F)
+where
+    S: SessionStore,
+    F: FnOnce(SharedClock) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let f = Fixture::new(factory).await;
+    let alice = f.subject("alice");
+    let bob = f.subject("bob");
+    let data = json!({ "roles": ["admin"], "theme": "dark" });
+    let mut session = f.manager.create(&alice, &data).await.unwrap();
+    let mut stale = session.clone();
+    f.manager
+        .rotate_to(&mut session, &bob, ["user"])
+        .await
+        .unwrap();
+    assert_eq!(session.roles().unwrap(), ["user"]);
+    let loaded = f.load(&text(&session)).await.unwrap();
+    let who = f.manager.identity(&loaded).unwrap();
+    assert_eq!(
+        (who.subject.as_str(), &who.roles[..]),
+        (bob.as_str(), &["user".to_owned()][..])
+    );
+    assert_eq!(
+        loaded.get::<String>("theme").unwrap().as_deref(),
+        Some("dark")
+    );
+
+    let before = text(&stale);
+    assert!(matches!(
+        f.manager.rotate_to(&mut stale, &bob, ["user"]).await,
+        Err(SessionError::Conflict)
+    ));
+    assert_eq!(
+        (
+            text(&stale),
+            stale.subject(),
+            stale.roles().unwrap(),
+            stale.is_dirty()
+        ),
+        (before, alice.as_str(), vec!["admin".to_owned()], false),
+        "a failed login leaves the handle as it was"
     );
 }
 

@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use auth_core::Identity;
-use auth_session::{Session, SessionError};
+use auth_session::{ROLES_KEY, Session, SessionError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// The request's session, shared between the layer and the handler.
 ///
@@ -103,28 +104,43 @@ impl SessionHandle {
         }
     }
 
-    /// Sets `key` to `value`; saved after the handler answers if it changed anything.
+    /// Sets `key` to `value`; saved after the handler answers if it changed anything. A
+    /// change of the roles (under [`ROLES_KEY`]) is a privilege change: the session then
+    /// moves to a fresh id as with [`rotate`](Self::rotate).
     pub fn insert<T: Serialize + ?Sized>(
         &self,
         key: &str,
         value: &T,
     ) -> Result<(), SessionHandleError> {
-        let mut state = self.lock();
-        let session = state
-            .session
-            .as_mut()
-            .ok_or(SessionHandleError::NoSession)?;
-        Ok(session.insert(key, value)?)
+        self.edit(key, |session| session.insert(key, value))
     }
 
-    /// Removes `key`; returns whether it was there.
+    /// Removes `key`; returns whether it was there. Removing the roles rotates the id, as
+    /// with [`insert`](Self::insert).
     pub fn remove(&self, key: &str) -> Result<bool, SessionHandleError> {
+        self.edit(key, |session| session.remove(key))
+    }
+
+    /// Applies `edit` to the session, and asks for a rotation if it changed the roles.
+    fn edit<T>(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&mut Session) -> Result<T, SessionError>,
+    ) -> Result<T, SessionHandleError> {
         let mut state = self.lock();
         let session = state
             .session
             .as_mut()
             .ok_or(SessionHandleError::NoSession)?;
-        Ok(session.remove(key)?)
+        if key != ROLES_KEY {
+            return Ok(edit(session)?);
+        }
+        let before = session.get::<Value>(ROLES_KEY)?;
+        let done = edit(session)?;
+        if session.get::<Value>(ROLES_KEY)? != before && matches!(state.pending, Pending::None) {
+            state.pending = Pending::Rotate;
+        }
+        Ok(done)
     }
 
     /// Logs the client in as `subject` with `roles`, under a fresh session id. If the

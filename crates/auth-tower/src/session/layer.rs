@@ -17,8 +17,10 @@ use crate::{CsrfPolicy, Rejection, Scheme};
 /// [`Identity`](auth_core::Identity) and a [`SessionHandle`](super::SessionHandle) into
 /// the request's extensions. After the service answers it applies the handle's changes
 /// and writes `Set-Cookie` only when the session was created, rotated or destroyed (or the
-/// client's cookie named no live session, which is cleared); changed data is saved
-/// without sending the cookie again.
+/// client's cookie held no well-formed id, which is cleared); changed data is saved
+/// without sending the cookie again. A well-formed id that names no live session is "no
+/// session" and its cookie is left alone: it may come from a request sent before a login
+/// or rotation answered, and clearing it would delete the new cookie in the browser.
 ///
 /// Without a session the request is answered 401, unless the layer is
 /// [`optional`](SessionLayerBuilder::optional). A store that cannot answer is 503,

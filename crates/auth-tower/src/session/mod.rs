@@ -49,8 +49,11 @@ pub(crate) struct Found {
     /// The cookie named a live session (decided before the handler runs, which is when
     /// the layer asks: reading it here spares the handle's lock).
     pub(crate) live: bool,
-    /// A session cookie came with the request but named no live session.
-    pub(crate) dead_cookie: bool,
+    /// A session cookie came with the request but held no well-formed id: cleared. A
+    /// well-formed id that names no live session is left alone, since it may be a
+    /// request sent before a login or rotation answered, and clearing its name would
+    /// delete the new cookie in the browser.
+    pub(crate) malformed_cookie: bool,
 }
 
 impl<S: SessionStore> SessionPart<S> {
@@ -63,7 +66,7 @@ impl<S: SessionStore> SessionPart<S> {
     ) -> Result<Found, Rejection> {
         let headers = request.headers();
         let presented = self.cookies.session_id_in(cookie_pairs(headers));
-        let had_cookie = presented.is_some() || self.names_cookie(headers);
+        let malformed_cookie = presented.is_none() && self.names_cookie(headers);
         let session = match presented {
             Some(id) => self
                 .manager
@@ -90,7 +93,7 @@ impl<S: SessionStore> SessionPart<S> {
         Ok(Found {
             handle,
             live,
-            dead_cookie: had_cookie && !live,
+            malformed_cookie,
         })
     }
 
@@ -121,7 +124,7 @@ impl<S: SessionStore> SessionPart<S> {
         };
         let cookie = match outcome {
             Ok(Some(cookie)) => Some(cookie),
-            Ok(None) if found.dead_cookie => Some(self.cookies.clear_cookie()),
+            Ok(None) if found.malformed_cookie => Some(self.cookies.clear_cookie()),
             Ok(None) => None,
             Err(error) => return failure(error),
         };
@@ -145,8 +148,7 @@ impl<S: SessionStore> SessionPart<S> {
             Pending::Login { subject, roles } => {
                 let session = match session {
                     Some(mut same) if same.subject() == subject => {
-                        same.set_roles(roles)?;
-                        manager.rotate_to(&mut same, subject).await?;
+                        manager.rotate_to(&mut same, subject, roles).await?;
                         same
                     }
                     other => {
