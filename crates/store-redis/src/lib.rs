@@ -19,7 +19,10 @@
 //!   one Lua script, hence one round trip and atomic.
 //! - **Expiry by the store's clock**: every read checks the stored deadline against the
 //!   [`Clock`](auth_core::Clock) given to the builder; Redis's native TTLs (deadline plus a
-//!   small slack) only collect garbage.
+//!   small slack) only collect garbage. The clocks of the processes sharing a store must
+//!   agree within that slack ([`RedisStoreBuilder::ttl_slack`], default 5 s): a subject's
+//!   index keeps a credential until its deadline has passed on every such clock, so "log
+//!   out everywhere" on a node whose clock runs behind still finds it.
 //! - **Fail closed, recover alone**: a call that Redis does not answer within the
 //!   connection's timeout (default 1 s) is [`StoreError::Unavailable`](auth_core::StoreError);
 //!   once Redis is back, the same store works again.

@@ -13,7 +13,7 @@ use crate::connection::RedisConnection;
 use crate::error::{ConfigError, malformed};
 use crate::keys::subject_name;
 use crate::refresh_record::{decode, encode, lua_script};
-use crate::time::{ceil_millis, floor_millis, instant, slack_millis, ttl_millis};
+use crate::time::{ceil_millis, floor_millis, instant, prune_millis, slack_millis, ttl_millis};
 
 /// A [`RefreshTokenStore`] on Redis or Redis Cluster.
 ///
@@ -115,7 +115,7 @@ impl RefreshTokenStore for RedisRefreshTokenStore {
                     .arg(ceil_millis(record.expires_at))
                     .arg(hash.to_hex())
                     .arg(record.family.as_str())
-                    .arg(floor_millis(now)),
+                    .arg(prune_millis(now, self.shared.ttl_slack)),
             )
             .await?;
         if stored == 1 {

@@ -15,7 +15,7 @@ use crate::keys::subject_name;
 use crate::local_cache::entries::{Entries, Intent};
 use crate::local_cache::{LocalCacheConfig, LocalCacheStats};
 use crate::session_record::{decode, encode, is_live, lua_script};
-use crate::time::{ceil_millis, digits, floor_millis, from_nanos, instant, nanos, ttl_millis};
+use crate::time::{ceil_millis, digits, from_nanos, instant, nanos, prune_millis, ttl_millis};
 
 /// A [`SessionStore`] on Redis or Redis Cluster.
 ///
@@ -212,7 +212,7 @@ impl RedisSessionStore {
                     .arg(self.shared.keys.part("rec"))
                     .arg(subject_name(subject))
                     .arg(subject)
-                    .arg(floor_millis(now))
+                    .arg(prune_millis(now, self.shared.ttl_slack))
                     .arg(action),
             )
             .await
@@ -242,7 +242,7 @@ impl RedisSessionStore {
                     .arg(ttl)
                     .arg(ceil_millis(record.expires_at))
                     .arg(key.to_hex())
-                    .arg(floor_millis(now)),
+                    .arg(prune_millis(now, self.shared.ttl_slack)),
             )
             .await?;
         if created == 1 {

@@ -64,6 +64,15 @@ pub(crate) fn floor_millis(time: SystemTime) -> u64 {
     nanos(time) / 1_000_000
 }
 
+/// The score at or below which an index entry (a deadline in ms) is dead by every node's
+/// clock: the store's clock less `slack`, rounded down. Node clocks are taken to agree
+/// within the slack, as the native TTLs already assume; pruning at the bare now would let
+/// a node whose clock runs ahead drop an entry that another node still serves, and "log
+/// out everywhere", which finds a subject's credentials through its index, would miss it.
+pub(crate) fn prune_millis(now: SystemTime, slack: Duration) -> u64 {
+    floor_millis(now.checked_sub(slack).unwrap_or(UNIX_EPOCH))
+}
+
 /// The native TTL, in milliseconds, for a value that stops mattering at `deadline`: the
 /// time left by the store's clock, rounded up, plus `slack` (so that a clock a little
 /// behind Redis's never sees a live record vanish), and at least 1 ms.

@@ -156,6 +156,90 @@ async fn broken_stored_values_are_corrupt_not_a_panic() {
     ));
 }
 
+/// Two nodes whose clocks differ by 2 s, within the TTL slack (5 s): a write on the node
+/// ahead never prunes from the subject's index a session that the node behind still
+/// serves, so "log out everywhere" on the node behind still finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_clock_runs_ahead_never_hides_a_session_from_log_out_everywhere() {
+    let (behind, ahead) = skewed_clocks();
+    let prefix = common::fresh_prefix();
+    let node = |clock: &Arc<ManualClock>| {
+        let clock = clock.clone();
+        let prefix = prefix.clone();
+        async move {
+            RedisStoreBuilder::new(common::connection().await)
+                .prefix(prefix)
+                .clock(clock)
+                .sessions()
+                .unwrap()
+        }
+    };
+    let (a, b) = (node(&behind).await, node(&ahead).await);
+    let now = behind.now();
+    let idle = SessionId::generate().unwrap().key();
+    let short = SessionRecord::new("gina", Vec::new(), now, now + Duration::from_secs(1));
+    a.create(&idle, &short).await.unwrap();
+    let now = ahead.now();
+    let record = SessionRecord::new("gina", Vec::new(), now, now + Duration::from_secs(3600));
+    b.create(&SessionId::generate().unwrap().key(), &record)
+        .await
+        .unwrap();
+    assert_eq!(a.delete_subject("gina").await.unwrap(), 2);
+    assert!(a.load(&idle).await.unwrap().is_none());
+    let now = behind.now();
+    assert!(
+        !a.touch(&idle, now, now + Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+}
+
+/// The same for refresh families: a family the node behind still honours is never pruned
+/// from the subject's index by the node ahead, so revoking the subject ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_clock_runs_ahead_never_hides_a_family_from_revoke_subject() {
+    let (behind, ahead) = skewed_clocks();
+    let prefix = common::fresh_prefix();
+    let node = |clock: &Arc<ManualClock>| {
+        let clock = clock.clone();
+        let prefix = prefix.clone();
+        async move {
+            RedisStoreBuilder::new(common::connection().await)
+                .prefix(prefix)
+                .clock(clock)
+                .refresh_tokens()
+                .unwrap()
+        }
+    };
+    let (a, b) = (node(&behind).await, node(&ahead).await);
+    let day = Duration::from_secs(86_400);
+    let token = |clock: &Arc<ManualClock>, lifetime: Duration| {
+        let now = clock.now();
+        let family = auth_core::FamilyId::generate().unwrap();
+        RefreshRecord::new(family, "hugo", Vec::new(), now, now + lifetime)
+            .with_family_expires_at(now + 30 * day)
+    };
+    let old = RefreshToken::generate().unwrap().hash();
+    a.insert(&old, &token(&behind, Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let other = RefreshToken::generate().unwrap().hash();
+    b.insert(&other, &token(&ahead, day)).await.unwrap();
+    assert_eq!(a.revoke_subject("hugo").await.unwrap(), 2);
+    let now = behind.now();
+    let next = RefreshToken::generate().unwrap().hash();
+    let rotated = a.rotate(&old, &next, now, now + 30 * day).await.unwrap();
+    assert!(matches!(rotated, Rotation::Unknown), "the family lives on");
+}
+
+/// Two clocks, the second 2 s ahead of the first (less than the default TTL slack).
+fn skewed_clocks() -> (Arc<ManualClock>, Arc<ManualClock>) {
+    let behind = Arc::new(ManualClock::starting_now());
+    let ahead = Arc::new(ManualClock::starting_now());
+    ahead.set(behind.now() + Duration::from_secs(2));
+    (behind, ahead)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_subject_index_is_pruned_and_expires_with_its_sessions() {
     let prefix = common::fresh_prefix();
@@ -183,10 +267,11 @@ async fn the_subject_index_is_pruned_and_expires_with_its_sessions() {
         assert_eq!(keys.len(), 1);
         keys[0].clone()
     };
-    // 50 short sessions, each created after the previous expired by the store's clock:
-    // the index never holds more than the live one and the newest.
+    // 50 short sessions, each created after the previous expired by every node's clock
+    // (the store's, less the TTL slack of 5 s): the index never holds more than the live
+    // one and the newest.
     for _ in 0..50 {
-        clock.advance(Duration::from_secs(61));
+        clock.advance(Duration::from_secs(66));
         let now = clock.now();
         let record = SessionRecord::new(subject, Vec::new(), now, now + Duration::from_secs(60));
         sessions
@@ -206,7 +291,7 @@ async fn the_subject_index_is_pruned_and_expires_with_its_sessions() {
         .query_async(&mut c)
         .await
         .unwrap();
-    assert!(ttl > 0 && ttl <= 65_000 + 61_000 * 51, "index ttl {ttl}");
+    assert!(ttl > 0 && ttl <= 65_000 + 66_000 * 51, "index ttl {ttl}");
     assert_eq!(sessions.list_subject(subject).await.unwrap().len(), 1);
     // Deleting the last session removes its index entry, and with it the index.
     let listed = sessions.list_subject(subject).await.unwrap();

@@ -4,7 +4,8 @@
 -- KEYS[1] token, KEYS[2] family (sorted set of token hashes, scored by deadline in ms),
 --   KEYS[3] subject's families (sorted set of family ids, scored by latest deadline)
 -- ARGV[1] encoded token, ARGV[2] now (20 digits), ARGV[3] ttl ms, ARGV[4] score,
---   ARGV[5] token hash hex, ARGV[6] family id, ARGV[7] now in ms rounded down
+--   ARGV[5] token hash hex, ARGV[6] family id, ARGV[7] the prune bound (time.rs
+--   `prune_millis`: now less the TTL slack, in ms)
 -- Returns 1 if stored, 0 if a live token holds the hash.
 local current = redis.call('GET', KEYS[1])
 if current and field(current, EXPIRES, DIGITS) > ARGV[2] then
@@ -12,7 +13,8 @@ if current and field(current, EXPIRES, DIGITS) > ARGV[2] then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 for i = 2, 3 do
-  -- Token deadlines never change, so a passed score is a dead token or family.
+  -- Token deadlines never change, so a score passed on every node's clock is a dead token
+  -- or family.
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[7])
 end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])

@@ -67,7 +67,9 @@ local ttl = string.format('%d', math.max(1, score - tonumber(ARGV[9]) + tonumber
 redis.call('SET', KEYS[1], FORMAT .. '1' .. string.sub(current, EXPIRES), 'KEEPTTL')
 local next = FORMAT .. '0' .. expires .. ARGV[3] .. string.sub(current, FAMILY_END)
 redis.call('SET', KEYS[2], next, 'PX', ttl)
-redis.call('ZREMRANGEBYSCORE', family_key, '-inf', ARGV[9])
+-- Pruned only past every node's clock (time.rs `prune_millis`).
+redis.call('ZREMRANGEBYSCORE', family_key, '-inf',
+  string.format('%d', tonumber(ARGV[9]) - tonumber(ARGV[4])))
 redis.call('ZADD', family_key, string.format('%d', score), ARGV[5])
 redis.call('ZADD', subject_key, 'GT', string.format('%d', score), family)
 for _, key in ipairs({family_key, subject_key}) do

@@ -3,7 +3,8 @@
 -- KEYS[1] record, KEYS[2] subject index (a sorted set: member = session key in hex,
 --   score = the session's deadline in ms, rounded up)
 -- ARGV[1] encoded record, ARGV[2] now (20 digits), ARGV[3] ttl ms, ARGV[4] score,
---   ARGV[5] member, ARGV[6] now in ms, rounded down
+--   ARGV[5] member, ARGV[6] the prune bound (time.rs `prune_millis`: now less the TTL
+--   slack, in ms)
 -- Returns 1 if created, 0 if a live record holds the key.
 local current = redis.call('GET', KEYS[1])
 if current and field(current, EXPIRES, DIGITS) > ARGV[2] then
@@ -11,7 +12,8 @@ if current and field(current, EXPIRES, DIGITS) > ARGV[2] then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 -- Scores track deadlines exactly (save and touch update them), so members whose score
--- has passed belong to dead sessions: pruning them keeps the index bounded.
+-- has passed on every node's clock belong to dead sessions: pruning them keeps the index
+-- bounded.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then

@@ -2,7 +2,8 @@
 -- the layout prelude of session_record.rs.
 -- KEYS[1] subject index
 -- ARGV[1] now (20 digits), ARGV[2] record key prefix, ARGV[3] subject key name,
---   ARGV[4] subject, ARGV[5] now in ms rounded down, ARGV[6] 'delete' or 'list'
+--   ARGV[4] subject, ARGV[5] the prune bound (time.rs `prune_millis`), ARGV[6] 'delete'
+--   or 'list'
 -- Returns the number of live sessions deleted, or a flat list of member, value pairs of
 -- the live sessions.
 local function owned(value)
