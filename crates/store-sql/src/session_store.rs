@@ -12,7 +12,7 @@ use sqlx::Pool;
 use crate::backend::Backend;
 use crate::error::{corrupt, is_unique_violation, store_error};
 use crate::purge::{Purge, PurgeHandle};
-use crate::sql::Arg;
+use crate::sql::{Arg, Sql};
 use crate::stores::Shared;
 use crate::{SqlStores, TablePrefix};
 
@@ -194,15 +194,16 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let shared = &*self.shared;
         let args = [Arg::Bytes(key.as_bytes()), Arg::Int(shared.now())];
-        let deleted = shared.execute(&shared.sessions.delete, &args).await?;
-        Ok(deleted > 0)
+        let sql = &shared.sessions;
+        Ok(delete_counting_live(shared, &sql.delete, &sql.delete_any, &args).await? > 0)
     }
 
     async fn delete_subject(&self, subject: &str) -> Result<u64, StoreError> {
         check_subject(subject)?;
         let shared = &*self.shared;
         let args = [Arg::Bytes(subject.as_bytes()), Arg::Int(shared.now())];
-        shared.execute(&shared.sessions.delete_subject, &args).await
+        let sql = &shared.sessions;
+        delete_counting_live(shared, &sql.delete_subject, &sql.delete_subject_any, &args).await
     }
 
     async fn list_subject(&self, subject: &str) -> Result<Vec<SessionEntry>, StoreError> {
@@ -225,4 +226,29 @@ impl<DB: Backend> SessionStore for SqlSessionStore<DB> {
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         Purge::purge(self).await
     }
+}
+
+/// Deletes with `live` (the rows live by this store's clock, counted) and then with `any`
+/// (what is left, whatever its deadline), two statements on one connection; the count of
+/// the first is the answer. The second matters twice over. Another process whose clock
+/// runs behind still serves a row this clock calls expired, and its touches would keep it
+/// alive after the logout. And on PostgreSQL a statement sees only rows committed before
+/// it began: a session a concurrent rotation wrote while the first statement waited on a
+/// row lock (the rotation then deleting the old id itself, so it thinks no logout came)
+/// is seen, and deleted, by the second.
+async fn delete_counting_live<DB: Backend>(
+    shared: &Shared<DB>,
+    live: &Sql,
+    any: &Sql,
+    args: &[Arg<'_>],
+) -> Result<u64, StoreError> {
+    shared
+        .run(|conn, _| {
+            Box::pin(async move {
+                let counted = DB::execute(&mut *conn, live, args).await?;
+                DB::execute(conn, any, &args[..1]).await?;
+                Ok(counted)
+            })
+        })
+        .await
 }

@@ -18,10 +18,14 @@ pub(crate) struct SessionSql {
     pub(crate) save: Sql,
     /// `$1` last seen, `$2` expires, `$3` key, `$4` now.
     pub(crate) touch: Sql,
-    /// `$1` key, `$2` now.
+    /// `$1` key, `$2` now: the row if live, to count it.
     pub(crate) delete: Sql,
-    /// `$1` subject, `$2` now.
+    /// `$1` key: the row whatever its deadline.
+    pub(crate) delete_any: Sql,
+    /// `$1` subject, `$2` now: the live rows, to count them.
     pub(crate) delete_subject: Sql,
+    /// `$1` subject: every row whatever its deadline.
+    pub(crate) delete_subject_any: Sql,
     /// `$1` subject, `$2` now; the key column first, then [`COLUMNS`].
     pub(crate) list_subject: Sql,
     /// `$1` now, `$2` batch size.
@@ -70,10 +74,12 @@ impl SessionSql {
                 flavor,
                 &format!("DELETE FROM {t} WHERE session_key = $1 AND expires_at > $2"),
             ),
+            delete_any: Sql::new(flavor, &format!("DELETE FROM {t} WHERE session_key = $1")),
             delete_subject: Sql::new(
                 flavor,
                 &format!("DELETE FROM {t} WHERE subject = $1 AND expires_at > $2"),
             ),
+            delete_subject_any: Sql::new(flavor, &format!("DELETE FROM {t} WHERE subject = $1")),
             list_subject: Sql::new(
                 flavor,
                 &format!(
@@ -93,7 +99,9 @@ impl SessionSql {
             &self.save,
             &self.touch,
             &self.delete,
+            &self.delete_any,
             &self.delete_subject,
+            &self.delete_subject_any,
             &self.list_subject,
             &self.purge,
         ]

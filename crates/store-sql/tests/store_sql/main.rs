@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod conformance;
 mod errors;
+mod logout;
 mod migrate;
 mod purge;
 mod timeout;

@@ -1,0 +1,152 @@
+//! A logout ends a session for every process sharing the tables: whatever their clocks
+//! say, and whatever a concurrent rotation does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::store::SessionRecord;
+use auth_core::{Clock, ManualClock, SessionId, SessionStore, SharedClock};
+use sqlx::Pool;
+use store_sql::{Backend, SqlStores};
+
+use crate::common::{
+    drop_tables, fresh_prefix, manual_clock, mysql_pool, postgres_pool, sqlite_file_pool,
+};
+
+/// Two processes on one set of tables, the first one's clock 10 s ahead of the second's.
+/// A session near its idle deadline is expired by the first clock, live by the second: a
+/// logout (of the session, or of its subject) on the first must still delete it, or the
+/// second goes on serving it and its touches keep it alive.
+async fn a_logout_where_the_clock_runs_ahead_still_ends_the_session<DB: Backend>(pool: Pool<DB>)
+where
+    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    let prefix = fresh_prefix();
+    let behind = Arc::new(ManualClock::starting_now());
+    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(10)));
+    let node = |clock: &Arc<ManualClock>| {
+        let clock: SharedClock = clock.clone();
+        SqlStores::builder(pool.clone())
+            .prefix(prefix.clone())
+            .clock(clock)
+            .build()
+    };
+    let (a, b) = (node(&ahead), node(&behind));
+    a.migrate().await.unwrap();
+    for everywhere in [false, true] {
+        let now = behind.now();
+        let key = SessionId::generate().unwrap().key();
+        let record = SessionRecord::new("alice", Vec::new(), now, now + Duration::from_secs(5));
+        b.sessions().create(&key, &record).await.unwrap();
+        if everywhere {
+            assert_eq!(a.sessions().delete_subject("alice").await.unwrap(), 0);
+        } else {
+            assert!(!a.sessions().delete(&key).await.unwrap(), "not live here");
+        }
+        assert!(
+            b.sessions().load(&key).await.unwrap().is_none(),
+            "everywhere {everywhere}: the process behind still serves it"
+        );
+        let later = now + Duration::from_secs(1800);
+        assert!(!b.sessions().touch(&key, now, later).await.unwrap());
+    }
+    drop_tables(&a).await;
+}
+
+#[tokio::test]
+async fn postgres_a_logout_where_the_clock_runs_ahead_still_ends_the_session() {
+    a_logout_where_the_clock_runs_ahead_still_ends_the_session(postgres_pool(2).await).await;
+}
+
+#[tokio::test]
+async fn mariadb_a_logout_where_the_clock_runs_ahead_still_ends_the_session() {
+    a_logout_where_the_clock_runs_ahead_still_ends_the_session(mysql_pool(2).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_logout_where_the_clock_runs_ahead_still_ends_the_session() {
+    a_logout_where_the_clock_runs_ahead_still_ends_the_session(sqlite_file_pool().await).await;
+}
+
+/// "Log out everywhere" waits on a row lock (another request touching another of the
+/// subject's sessions) while a rotation writes its new id and deletes the old one, which
+/// it finds, so it believes no logout came. A PostgreSQL statement sees only the rows
+/// committed before it began; the new id must be deleted all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rotation_during_log_out_everywhere_never_survives_it() {
+    use sqlx::{Connection as _, Executor as _};
+
+    let (clock, shared) = manual_clock();
+    let stores = SqlStores::builder(postgres_pool(4).await)
+        .prefix(fresh_prefix())
+        .clock(shared)
+        .build();
+    stores.migrate().await.unwrap();
+    let sessions = stores.sessions();
+    let now = clock.now();
+    let record = SessionRecord::new("alice", Vec::new(), now, now + Duration::from_secs(3600));
+    let (busy, old, new) = (
+        SessionId::generate().unwrap().key(),
+        SessionId::generate().unwrap().key(),
+        SessionId::generate().unwrap().key(),
+    );
+    sessions.create(&busy, &record).await.unwrap();
+    sessions.create(&old, &record).await.unwrap();
+
+    let mut hold = sqlx::PgConnection::connect(&crate::common::postgres_url())
+        .await
+        .unwrap();
+    hold.execute("BEGIN").await.unwrap();
+    let table = format!("{}sessions", stores.table_prefix());
+    let busy_hex: String = busy.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    hold.execute(sqlx::AssertSqlSafe(format!(
+        "SELECT 1 FROM {table} WHERE session_key = '\\x{busy_hex}'::bytea FOR UPDATE"
+    )))
+    .await
+    .unwrap();
+    let everywhere = {
+        let sessions = sessions.clone();
+        tokio::spawn(async move { sessions.delete_subject("alice").await })
+    };
+    let blocked = async |count: i64| {
+        let blocked: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+             AND query LIKE '%{table}%'"
+        )))
+        .fetch_one(stores.pool())
+        .await
+        .unwrap();
+        blocked >= count
+    };
+    let started = std::time::Instant::now();
+    while !blocked(1).await {
+        assert!(started.elapsed() < Duration::from_secs(10), "never blocked");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The rotation's store calls, as auth-session makes them: the new id first, then the
+    // old one, which must still be there, or the new one goes too.
+    let rotation = {
+        let sessions = sessions.clone();
+        tokio::spawn(async move {
+            sessions.create(&new, &record).await?;
+            if !sessions.delete(&old).await? {
+                sessions.delete(&new).await?;
+            }
+            Ok::<_, auth_core::StoreError>(())
+        })
+    };
+    // Done, or itself waiting on the logout's locks.
+    while !rotation.is_finished() && !blocked(2).await {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    hold.execute("COMMIT").await.unwrap();
+    rotation.await.unwrap().unwrap();
+    everywhere.await.unwrap().unwrap();
+
+    assert!(
+        sessions.list_subject("alice").await.unwrap().is_empty(),
+        "a session outlives log out everywhere"
+    );
+    drop_tables(&stores).await;
+}
