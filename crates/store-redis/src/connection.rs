@@ -231,9 +231,8 @@ impl RedisConnection {
         let client = redis::cluster::ClusterClientBuilder::new(nodes)
             .connection_timeout(timeout)
             .response_timeout(timeout)
-            .retries(2)
-            .min_retry_wait(10)
-            .max_retry_wait(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+            // Nothing is sent twice by the client: see `invoke_on_cluster`.
+            .retries(0)
             .build()
             .map_err(ConfigError::InvalidConnection)?;
         let connection = deadline(timeout, client.get_async_connection())
@@ -414,10 +413,53 @@ impl RedisConnection {
         match self.inner.clone() {
             Inner::Single(mut c) => deadline(self.timeout, script.invoke_async(&mut c)).await,
             #[cfg(feature = "cluster")]
-            Inner::Cluster(mut c) => deadline(self.timeout, script.invoke_async(&mut c)).await,
+            Inner::Cluster(mut c) => {
+                deadline(self.timeout, invoke_on_cluster(&mut c, script)).await
+            }
             Inner::Tracked(link) => link.invoke(script).await,
         }
     }
+}
+
+/// Runs `script` on a cluster, sending it again only when the cluster refused it before
+/// running it (the slot moved, a failover or a reconfiguration in progress). The cluster
+/// client itself re-sends nothing (`retries(0)`): after a lost connection or a late
+/// reply it cannot know whether the script ran, and a script run twice gives a wrong
+/// answer (a refresh token presented once found used, its family revoked as stolen).
+/// Waits between attempts; the caller's deadline bounds them.
+#[cfg(feature = "cluster")]
+async fn invoke_on_cluster<T: FromRedisValue>(
+    connection: &mut redis::cluster_async::ClusterConnection,
+    script: &ScriptInvocation<'_>,
+) -> RedisResult<T> {
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match script.invoke_async(connection).await {
+            Err(error) if refused_before_running(&error) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// Whether Redis refused a call before running any of it, so sending it again cannot
+/// run it twice: the errors a cluster gives while its slots move or its masters change.
+#[cfg(feature = "cluster")]
+fn refused_before_running(error: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    matches!(
+        error.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::Moved
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ClusterDown
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::BusyLoading
+                | ServerErrorKind::ReadOnly
+        )
+    )
 }
 
 /// The number of distinct masters in a `CLUSTER SLOTS` answer: an array of slot ranges,

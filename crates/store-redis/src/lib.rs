@@ -29,7 +29,10 @@
 //! - **Cluster layout**: all keys of one store kind share one hash tag (`{<prefix>:s}`,
 //!   `{<prefix>:rt}`, `{<prefix>:rv}`, `{<prefix>:th}`), so each store lives in one cluster
 //!   slot. That is what makes the multi-key operations atomic on Cluster; it also means one
-//!   store does not spread its keys across masters.
+//!   store does not spread its keys across masters. A call the cluster refuses before
+//!   running it (a moved slot, a failover under way) is sent again within the timeout; a
+//!   call whose reply is lost is not (it may have run, and a script run twice answers
+//!   wrongly: a refresh token presented once would look reused), so it is `Unavailable`.
 //!
 //! # Redis must not evict
 //!
