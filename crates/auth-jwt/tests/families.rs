@@ -146,12 +146,8 @@ impl RevocationStore for Gated {
     }
 }
 
-/// The victim's replay of a stolen refresh token is caught, and its request dropped (a
-/// client gone, a timeout) after the refresh store revoked the family but while the
-/// family's access tokens are being revoked: the thief's access token must die anyway,
-/// not live on until its `exp`.
-#[tokio::test]
-async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tokens() {
+/// An issuer and a verifier over one [`Gated`] revocation store.
+fn gated() -> (Arc<Gated>, Issuer, Verifier) {
     let w = World::new();
     let revocations = Arc::new(Gated {
         inner: MemoryRevocationStore::new(w.shared.clone()),
@@ -167,6 +163,32 @@ async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tok
         .revocation_store(revocations.clone())
         .build()
         .unwrap();
+    (revocations, issuer, verifier)
+}
+
+/// Waits (in real time, at most 5 s) until `token` is refused as revoked: the revocation
+/// runs in a task of its own once its caller is gone.
+async fn revoked_soon(verifier: &Verifier, token: &str, otherwise: &str) {
+    let started = Instant::now();
+    loop {
+        match verifier.authenticate(token).await {
+            Err(AuthError::Revoked) => return,
+            other => assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{otherwise}: {other:?}"
+            ),
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The victim's replay of a stolen refresh token is caught, and its request dropped (a
+/// client gone, a timeout) after the refresh store revoked the family but while the
+/// family's access tokens are being revoked: the thief's access token must die anyway,
+/// not live on until its `exp`.
+#[tokio::test]
+async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tokens() {
+    let (revocations, issuer, verifier) = gated();
     let stolen = issuer.login("alice", &json!({})).await.unwrap();
     let thief = issuer
         .refresh(stolen.refresh_token.expose_secret())
@@ -182,17 +204,12 @@ async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tok
     }
     // The caller is gone; the store answers now.
     revocations.gate.add_permits(1);
-    let started = Instant::now();
-    loop {
-        match verifier.authenticate(&thief.access_token).await {
-            Err(AuthError::Revoked) => break,
-            other => assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "the thief's access token lives on: {other:?}"
-            ),
-        }
-        tokio::task::yield_now().await;
-    }
+    revoked_soon(
+        &verifier,
+        &thief.access_token,
+        "the thief's access token lives on",
+    )
+    .await;
 }
 
 /// "Log out everywhere" dropped (a client gone, a timeout) after the refresh store revoked
@@ -200,21 +217,7 @@ async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tok
 /// anyway, since nothing else would ever refuse them.
 #[tokio::test]
 async fn a_logout_everywhere_whose_caller_stops_waiting_still_refuses_every_access_token() {
-    let w = World::new();
-    let revocations = Arc::new(Gated {
-        inner: MemoryRevocationStore::new(w.shared.clone()),
-        entered: Semaphore::new(0),
-        gate: Semaphore::new(0),
-    });
-    let issuer = Issuer::builder(w.keys.clone(), w.shared.clone())
-        .issuer("https://iss")
-        .build(w.refresh.clone(), revocations.clone())
-        .unwrap();
-    let verifier = Verifier::builder(w.keys.clone(), w.shared.clone())
-        .issuer("https://iss")
-        .revocation_store(revocations.clone())
-        .build()
-        .unwrap();
+    let (revocations, issuer, verifier) = gated();
     let session = issuer.login("alice", &json!({})).await.unwrap();
     verifier.authenticate(&session.access_token).await.unwrap();
 
@@ -232,17 +235,12 @@ async fn a_logout_everywhere_whose_caller_stops_waiting_still_refuses_every_acce
         "the families went first"
     );
     revocations.gate.add_permits(1);
-    let started = Instant::now();
-    loop {
-        match verifier.authenticate(&session.access_token).await {
-            Err(AuthError::Revoked) => break,
-            other => assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "the access token outlives the logout: {other:?}"
-            ),
-        }
-        tokio::task::yield_now().await;
-    }
+    revoked_soon(
+        &verifier,
+        &session.access_token,
+        "the access token outlives the logout",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -161,20 +161,8 @@ async fn broken_stored_values_are_corrupt_not_a_panic() {
 /// serves, so "log out everywhere" on the node behind still finds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_clock_runs_ahead_never_hides_a_session_from_log_out_everywhere() {
-    let (behind, ahead) = skewed_clocks();
-    let prefix = common::fresh_prefix();
-    let node = |clock: &Arc<ManualClock>| {
-        let clock = clock.clone();
-        let prefix = prefix.clone();
-        async move {
-            RedisStoreBuilder::new(common::connection().await)
-                .prefix(prefix)
-                .clock(clock)
-                .sessions()
-                .unwrap()
-        }
-    };
-    let (a, b) = (node(&behind).await, node(&ahead).await);
+    let ((behind, a), (ahead, b)) = skewed_nodes().await;
+    let (a, b) = (a.sessions().unwrap(), b.sessions().unwrap());
     let now = behind.now();
     let idle = SessionId::generate().unwrap().key();
     let short = SessionRecord::new("gina", Vec::new(), now, now + Duration::from_secs(1));
@@ -198,20 +186,8 @@ async fn a_node_whose_clock_runs_ahead_never_hides_a_session_from_log_out_everyw
 /// from the subject's index by the node ahead, so revoking the subject ends it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_clock_runs_ahead_never_hides_a_family_from_revoke_subject() {
-    let (behind, ahead) = skewed_clocks();
-    let prefix = common::fresh_prefix();
-    let node = |clock: &Arc<ManualClock>| {
-        let clock = clock.clone();
-        let prefix = prefix.clone();
-        async move {
-            RedisStoreBuilder::new(common::connection().await)
-                .prefix(prefix)
-                .clock(clock)
-                .refresh_tokens()
-                .unwrap()
-        }
-    };
-    let (a, b) = (node(&behind).await, node(&ahead).await);
+    let ((behind, a), (ahead, b)) = skewed_nodes().await;
+    let (a, b) = (a.refresh_tokens().unwrap(), b.refresh_tokens().unwrap());
     let day = Duration::from_secs(86_400);
     let token = |clock: &Arc<ManualClock>, lifetime: Duration| {
         let now = clock.now();
@@ -232,12 +208,24 @@ async fn a_node_whose_clock_runs_ahead_never_hides_a_family_from_revoke_subject(
     assert!(matches!(rotated, Rotation::Unknown), "the family lives on");
 }
 
-/// Two clocks, the second 2 s ahead of the first (less than the default TTL slack).
-fn skewed_clocks() -> (Arc<ManualClock>, Arc<ManualClock>) {
+/// Two processes' stores on one prefix, the second's clock 2 s ahead of the first's (less
+/// than the default TTL slack).
+async fn skewed_nodes() -> (
+    (Arc<ManualClock>, RedisStoreBuilder),
+    (Arc<ManualClock>, RedisStoreBuilder),
+) {
+    let prefix = common::fresh_prefix();
     let behind = Arc::new(ManualClock::starting_now());
-    let ahead = Arc::new(ManualClock::starting_now());
-    ahead.set(behind.now() + Duration::from_secs(2));
-    (behind, ahead)
+    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(2)));
+    let mut nodes = Vec::new();
+    for clock in [behind, ahead] {
+        let builder = RedisStoreBuilder::new(common::connection().await)
+            .prefix(&prefix)
+            .clock(clock.clone());
+        nodes.push((clock, builder));
+    }
+    let ahead = nodes.pop().unwrap();
+    (nodes.pop().unwrap(), ahead)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

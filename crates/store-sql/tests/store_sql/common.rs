@@ -235,3 +235,15 @@ pub(crate) fn bytes(style: Literal, value: &[u8]) -> String {
         Literal::XQuoted => format!("X'{hex}'"),
     }
 }
+
+/// How many PostgreSQL statements on `table` wait on a lock now, for tests that order
+/// concurrent calls with a row lock held from another connection.
+pub(crate) async fn pg_lock_waiters(pool: &Pool<Postgres>, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND query LIKE '%{table}%'"
+    )))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}

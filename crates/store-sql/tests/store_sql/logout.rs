@@ -10,7 +10,8 @@ use sqlx::Pool;
 use store_sql::{Backend, SqlStores};
 
 use crate::common::{
-    drop_tables, fresh_prefix, manual_clock, mysql_pool, postgres_pool, sqlite_file_pool,
+    drop_tables, fresh_prefix, manual_clock, mysql_pool, pg_lock_waiters, postgres_pool,
+    sqlite_file_pool,
 };
 
 /// Two processes on one set of tables, the first one's clock 10 s ahead of the second's.
@@ -99,9 +100,9 @@ async fn postgres_a_rotation_during_log_out_everywhere_never_survives_it() {
         .unwrap();
     hold.execute("BEGIN").await.unwrap();
     let table = format!("{}sessions", stores.table_prefix());
-    let busy_hex: String = busy.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let busy_key = crate::common::bytes(crate::common::Literal::Postgres, busy.as_bytes());
     hold.execute(sqlx::AssertSqlSafe(format!(
-        "SELECT 1 FROM {table} WHERE session_key = '\\x{busy_hex}'::bytea FOR UPDATE"
+        "SELECT 1 FROM {table} WHERE session_key = {busy_key} FOR UPDATE"
     )))
     .await
     .unwrap();
@@ -109,16 +110,7 @@ async fn postgres_a_rotation_during_log_out_everywhere_never_survives_it() {
         let sessions = sessions.clone();
         tokio::spawn(async move { sessions.delete_subject("alice").await })
     };
-    let blocked = async |count: i64| {
-        let blocked: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-             AND query LIKE '%{table}%'"
-        )))
-        .fetch_one(stores.pool())
-        .await
-        .unwrap();
-        blocked >= count
-    };
+    let blocked = async |count: i64| pg_lock_waiters(stores.pool(), &table).await >= count;
     let started = std::time::Instant::now();
     while !blocked(1).await {
         assert!(started.elapsed() < Duration::from_secs(10), "never blocked");

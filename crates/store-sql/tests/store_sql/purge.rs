@@ -253,17 +253,7 @@ async fn postgres_a_purge_never_deletes_a_revocation_re_armed_meanwhile() {
     .unwrap();
     let waiting = async |count: i64| {
         let started = std::time::Instant::now();
-        loop {
-            let blocked: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND query LIKE '%{table}%'"
-            )))
-            .fetch_one(stores.pool())
-            .await
-            .unwrap();
-            if blocked >= count {
-                return;
-            }
+        while crate::common::pg_lock_waiters(stores.pool(), &table).await < count {
             assert!(started.elapsed() < Duration::from_secs(10), "never blocked");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
