@@ -78,7 +78,8 @@ pub(crate) enum Command {
     ///
     /// Exit 0 with the verified header and claims on stdout, or exit 1 with one line on
     /// stderr saying why. Same rules and defaults as auth-jwt's Verifier, except that only
-    /// `exp` is required unless --require names more.
+    /// `exp` is required unless --require names more, and that no revocation store is
+    /// asked: a revoked or logged-out token that is otherwise valid verifies.
     Verify {
         /// The keys: a JWK, a JWK Set or a PEM public key.
         #[arg(long, value_name = "FILE")]
@@ -233,12 +234,14 @@ pub(crate) enum SessionsCommand {
         #[arg(value_name = "HANDLE")]
         handle: String,
     },
-    /// Revoke every session of a user ("log out everywhere").
+    /// Revoke every credential of a user ("log out everywhere"): its refresh-token
+    /// families and every access token issued to it so far (in the store's revocation
+    /// list), then its sessions.
     RevokeAll {
         /// The store.
         #[command(flatten)]
         store: StoreArgs,
-        /// Whose sessions.
+        /// Whose credentials.
         #[arg(long, value_name = "SUBJECT")]
         subject: String,
     },

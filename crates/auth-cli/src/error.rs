@@ -87,13 +87,16 @@ pub(crate) enum CliError {
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
-    /// stdout could not be written.
+    /// The session store failed.
     #[error("the session store failed")]
     Store(#[source] auth_core::StoreError),
-
+    /// Revoking a user's tokens failed (no session was deleted).
+    #[error("revoking the tokens failed (no session was deleted)")]
+    Tokens(#[source] AuthError),
+    /// The store URL or prefix is unusable, or the store cannot be reached.
     #[error("cannot use the store: {0}")]
     StoreSetup(String),
-
+    /// stdout could not be written.
     #[error("cannot write to stdout")]
     Stdout(#[source] std::io::Error),
 }

@@ -50,7 +50,7 @@ fn classify(name: &str, text: String) -> Result<KeyFile, CliError> {
         } else {
             Err(CliError::key_file(
                 name,
-                format!("a PEM `{}` block is not a key", pem.label()),
+                format!("a PEM {:?} block is not a key", pem.label()),
             ))
         };
     }
@@ -109,7 +109,7 @@ pub(crate) fn bind(name: &str, jwk: &mut Jwk, alg: Option<Algorithm>) -> Result<
         Some(own) if own == wanted => Ok(()),
         Some(own) => Err(CliError::key_file(
             describe(name, jwk),
-            format!("the JWK's alg is {own} but --alg is {wanted}"),
+            format!("the JWK's alg is {own:?} but --alg is {wanted}"),
         )),
     }
 }

@@ -158,9 +158,17 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // One line: the error and its causes, with any newline a cause carried
-            // flattened.
-            let line = format!("{error:#}").replace(['\n', '\r'], " ");
+            // One line: the error and its causes, any newline a cause carried flattened
+            // and every other control character escaped, so that text from a file or a
+            // token (an `alg`, a PEM label) cannot move the cursor or forge a line.
+            let mut line = String::new();
+            for c in format!("{error:#}").chars() {
+                match c {
+                    '\n' | '\r' => line.push(' '),
+                    c if c.is_control() => line.extend(c.escape_default()),
+                    c => line.push(c),
+                }
+            }
             eprintln!("authctl: error: {line}");
             ExitCode::FAILURE
         }

@@ -114,7 +114,7 @@ fn keys_of_the_wrong_type_for_alg_are_refused() {
     // A JWK whose own alg disagrees with --alg.
     let line = fails(&["verify", "--jwks", &ec_public, "--alg", "ES384", &token]);
     assert!(
-        line.contains("the JWK's alg is ES256 but --alg is ES384"),
+        line.contains("the JWK's alg is \"ES256\" but --alg is ES384"),
         "{line}"
     );
     // PEM keys of the wrong type, for each command that reads them.
@@ -294,5 +294,38 @@ fn usage_errors_exit_2_without_a_backtrace() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// Text from a key file (a JWK's `alg`, a PEM label) reaches the error line quoted and with
+/// its control characters escaped: a hostile file cannot move the cursor and paint
+/// "verified" over the error (`fails` asserts the line holds no control character).
+#[test]
+fn text_from_a_key_file_cannot_rewrite_the_error_line() {
+    let dir = Dir::new();
+    let jwk = ok(&["keygen", "--alg", "ES256", "--kid", "a"]);
+    let public = ok(&["jwks", &dir.write("a.jwk", &jwk)]);
+    let mut public: serde_json::Value = serde_json::from_str(&public).unwrap();
+    public["keys"][0]["alg"] = "ES256\u{1b}[2K\u{1b}[1Gauthctl: verified OK".into();
+    let hostile = dir.write("hostile.json", &public.to_string());
+    let pem = dir.write(
+        "hostile.pem",
+        "-----BEGIN \u{1b}[2Kx-----\nAAAA\n-----END \u{1b}[2Kx-----\n",
+    );
+    for args in [
+        [
+            "verify",
+            "--jwks",
+            hostile.as_str(),
+            "--alg",
+            "ES256",
+            "a.b.c",
+        ]
+        .as_slice(),
+        &["jwks", "--alg", "ES256", hostile.as_str()],
+        &["verify", "--jwks", pem.as_str(), "a.b.c"],
+    ] {
+        let line = fails(args);
+        assert!(line.contains("\\u{1b}"), "escaped, not dropped: {line}");
     }
 }

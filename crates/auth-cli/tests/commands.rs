@@ -401,7 +401,7 @@ fn verify_reports_why_in_one_line() {
         ),
         (
             vec!["--aud", "api", "--alg", "ES256"],
-            "alg is EdDSA but --alg is ES256",
+            "alg is \"EdDSA\" but --alg is ES256",
         ),
     ] {
         let mut all = vec!["verify", "--jwks", set.as_str()];

@@ -6,8 +6,10 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_core::store::SessionRecord;
-use auth_core::{SessionId, SessionStore};
+use auth_core::store::{RefreshRecord, Rotation, SessionRecord, TokenRef};
+use auth_core::{
+    FamilyId, RefreshToken, RefreshTokenStore, RevocationStore, SessionId, SessionStore,
+};
 use common::{Dir, fails, ok_json};
 use store_redis::{RedisConnection, RedisStoreBuilder};
 use store_sql::sqlx::{MySql, Postgres, Sqlite};
@@ -38,9 +40,37 @@ async fn seed(store: &dyn SessionStore) -> Vec<SessionId> {
     alices
 }
 
-/// list, revoke one by handle, revoke-all: through the binary, checked in the store.
-async fn exercise(url: &str, prefix: &str, store: Arc<dyn SessionStore>) {
+/// The stores of one deployment, as the service that `authctl` acts on opens them.
+struct Stores {
+    sessions: Arc<dyn SessionStore>,
+    refresh: Arc<dyn RefreshTokenStore>,
+    revocations: Arc<dyn RevocationStore>,
+}
+
+/// A live refresh token of `subject`, in a family of its own.
+async fn refresh_token_of(store: &dyn RefreshTokenStore, subject: &str) -> RefreshToken {
+    let now = SystemTime::now();
+    let token = RefreshToken::generate().unwrap();
+    let family = FamilyId::generate().unwrap();
+    let record = RefreshRecord::new(
+        family,
+        subject,
+        Vec::new(),
+        now,
+        now + Duration::from_secs(600),
+    );
+    store.insert(&token.hash(), &record).await.unwrap();
+    token
+}
+
+/// list, revoke one by handle, revoke-all (sessions and tokens): through the binary,
+/// checked in the stores.
+async fn exercise(url: &str, prefix: &str, stores: Stores) {
+    let store = stores.sessions;
     let alices = seed(&*store).await;
+    let alice_refresh = refresh_token_of(&*stores.refresh, "alice").await;
+    let bob_refresh = refresh_token_of(&*stores.refresh, "bob").await;
+    let issued_before = SystemTime::now() - Duration::from_secs(1);
     let base = ["sessions", "list", "--store", url, "--key-prefix", prefix];
     let listed = ok_json(&[&base[..], &["--subject", "alice"]].concat());
     let sessions = listed["sessions"].as_array().unwrap();
@@ -103,11 +133,48 @@ async fn exercise(url: &str, prefix: &str, store: Arc<dyn SessionStore>) {
         "alice",
     ]);
     assert_eq!(all["revoked"], 1);
+    assert_eq!(all["refresh_tokens"], 1);
     assert!(store.list_subject("alice").await.unwrap().is_empty());
     assert_eq!(
         store.list_subject("bob").await.unwrap().len(),
         1,
         "bob keeps his session"
+    );
+    // "Log out everywhere" ends the tokens too: the refresh family, and every access
+    // token issued so far.
+    let rotate = |token: &RefreshToken| {
+        let refresh = stores.refresh.clone();
+        let (old, now) = (token.hash(), SystemTime::now());
+        async move {
+            let next = RefreshToken::generate().unwrap().hash();
+            refresh
+                .rotate(&old, &next, now, now + Duration::from_secs(600))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        rotate(&alice_refresh).await,
+        Rotation::Unknown | Rotation::Reused { .. }
+    ));
+    assert!(
+        matches!(rotate(&bob_refresh).await, Rotation::Rotated(_)),
+        "bob keeps his tokens"
+    );
+    let access = |subject| TokenRef::new("https://auth.example", subject, issued_before);
+    assert!(
+        stores
+            .revocations
+            .is_token_revoked(&access("alice"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !stores
+            .revocations
+            .is_token_revoked(&access("bob"))
+            .await
+            .unwrap()
     );
 }
 
@@ -125,14 +192,21 @@ where
         .prefix(TablePrefix::new(&prefix).unwrap())
         .build();
     stores.migrate().await.unwrap();
-    exercise(url, &prefix, Arc::new(stores.sessions())).await;
+    let opened = Stores {
+        sessions: Arc::new(stores.sessions()),
+        refresh: Arc::new(stores.refresh_tokens()),
+        revocations: Arc::new(stores.revocations()),
+    };
+    exercise(url, &prefix, opened).await;
     // Leave the shared test database as it was.
     for table in [
         "sessions",
         "refresh_tokens",
         "refresh_families",
         "revoked_tokens",
+        "revoked_families",
         "revoked_subjects",
+        "throttle_windows",
         "schema_migrations",
     ] {
         // The prefix passed TablePrefix's identifier check; the names are our own.
@@ -148,16 +222,16 @@ where
 async fn sessions_on_redis() {
     let url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     let prefix = unique("cli");
-    let connection = RedisConnection::connect(&url).await.unwrap();
-    let store = RedisStoreBuilder::new(connection)
-        .prefix(prefix.as_str())
-        .sessions()
-        .unwrap();
-    assert!(
-        store.list_subject("nobody").await.is_ok(),
-        "Redis is not reachable at {url}: start it or set REDIS_URL"
-    );
-    exercise(&url, &prefix, Arc::new(store)).await;
+    let connection = RedisConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!("Redis is not reachable at {url} ({e}): start it or set REDIS_URL")
+    });
+    let builder = RedisStoreBuilder::new(connection).prefix(prefix.as_str());
+    let stores = Stores {
+        sessions: Arc::new(builder.sessions().unwrap()),
+        refresh: Arc::new(builder.refresh_tokens().unwrap()),
+        revocations: Arc::new(builder.revocations().unwrap()),
+    };
+    exercise(&url, &prefix, stores).await;
 }
 
 #[tokio::test]

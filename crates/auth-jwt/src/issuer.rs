@@ -644,22 +644,41 @@ impl Issuer {
     /// current tokio runtime, see [`to_completion`]): once the families are revoked,
     /// nothing else would ever refuse the access tokens already out.
     pub async fn revoke_all(&self, subject: &str) -> Result<u64, AuthError> {
-        let issuer = self.clone();
-        let owned = subject.to_owned();
-        let revoked = to_completion(async move {
-            let inner = &issuer.inner;
-            let revoked = inner.refresh_store.revoke_subject(&owned).await?;
-            let now = inner.clock.now();
-            inner
-                .revocations
-                .revoke_subject(&owned, next_millisecond(now), access_horizon(now)?)
-                .await?;
-            Ok::<_, AuthError>(revoked)
-        })
-        .await?;
-        tracing::info!(event = "subject.revoked", subject, refresh_tokens = revoked);
-        Ok(revoked)
+        let inner = &self.inner;
+        revoke_subject_tokens(
+            inner.refresh_store.clone(),
+            inner.revocations.clone(),
+            inner.clock.clone(),
+            subject,
+        )
+        .await
     }
+}
+
+/// [`Issuer::revoke_all`] without an issuer, over the stores the issuers share: for an
+/// operator's tool (`authctl sessions revoke-all`), a job, or a service that verifies but
+/// does not sign. Revokes every refresh family of `subject`, then every access token
+/// issued to it up to the current millisecond by `clock`, for as long as any access token
+/// could live; both run to their end even if the caller stops waiting. Returns how many
+/// refresh tokens it revoked.
+pub async fn revoke_subject_tokens(
+    refresh_store: Arc<dyn RefreshTokenStore>,
+    revocations: Arc<dyn RevocationStore>,
+    clock: SharedClock,
+    subject: &str,
+) -> Result<u64, AuthError> {
+    let owned = subject.to_owned();
+    let revoked = to_completion(async move {
+        let revoked = refresh_store.revoke_subject(&owned).await?;
+        let now = clock.now();
+        revocations
+            .revoke_subject(&owned, next_millisecond(now), access_horizon(now)?)
+            .await?;
+        Ok::<_, AuthError>(revoked)
+    })
+    .await?;
+    tracing::info!(event = "subject.revoked", subject, refresh_tokens = revoked);
+    Ok(revoked)
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ pub use http::{DEFAULT_HTTP_TIMEOUT, HttpJwksSource};
 pub use inspect::{UnverifiedJws, inspect_unverified};
 pub use issuer::{
     AccessToken, ClaimsError, DEFAULT_ACCESS_TTL, DEFAULT_FAMILY_LIFETIME, DEFAULT_REFRESH_TTL,
-    Issuer, IssuerBuilder, MAX_ACCESS_TTL, TokenPair,
+    Issuer, IssuerBuilder, MAX_ACCESS_TTL, TokenPair, revoke_subject_tokens,
 };
 pub use jsonwebtoken::Algorithm;
 pub use jwk::{Jwk, JwkSet};

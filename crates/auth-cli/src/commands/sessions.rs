@@ -1,8 +1,10 @@
-//! `authctl sessions list|revoke|revoke-all`: a user's sessions in a shared store.
+//! `authctl sessions list|revoke|revoke-all`: a user's sessions in a shared store, and
+//! with `revoke-all` every token of the user too.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::{SessionKey, SessionStore};
+use auth_core::{RefreshTokenStore, RevocationStore, SessionKey, SessionStore, SystemClock};
 use serde_json::{Value, json};
 use store_redis::{RedisConnection, RedisStoreBuilder};
 use store_sql::sqlx::{MySql, Postgres, Sqlite};
@@ -22,6 +24,7 @@ pub(crate) fn run(command: &SessionsCommand) -> Result<Value, CliError> {
             SessionsCommand::List { store, subject } => {
                 let sessions = open(store)
                     .await?
+                    .sessions
                     .list_subject(subject)
                     .await
                     .map_err(CliError::Store)?;
@@ -46,6 +49,7 @@ pub(crate) fn run(command: &SessionsCommand) -> Result<Value, CliError> {
                 })?;
                 if open(store)
                     .await?
+                    .sessions
                     .delete(&key)
                     .await
                     .map_err(CliError::Store)?
@@ -56,19 +60,41 @@ pub(crate) fn run(command: &SessionsCommand) -> Result<Value, CliError> {
                 }
             }
             SessionsCommand::RevokeAll { store, subject } => {
-                let revoked = open(store)
-                    .await?
+                let stores = open(store).await?;
+                // Tokens first, as `Logout::everywhere` does: once the families are
+                // revoked no refresh mints another access token.
+                let refresh_tokens = auth_jwt::revoke_subject_tokens(
+                    stores.refresh,
+                    stores.revocations,
+                    SystemClock::shared(),
+                    subject,
+                )
+                .await
+                .map_err(CliError::Tokens)?;
+                let revoked = stores
+                    .sessions
                     .delete_subject(subject)
                     .await
                     .map_err(CliError::Store)?;
-                Ok(json!({ "subject": subject, "revoked": revoked }))
+                Ok(json!({
+                    "subject": subject,
+                    "revoked": revoked,
+                    "refresh_tokens": refresh_tokens,
+                }))
             }
         }
     })
 }
 
-/// The session store the URL names.
-async fn open(args: &StoreArgs) -> Result<Box<dyn SessionStore>, CliError> {
+/// The stores the URL names: sessions, refresh tokens and revocations, under one prefix.
+struct Stores {
+    sessions: Box<dyn SessionStore>,
+    refresh: Arc<dyn RefreshTokenStore>,
+    revocations: Arc<dyn RevocationStore>,
+}
+
+/// The stores the URL names.
+async fn open(args: &StoreArgs) -> Result<Stores, CliError> {
     let url = args.store.as_str();
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         let connection = RedisConnection::connect(url)
@@ -78,10 +104,12 @@ async fn open(args: &StoreArgs) -> Result<Box<dyn SessionStore>, CliError> {
         if let Some(prefix) = &args.key_prefix {
             builder = builder.prefix(prefix.as_str());
         }
-        let store = builder
-            .sessions()
-            .map_err(|e| CliError::StoreSetup(e.to_string()))?;
-        return Ok(Box::new(store));
+        let setup = |e: store_redis::ConfigError| CliError::StoreSetup(e.to_string());
+        return Ok(Stores {
+            sessions: Box::new(builder.sessions().map_err(setup)?),
+            refresh: Arc::new(builder.refresh_tokens().map_err(setup)?),
+            revocations: Arc::new(builder.revocations().map_err(setup)?),
+        });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return sql::<Postgres>(url, args.key_prefix.as_deref()).await;
@@ -118,12 +146,9 @@ fn scheme_of(url: &str) -> &str {
     }
 }
 
-/// The session table of a SQL store (which the service created with `migrate()`; an
-/// operator's tool never changes the schema).
-async fn sql<DB: Backend>(
-    url: &str,
-    prefix: Option<&str>,
-) -> Result<Box<dyn SessionStore>, CliError> {
+/// The tables of a SQL store (which the service created with `migrate()`; an operator's
+/// tool never changes the schema).
+async fn sql<DB: Backend>(url: &str, prefix: Option<&str>) -> Result<Stores, CliError> {
     let pool = store_sql::connect::<DB>(url)
         .await
         .map_err(|e| CliError::StoreSetup(e.to_string()))?;
@@ -132,7 +157,12 @@ async fn sql<DB: Backend>(
         let prefix = TablePrefix::new(prefix).map_err(|e| CliError::StoreSetup(e.to_string()))?;
         builder = builder.prefix(prefix);
     }
-    Ok(Box::new(builder.build().sessions()))
+    let stores = builder.build();
+    Ok(Stores {
+        sessions: Box::new(stores.sessions()),
+        refresh: Arc::new(stores.refresh_tokens()),
+        revocations: Arc::new(stores.revocations()),
+    })
 }
 
 fn unix(time: SystemTime) -> u64 {

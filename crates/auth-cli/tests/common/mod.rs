@@ -86,6 +86,10 @@ pub(crate) fn fails_stdin(args: &[&str], stdin: Option<&[u8]>) -> String {
     assert!(stderr.ends_with('\n'), "{stderr:?}");
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
     assert!(stderr.starts_with("authctl: error: "), "{stderr:?}");
+    assert!(
+        !stderr.trim_end().contains(char::is_control),
+        "a control character on the terminal: {stderr:?}"
+    );
     for word in ["panicked", "backtrace", "RUST_BACKTRACE"] {
         assert!(!stderr.contains(word), "{stderr:?}");
     }
