@@ -20,7 +20,8 @@ impl Deadline for ThrottleWindow {
 /// Bounded (default [`DEFAULT_MAX_ENTRIES`](super::DEFAULT_MAX_ENTRIES) keys). Unlike revocations, a count is allowed
 /// to be evicted when the store is full: refusing to count would refuse every login,
 /// while an evicted count only forgets a few failures, and filling the store takes more
-/// distinct keys per window than the per-address limit lets one client try.
+/// distinct keys per window than the per-address limit lets one client try (an attempt
+/// taken back with `release` leaves no key behind).
 #[derive(Clone)]
 pub struct MemoryThrottleStore {
     clock: SharedClock,
@@ -91,10 +92,13 @@ impl ThrottleStore for MemoryThrottleStore {
         self.windows
             .entry(*key)
             .and_compute_with(|held| match held.map(|e| e.into_value()) {
-                Some(open) if now < open.ends_at => Op::Put(ThrottleWindow::new(
-                    open.count.saturating_sub(1),
-                    open.ends_at,
-                )),
+                Some(open) if now < open.ends_at && open.count > 1 => {
+                    Op::Put(ThrottleWindow::new(open.count - 1, open.ends_at))
+                }
+                // Nothing left to count: the key goes, so attempts taken back (a login
+                // abandoned while the hashing threads were busy) cannot fill the store
+                // and push out the counts that matter.
+                Some(open) if now < open.ends_at => Op::Remove,
                 _ => Op::Nop,
             });
         Ok(())
@@ -103,5 +107,36 @@ impl ThrottleStore for MemoryThrottleStore {
     async fn reset(&self, key: &ThrottleKey) -> Result<(), StoreError> {
         self.windows.invalidate(key);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a panic is a failed test.
+
+    use super::*;
+
+    /// Attempts taken back cost no room: one client whose logins are all abandoned (the
+    /// hashing threads busy) cannot fill the store with keys and evict a victim's count.
+    #[tokio::test]
+    async fn an_attempt_taken_back_leaves_no_key() {
+        let store = MemoryThrottleStore::default();
+        let window = Duration::from_secs(900);
+        let kept = ThrottleKey::username("victim");
+        store.hit(&kept, window).await.unwrap();
+        store.hit(&kept, window).await.unwrap();
+        store.release(&kept).await.unwrap();
+        for i in 0..100 {
+            let key = ThrottleKey::username(&format!("filler-{i}"));
+            store.hit(&key, window).await.unwrap();
+            store.release(&key).await.unwrap();
+        }
+        store.windows.run_pending_tasks();
+        assert_eq!(
+            store.windows.entry_count(),
+            1,
+            "only the victim's count is held"
+        );
+        assert_eq!(store.hit(&kept, window).await.unwrap().count, 2);
     }
 }
