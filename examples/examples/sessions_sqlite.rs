@@ -4,14 +4,18 @@
 //! `cargo run -p authkit-examples --example sessions_sqlite -- --addr 127.0.0.1:3001 --db sqlite://sessions.db`
 #![allow(clippy::print_stdout)] // Its one line of output says where it listens.
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
+use auth_core::{AuthError, LoginThrottle};
 use auth_session::SessionManager;
 use auth_tower::{Authenticated, SessionHandle, SessionLayer};
+use axum::extract::{ConnectInfo, State};
 use axum::{Form, Router, http::StatusCode, response::Redirect, routing::get, routing::post};
 use serde::Deserialize;
 use store_sql::{SqlStores, sqlx::Sqlite};
+use tokio::sync::Semaphore;
 
 /// alice / wonderland, hashed with argon2id (never keep passwords, only such hashes).
 const ALICE: &str = "$argon2id$v=19$m=19456,t=2,p=1$Bx5eJKFP7O9z3HGKU//89A$icDqscsF7J6IeNmlFuichf3aOjxr9BTjYt6N0kzLwPM";
@@ -22,20 +26,56 @@ struct Login {
     password: String,
 }
 
-async fn login(session: SessionHandle, Form(form): Form<Login>) -> Result<Redirect, StatusCode> {
-    // argon2 is slow on purpose: off the async workers. (For bursts of logins, bound it
-    // and throttle it: see the demo's passwords.rs and docs/security.md.)
+/// What the login handler shares: the throttle, and the right to run one password check.
+#[derive(Clone)]
+struct Logins {
+    throttle: LoginThrottle,
+    hashing: Arc<Semaphore>,
+}
+
+async fn login(
+    State(logins): State<Logins>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    session: SessionHandle,
+    Form(form): Form<Login>,
+) -> Result<Redirect, StatusCode> {
+    // Throttled first (cheap; counted in the database, so shared by every process): by
+    // user name and by client address, before any password is checked.
+    let attempt = match logins
+        .throttle
+        .begin(&form.username, Some(client.ip()))
+        .await
+    {
+        Ok(attempt) => attempt,
+        Err(AuthError::Throttled { .. }) => return Err(StatusCode::TOO_MANY_REQUESTS),
+        Err(_) => return Err(StatusCode::SERVICE_UNAVAILABLE),
+    };
+    // argon2 is slow and memory-hungry on purpose (19 MiB each): off the async workers,
+    // and at most one check per core at once. The permit goes with the check, so a client
+    // that hangs up does not free it early. (The demo's passwords.rs goes further.)
+    let slot = logins.hashing.clone().acquire_owned().await;
+    let Ok(slot) = slot else {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    };
     let ok = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let hash = PasswordHash::new(ALICE).ok()?;
         let right = argon2::Argon2::default().verify_password(form.password.as_bytes(), &hash);
         (form.username == "alice" && right.is_ok()).then_some(())
     });
     match ok.await {
         Ok(Some(())) => {
+            attempt
+                .succeeded()
+                .await
+                .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
             session.login("alice", ["user"]); // a fresh session id, whatever came in
             Ok(Redirect::to("/me"))
         }
-        _ => Err(StatusCode::UNAUTHORIZED),
+        _ => {
+            attempt.failed();
+            Err(StatusCode::UNAUTHORIZED)
+        }
     }
 }
 
@@ -52,6 +92,11 @@ async fn main() -> anyhow::Result<()> {
     let sessions = SessionManager::new(stores.sessions());
     // Plain http here; behind TLS keep the default cookie (`__Host-`, `Secure`).
     let cookies = sessions.cookie_config().dev_plain_http();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let logins = Logins {
+        throttle: LoginThrottle::builder(Arc::new(stores.throttle())).build(),
+        hashing: Arc::new(Semaphore::new(cores)),
+    };
     let app = Router::new()
         .route("/login", post(login))
         .route(
@@ -68,9 +113,20 @@ async fn main() -> anyhow::Result<()> {
                 .cookie_config(cookies)
                 .optional()
                 .build(),
-        );
+        )
+        .with_state(logins);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("sessions_sqlite on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    println!(
+        "sessions_sqlite on http://{} (a plain-http cookie, for local development only: \
+         behind TLS drop dev_plain_http())",
+        listener.local_addr()?
+    );
+    // The client's address, for the throttle: the connection's own, never a header a
+    // client can write (behind a proxy, take it from the proxy you trust instead).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

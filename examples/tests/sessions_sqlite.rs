@@ -119,5 +119,18 @@ async fn log_in_see_who_you_are_restart_and_log_out() {
         me(Some(cookie)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // Guessing is throttled: after five wrong passwords even the right one is refused
+    // for the rest of the window.
+    for _ in 0..5 {
+        assert_eq!(
+            login("guess").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login("wonderland").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
     drop(server);
 }
