@@ -79,11 +79,7 @@ async fn postgres_a_rotation_during_log_out_everywhere_never_survives_it() {
     use sqlx::{Connection as _, Executor as _};
 
     let (clock, shared) = manual_clock();
-    let stores = SqlStores::builder(postgres_pool(4).await)
-        .prefix(fresh_prefix())
-        .clock(shared)
-        .build();
-    stores.migrate().await.unwrap();
+    let stores = crate::common::stores_on(postgres_pool(4).await, shared).await;
     let sessions = stores.sessions();
     let now = clock.now();
     let record = SessionRecord::new("alice", Vec::new(), now, now + Duration::from_secs(3600));

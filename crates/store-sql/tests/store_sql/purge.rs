@@ -227,11 +227,7 @@ async fn postgres_a_purge_never_deletes_a_revocation_re_armed_meanwhile() {
     use sqlx::{Connection as _, Executor as _};
 
     let (clock, shared) = manual_clock();
-    let stores = SqlStores::builder(postgres_pool(4).await)
-        .prefix(fresh_prefix())
-        .clock(shared)
-        .build();
-    stores.migrate().await.unwrap();
+    let stores = crate::common::stores_on(postgres_pool(4).await, shared).await;
     let revocations = stores.revocations();
     let first = clock.now();
     revocations
