@@ -41,7 +41,8 @@ pub(crate) enum Command {
     /// Print the public JWK Set of key files (private members are never printed).
     ///
     /// Each KEYFILE is a JWK, a JWK Set or a PEM key (private or public). PEM keys get
-    /// their RFC 7638 thumbprint as kid; RSA PEM keys need --alg.
+    /// their RFC 7638 thumbprint as kid; RSA PEM keys need --alg. HMAC secrets in a JWK
+    /// Set are left out (named on stderr), as a service publishing the set leaves them out.
     Jwks {
         /// The algorithm for keys that name none (RSA PEM keys, JWKs without `alg`).
         #[arg(long, value_name = "ALG")]

@@ -201,38 +201,64 @@ pub(crate) fn signer(loaded: Loaded, alg: Option<Algorithm>) -> Result<Signer, C
 
 /// The public JWKs of a key file, for a published JWK Set: private JWKs and PEM private
 /// keys give their public half; HMAC secrets are refused (never published).
-pub(crate) fn public_jwks(loaded: Loaded, alg: Option<Algorithm>) -> Result<Vec<Jwk>, CliError> {
+/// What a key file publishes: its public JWKs, and the HMAC secrets of a JWK Set that
+/// were left out (described for a note).
+pub(crate) struct Published {
+    /// The public JWKs.
+    pub(crate) keys: Vec<Jwk>,
+    /// The secrets a JWK Set held, which a JWK Set published never shows.
+    pub(crate) skipped: Vec<String>,
+}
+
+/// The public JWKs of a key file. A JWK Set's HMAC secrets are left out (as the set a
+/// service publishes leaves them out); a file that is one HMAC secret is an error.
+pub(crate) fn public_jwks(loaded: Loaded, alg: Option<Algorithm>) -> Result<Published, CliError> {
     let name = loaded.name;
-    let jwks = match loaded.file {
-        KeyFile::Jwk(jwk) => vec![*jwk],
-        KeyFile::Set(set) => set.keys,
+    let (jwks, in_set) = match loaded.file {
+        KeyFile::Jwk(jwk) => (vec![*jwk], false),
+        KeyFile::Set(set) => (set.keys, true),
         KeyFile::PrivatePem(pem, text) => {
             let key = pem_key(&name, &pem, alg, |alg| SigningKey::from_pem(alg, &text))?;
-            return publish(&name, &key.verifying_key(), None).map(|jwk| vec![jwk]);
+            return published(publish(&name, &key.verifying_key(), None)?);
         }
         KeyFile::PublicPem(pem, text) => {
             let key = pem_key(&name, &pem, alg, |alg| VerifyingKey::from_pem(alg, &text))?;
-            return publish(&name, &key, None).map(|jwk| vec![jwk]);
+            return published(publish(&name, &key, None)?);
         }
     };
-    jwks.into_iter()
-        .map(|mut jwk| {
-            bind(&name, &mut jwk, alg)?;
-            let what = describe(&name, &jwk);
-            let key = if jwk.kty == "oct" {
+    let mut out = Published {
+        keys: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for mut jwk in jwks {
+        let what = describe(&name, &jwk);
+        if jwk.kty == "oct" {
+            if !in_set {
                 return Err(CliError::key_file(
                     what,
                     "an HMAC secret is never published in a JWK Set",
                 ));
-            } else if jwk.has_private_members() {
-                jwk.to_signing_key().map(|k| k.verifying_key())
-            } else {
-                jwk.to_verifying_key()
             }
-            .map_err(CliError::key(what))?;
-            publish(&name, &key, jwk.kid.as_deref())
-        })
-        .collect()
+            out.skipped.push(what);
+            continue;
+        }
+        bind(&name, &mut jwk, alg)?;
+        let key = if jwk.has_private_members() {
+            jwk.to_signing_key().map(|k| k.verifying_key())
+        } else {
+            jwk.to_verifying_key()
+        }
+        .map_err(CliError::key(what))?;
+        out.keys.push(publish(&name, &key, jwk.kid.as_deref())?);
+    }
+    Ok(out)
+}
+
+fn published(jwk: Jwk) -> Result<Published, CliError> {
+    Ok(Published {
+        keys: vec![jwk],
+        skipped: Vec::new(),
+    })
 }
 
 fn publish(name: &str, key: &VerifyingKey, kid: Option<&str>) -> Result<Jwk, CliError> {

@@ -61,7 +61,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&keygen::run(&alg, kid, from.as_deref())?)?;
         }
         Command::Jwks { alg: name, files } => {
-            print_json(&jwks::run(&files, alg(name.as_deref())?)?)?;
+            let (set, note) = jwks::run(&files, alg(name.as_deref())?)?;
+            print_json(&set)?;
+            if let Some(note) = note {
+                eprintln!("authctl: note: {note}");
+            }
         }
         Command::Sign {
             key,

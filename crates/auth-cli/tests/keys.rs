@@ -170,6 +170,66 @@ fn add_places_keys_second_or_last_and_never_publishes_secrets() {
 }
 
 #[test]
+fn jwks_of_a_key_file_publishes_what_the_listing_marks_published() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "a",
+    ]);
+    ok(&[
+        "keys", "add", &file, "--alg", "HS256", "--kid", "h", "--last",
+    ]);
+    let listing = ok_json(&["keys", "add", &file, "--alg", "EdDSA", "--kid", "c"]);
+    let published: Vec<String> = roles(&listing)
+        .into_iter()
+        .filter(|(_, _, _, published)| *published)
+        .map(|(kid, ..)| kid)
+        .collect();
+    assert_eq!(published, ["a", "c"]);
+
+    let out = assert_cmd::Command::cargo_bin("authctl")
+        .unwrap()
+        .args(["jwks", &file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let set: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kids: Vec<&str> = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, published);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\"k\""));
+    // The secret left out is named on stderr.
+    let note = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        note.starts_with("authctl: note: ") && note.contains("HMAC"),
+        "{note}"
+    );
+    assert!(note.contains("key \"h\""), "{note}");
+
+    // A file that is only a secret publishes nothing, and says so.
+    let secret = keygen(&dir, "h.jwk", &["--alg", "HS256", "--kid", "h"]);
+    let line = fails(&["jwks", &secret]);
+    assert!(line.contains("never published"), "{line}");
+    let only_secrets = dir.path("secrets.json").display().to_string();
+    ok(&[
+        "keys",
+        "add",
+        &only_secrets,
+        "--create",
+        "--alg",
+        "HS256",
+        "--kid",
+        "s",
+    ]);
+    let line = fails(&["jwks", &only_secrets]);
+    assert!(line.contains("no public key to publish"), "{line}");
+}
+
+#[test]
 fn add_takes_existing_keys_from_jwks_and_pem() {
     let dir = Dir::new();
     let file = dir.path("keys.json").display().to_string();
