@@ -117,6 +117,20 @@ pub fn from_unix_millis(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
+/// `time` plus `by`, or the latest instant this platform can hold if that is later: a
+/// deadline too far away to represent is never reached, instead of wrapping or ending at
+/// once.
+pub fn saturating_add(time: SystemTime, by: Duration) -> SystemTime {
+    let mut by = by;
+    loop {
+        if let Some(later) = time.checked_add(by) {
+            return later;
+        }
+        // Halving finds a representable sum within 64 tries; zero always is one.
+        by /= 2;
+    }
+}
+
 /// Time left from `now` until `deadline`, zero if it has passed.
 pub fn remaining(now: SystemTime, deadline: SystemTime) -> Duration {
     deadline.duration_since(now).unwrap_or(Duration::ZERO)
@@ -125,6 +139,18 @@ pub fn remaining(now: SystemTime, deadline: SystemTime) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saturating_add_never_panics_and_never_ends_early() {
+        let now = SystemTime::now();
+        assert_eq!(
+            saturating_add(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        let far = saturating_add(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(1_000 * 365 * 24 * 3600));
+        assert!(saturating_add(far, Duration::MAX) >= far);
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

@@ -65,8 +65,8 @@ pub mod conformance;
 #[cfg(feature = "memory")]
 pub use cached::{Cached, CachedBuilder};
 pub use clock::{
-    Clock, ManualClock, SharedClock, SystemClock, from_unix_millis, remaining, unix_millis,
-    unix_millis_up,
+    Clock, ManualClock, SharedClock, SystemClock, from_unix_millis, remaining, saturating_add,
+    unix_millis, unix_millis_up,
 };
 pub use error::{AuthError, BoxError, MalformedSecret, RandomError, StoreError};
 pub use identity::{AuthMethod, Identity};

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
 use crate::{AuthError, SharedClock, StoreError, SystemClock, remaining};
@@ -127,19 +127,33 @@ impl LoginThrottleBuilder {
 #[derive(Debug)]
 pub struct LoginAttempt {
     throttle: LoginThrottle,
-    username: ThrottleKey,
-    address: Option<ThrottleKey>,
+    username: Counted,
+    address: Option<Counted>,
+}
+
+/// A key and the end of the window its attempt was counted in: taking the attempt back
+/// lowers that window only, never the next one.
+#[derive(Debug)]
+struct Counted {
+    key: ThrottleKey,
+    ends_at: SystemTime,
+}
+
+impl Counted {
+    async fn release(&self, store: &dyn ThrottleStore) -> Result<(), StoreError> {
+        store.release(&self.key, self.ends_at).await
+    }
 }
 
 impl LoginAttempt {
     /// The password was right: the user name's count starts again, and this attempt no
     /// longer counts against the address.
     pub async fn succeeded(self) -> Result<(), StoreError> {
-        tracing::info!(event = "login.succeeded", user = %hint(&self.username));
-        let store = &self.throttle.inner.store;
-        store.reset(&self.username).await?;
+        tracing::info!(event = "login.succeeded", user = %hint(&self.username.key));
+        let store = &*self.throttle.inner.store;
+        store.reset(&self.username.key).await?;
         if let Some(address) = &self.address {
-            store.release(address).await?;
+            address.release(store).await?;
         }
         Ok(())
     }
@@ -148,17 +162,17 @@ impl LoginAttempt {
     pub fn failed(self) {
         tracing::info!(
             event = "login.failed",
-            user = %hint(&self.username),
-            address = self.address.as_ref().map(hint).as_deref(),
+            user = %hint(&self.username.key),
+            address = self.address.as_ref().map(|a| hint(&a.key)).as_deref(),
         );
     }
 
     /// The password was never checked: the attempt is taken back from both counts.
     pub async fn abandoned(self) -> Result<(), StoreError> {
-        let store = &self.throttle.inner.store;
-        store.release(&self.username).await?;
+        let store = &*self.throttle.inner.store;
+        self.username.release(store).await?;
         if let Some(address) = &self.address {
-            store.release(address).await?;
+            address.release(store).await?;
         }
         Ok(())
     }
@@ -197,34 +211,45 @@ impl LoginThrottle {
             Some(key) => Some(inner.store.hit(key, inner.window).await?),
             None => None,
         };
-        let mut locked_until = by_address
-            .filter(|w| over(w, inner.per_address))
-            .map(|w| w.ends_at);
-        if locked_until.is_none() {
-            let by_name = inner.store.hit(&username_key, inner.window).await?;
-            if over(&by_name, inner.per_username) {
-                locked_until = Some(by_name.ends_at);
+        let locked_until = match by_address {
+            Some(window) if over(&window, inner.per_address) => Err(window.ends_at),
+            _ => {
+                let by_name = inner.store.hit(&username_key, inner.window).await?;
+                if over(&by_name, inner.per_username) {
+                    Err(by_name.ends_at)
+                } else {
+                    Ok(by_name.ends_at)
+                }
             }
-        }
+        };
         let now = inner.clock.now();
-        if let Some(until) = locked_until {
-            // Whole seconds, rounded up, and at least one: what `Retry-After` can say.
-            let wait = remaining(now, until);
-            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-            tracing::warn!(
-                event = "login.throttled",
-                user = %hint(&username_key),
-                address = address_key.as_ref().map(hint).as_deref(),
-                retry_after_s = secs,
-            );
-            return Err(AuthError::Throttled {
-                retry_after: Duration::from_secs(secs),
-            });
-        }
+        let name_window_end = match locked_until {
+            Ok(ends_at) => ends_at,
+            Err(until) => {
+                // Whole seconds, rounded up, and at least one: what `Retry-After` can say.
+                let wait = remaining(now, until);
+                let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+                tracing::warn!(
+                    event = "login.throttled",
+                    user = %hint(&username_key),
+                    address = address_key.as_ref().map(hint).as_deref(),
+                    retry_after_s = secs,
+                );
+                return Err(AuthError::Throttled {
+                    retry_after: Duration::from_secs(secs),
+                });
+            }
+        };
         Ok(LoginAttempt {
             throttle: self.clone(),
-            username: username_key,
-            address: address_key,
+            username: Counted {
+                key: username_key,
+                ends_at: name_window_end,
+            },
+            address: address_key.zip(by_address).map(|(key, window)| Counted {
+                key,
+                ends_at: window.ends_at,
+            }),
         })
     }
 }
@@ -420,5 +445,74 @@ mod tests {
             .await
             .unwrap()
             .failed();
+    }
+
+    /// Attempts held across the end of their window (abandoned late, as when the hashing
+    /// threads stay busy) never give the next window extra attempts, for a name or for an
+    /// address (a success takes its attempt back from the address).
+    #[tokio::test]
+    async fn attempts_ending_after_their_window_give_the_next_window_nothing() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let throttle = throttle(&clock);
+        let mut held = Vec::new();
+        for _ in 0..5 {
+            held.push(throttle.begin("bob", ip("192.0.2.9")).await.unwrap());
+        }
+        clock.advance(DEFAULT_WINDOW);
+        let mut through = 0;
+        for _ in 0..5 {
+            if let Ok(attempt) = throttle.begin("bob", ip("192.0.2.9")).await {
+                attempt.failed();
+                through += 1;
+            }
+        }
+        for attempt in held {
+            attempt.abandoned().await.unwrap();
+        }
+        for _ in 0..10 {
+            if let Ok(attempt) = throttle.begin("bob", ip("192.0.2.9")).await {
+                attempt.failed();
+                through += 1;
+            }
+        }
+        assert_eq!(through, 5, "one window's worth of guesses at bob");
+
+        // The address: 8 per window; successes started in the old window end in the new.
+        let mut held = Vec::new();
+        for i in 0..8 {
+            held.push(
+                throttle
+                    .begin(&format!("own-{i}"), ip("198.51.100.1"))
+                    .await
+                    .unwrap(),
+            );
+        }
+        clock.advance(DEFAULT_WINDOW);
+        let mut through = 0;
+        for i in 0..8 {
+            if let Ok(attempt) = throttle
+                .begin(&format!("new-{i}"), ip("198.51.100.1"))
+                .await
+            {
+                attempt.failed();
+                through += 1;
+            }
+        }
+        for attempt in held {
+            attempt.succeeded().await.unwrap();
+        }
+        for i in 0..8 {
+            if let Ok(attempt) = throttle
+                .begin(&format!("more-{i}"), ip("198.51.100.1"))
+                .await
+            {
+                attempt.failed();
+                through += 1;
+            }
+        }
+        assert_eq!(
+            through, 8,
+            "one window's worth of attempts from the address"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! [`RedisThrottleStore`]: login attempts counted in fixed windows, shared by every node.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use auth_core::StoreError;
@@ -81,7 +81,7 @@ impl ThrottleStore for RedisThrottleStore {
         Ok(ThrottleWindow::new(count, from_nanos(ends_at)))
     }
 
-    async fn release(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+    async fn release(&self, key: &ThrottleKey, ends_at: SystemTime) -> Result<(), StoreError> {
         let released: i64 = self
             .shared
             .connection
@@ -89,7 +89,8 @@ impl ThrottleStore for RedisThrottleStore {
                 self.scripts
                     .release
                     .key(self.window_key(key))
-                    .arg(instant(self.shared.clock.now())),
+                    .arg(instant(self.shared.clock.now()))
+                    .arg(instant(ends_at)),
             )
             .await?;
         if released < 0 {

@@ -570,7 +570,7 @@ async fn a_throttle_window_is_one_string_collected_after_its_end() {
             "{garbage:?}"
         );
         assert!(matches!(
-            throttle.release(&key).await,
+            throttle.release(&key, SystemTime::now()).await,
             Err(StoreError::Corrupt(_))
         ));
     }

@@ -134,9 +134,13 @@ impl<DB: Backend> ThrottleStore for SqlThrottleStore<DB> {
         decode_window::<DB>(&row)
     }
 
-    async fn release(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+    async fn release(&self, key: &ThrottleKey, ends_at: SystemTime) -> Result<(), StoreError> {
         let shared = &*self.shared;
-        let args = [Arg::Bytes(key.as_bytes()), Arg::Int(shared.now())];
+        let args = [
+            Arg::Bytes(key.as_bytes()),
+            Arg::Int(shared.now()),
+            Arg::Int(unix_millis(ends_at)),
+        ];
         shared.execute(&shared.throttle.release, &args).await?;
         Ok(())
     }

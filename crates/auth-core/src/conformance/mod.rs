@@ -203,6 +203,8 @@ macro_rules! throttle_store_conformance {
                 a_window_never_closes_early,
                 a_new_window_opens_when_the_old_one_ends,
                 release_takes_one_back_and_never_goes_below_zero,
+                a_release_never_lowers_a_later_window,
+                a_window_too_long_to_hold_still_counts,
                 reset_forgets_only_that_key,
                 concurrent_hits_all_count,
             ]

@@ -66,39 +66,80 @@ pub async fn a_new_window_opens_when_the_old_one_ends<S: ThrottleStore>(
     assert_ends(&next, first.ends_at + WINDOW);
 }
 
-/// `release` takes one hit back, never below zero, and opens no window.
+/// `release` takes one hit back from the window it was counted in, never below zero, and
+/// opens no window.
 pub async fn release_takes_one_back_and_never_goes_below_zero<S: ThrottleStore>(
     store: S,
     clock: Arc<ManualClock>,
 ) {
     let key = key("release");
-    store.release(&key).await.unwrap();
-    assert_eq!(
-        store.hit(&key, WINDOW).await.unwrap().count,
-        1,
-        "release opened nothing"
-    );
+    store.release(&key, clock.now() + WINDOW).await.unwrap();
+    let first = store.hit(&key, WINDOW).await.unwrap();
+    assert_eq!(first.count, 1, "release opened nothing");
     store.hit(&key, WINDOW).await.unwrap();
-    store.release(&key).await.unwrap();
+    store.release(&key, first.ends_at).await.unwrap();
     assert_eq!(store.hit(&key, WINDOW).await.unwrap().count, 2);
     for _ in 0..5 {
-        store.release(&key).await.unwrap();
+        store.release(&key, first.ends_at).await.unwrap();
     }
     assert_eq!(
         store.hit(&key, WINDOW).await.unwrap().count,
         1,
         "floored at zero"
     );
-    let ended = key_after_window(&store, &clock).await;
-    store.release(&ended).await.unwrap();
+    let ended = self::key("ended");
+    let window = store.hit(&ended, WINDOW).await.unwrap();
+    clock.set(window.ends_at);
+    store.release(&ended, window.ends_at).await.unwrap();
     assert_eq!(store.hit(&ended, WINDOW).await.unwrap().count, 1);
 }
 
-async fn key_after_window<S: ThrottleStore>(store: &S, clock: &ManualClock) -> ThrottleKey {
-    let key = key("ended");
-    let window = store.hit(&key, WINDOW).await.unwrap();
-    clock.set(window.ends_at);
-    key
+/// An attempt counted in a window that has since ended is never taken back from the next
+/// one: a login that ends after its window closed (abandoned while the server was busy)
+/// cannot hand out extra attempts in the new window.
+pub async fn a_release_never_lowers_a_later_window<S: ThrottleStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let key = key("crossing");
+    let old = store.hit(&key, WINDOW).await.unwrap();
+    clock.set(old.ends_at);
+    let new = store.hit(&key, WINDOW).await.unwrap();
+    assert_eq!(new.count, 1, "a new window");
+    store.hit(&key, WINDOW).await.unwrap();
+    store.release(&key, old.ends_at).await.unwrap();
+    assert_eq!(
+        store.hit(&key, WINDOW).await.unwrap().count,
+        3,
+        "the release of an attempt of the ended window lowered the new one"
+    );
+    // An instant that is no window's end lowers nothing either.
+    store
+        .release(&key, new.ends_at + Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(store.hit(&key, WINDOW).await.unwrap().count, 4);
+    store.release(&key, new.ends_at).await.unwrap();
+    assert_eq!(store.hit(&key, WINDOW).await.unwrap().count, 4);
+}
+
+/// A window too long to represent still counts: it ends at the latest instant the store
+/// can hold, never at once.
+pub async fn a_window_too_long_to_hold_still_counts<S: ThrottleStore>(
+    store: S,
+    clock: Arc<ManualClock>,
+) {
+    let key = key("huge");
+    let first = store.hit(&key, Duration::MAX).await.unwrap();
+    assert!(
+        first.ends_at > clock.now() + Duration::from_secs(100 * 365 * 24 * 3600),
+        "{first:?}"
+    );
+    for expected in 2..=4 {
+        let window = store.hit(&key, Duration::MAX).await.unwrap();
+        assert_eq!(window.count, expected);
+        assert_eq!(window.ends_at, first.ends_at);
+    }
 }
 
 /// `reset` forgets the count; other keys keep theirs.

@@ -81,6 +81,7 @@ pub async fn refresh_calls_answer_unavailable<S: RefreshTokenStore>(store: S) {
 pub async fn throttle_calls_answer_unavailable<S: ThrottleStore>(store: S) {
     let key = ThrottleKey::username("stalled");
     unavailable("hit", store.hit(&key, Duration::from_secs(60))).await;
-    unavailable("release", store.release(&key)).await;
+    let ends_at = std::time::SystemTime::now() + Duration::from_secs(60);
+    unavailable("release", store.release(&key, ends_at)).await;
     unavailable("reset", store.reset(&key)).await;
 }

@@ -6,7 +6,7 @@ use moka::sync::Cache;
 
 use super::{Deadline, DeadlineExpiry, MemoryStoreBuilder};
 use crate::store::{ThrottleKey, ThrottleStore, ThrottleWindow};
-use crate::{SharedClock, StoreError};
+use crate::{SharedClock, StoreError, saturating_add};
 
 impl Deadline for ThrottleWindow {
     fn deadline(&self) -> SystemTime {
@@ -75,7 +75,7 @@ impl MemoryThrottleStore {
 impl ThrottleStore for MemoryThrottleStore {
     async fn hit(&self, key: &ThrottleKey, window: Duration) -> Result<ThrottleWindow, StoreError> {
         let now = self.clock.now();
-        let opened = ThrottleWindow::new(1, now.checked_add(window).unwrap_or(now));
+        let opened = ThrottleWindow::new(1, saturating_add(now, window));
         let result = self.windows.entry(*key).and_compute_with(|held| {
             Op::Put(match held.map(|e| e.into_value()) {
                 Some(open) if now < open.ends_at => {
@@ -87,19 +87,20 @@ impl ThrottleStore for MemoryThrottleStore {
         Ok(result.into_entry().map_or(opened, |e| e.into_value()))
     }
 
-    async fn release(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+    async fn release(&self, key: &ThrottleKey, ends_at: SystemTime) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.windows
             .entry(*key)
             .and_compute_with(|held| match held.map(|e| e.into_value()) {
-                Some(open) if now < open.ends_at && open.count > 1 => {
+                Some(open) if open.ends_at != ends_at || now >= open.ends_at => Op::Nop,
+                Some(open) if open.count > 1 => {
                     Op::Put(ThrottleWindow::new(open.count - 1, open.ends_at))
                 }
                 // Nothing left to count: the key goes, so attempts taken back (a login
                 // abandoned while the hashing threads were busy) cannot fill the store
                 // and push out the counts that matter.
-                Some(open) if now < open.ends_at => Op::Remove,
-                _ => Op::Nop,
+                Some(_) => Op::Remove,
+                None => Op::Nop,
             });
         Ok(())
     }
@@ -124,12 +125,12 @@ mod tests {
         let window = Duration::from_secs(900);
         let kept = ThrottleKey::username("victim");
         store.hit(&kept, window).await.unwrap();
-        store.hit(&kept, window).await.unwrap();
-        store.release(&kept).await.unwrap();
+        let counted = store.hit(&kept, window).await.unwrap();
+        store.release(&kept, counted.ends_at).await.unwrap();
         for i in 0..100 {
             let key = ThrottleKey::username(&format!("filler-{i}"));
-            store.hit(&key, window).await.unwrap();
-            store.release(&key).await.unwrap();
+            let counted = store.hit(&key, window).await.unwrap();
+            store.release(&key, counted.ends_at).await.unwrap();
         }
         store.windows.run_pending_tasks();
         assert_eq!(

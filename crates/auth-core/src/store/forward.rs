@@ -152,13 +152,17 @@ impl<T: ThrottleStore + ?Sized> ThrottleStore for Arc<T> {
     {
         (**self).hit(key, window)
     }
-    fn release<'s, 'k, 'f>(&'s self, key: &'k ThrottleKey) -> StoreFuture<'f, ()>
+    fn release<'s, 'k, 'f>(
+        &'s self,
+        key: &'k ThrottleKey,
+        ends_at: SystemTime,
+    ) -> StoreFuture<'f, ()>
     where
         's: 'f,
         'k: 'f,
         Self: 'f,
     {
-        (**self).release(key)
+        (**self).release(key, ends_at)
     }
     fn reset<'s, 'k, 'f>(&'s self, key: &'k ThrottleKey) -> StoreFuture<'f, ()>
     where

@@ -84,8 +84,11 @@ impl ThrottleWindow {
 ///   key's window: of any number of concurrent hits, each sees a different count. A key
 ///   with no window in force (never hit, reset, or its window ended by the store's clock)
 ///   opens one now, lasting `window`, at a count of 1.
-/// - `release(key)` takes one attempt back: the count drops by one, never below zero; a
-///   key without a window in force is left alone.
+/// - `release(key, ends_at)` takes back one attempt counted in the window that ends at
+///   `ends_at` (as `hit` returned it): the count drops by one, never below zero, while
+///   that window is the key's window in force. A key whose window in force ends at any
+///   other instant, or that has none, is left alone: an attempt counted in a window that
+///   has ended never lowers the next window's count.
 /// - `reset(key)` forgets the key's count.
 /// - Windows end by the store's [`Clock`](crate::Clock), at millisecond precision; native
 ///   expiry is only garbage collection.
@@ -99,8 +102,8 @@ pub trait ThrottleStore: Send + Sync + 'static {
     /// Counts one attempt under `key`.
     async fn hit(&self, key: &ThrottleKey, window: Duration) -> Result<ThrottleWindow, StoreError>;
 
-    /// Takes one attempt back.
-    async fn release(&self, key: &ThrottleKey) -> Result<(), StoreError>;
+    /// Takes back one attempt counted under `key` in the window ending at `ends_at`.
+    async fn release(&self, key: &ThrottleKey, ends_at: SystemTime) -> Result<(), StoreError>;
 
     /// Forgets `key`'s count.
     async fn reset(&self, key: &ThrottleKey) -> Result<(), StoreError>;

@@ -12,7 +12,8 @@ pub(crate) struct ThrottleSql {
     /// `$1` key: reads `hits, ends_at` back, inside the transaction that ran `hit`, where
     /// the dialect cannot return them from the upsert (MySQL).
     pub(crate) read_hit: Option<Sql>,
-    /// `$1` key, `$2` now: one hit fewer in an open window, never below zero.
+    /// `$1` key, `$2` now, `$3` the end of the window the hit was counted in: one hit
+    /// fewer in that window while it is open, never below zero.
     pub(crate) release: Sql,
     /// `$1` key.
     pub(crate) reset: Sql,
@@ -55,7 +56,7 @@ impl ThrottleSql {
                 flavor,
                 &format!(
                     "UPDATE {t} SET hits = hits - 1 \
-                     WHERE throttle_key = $1 AND ends_at > $2 AND hits > 0"
+                     WHERE throttle_key = $1 AND ends_at > $2 AND ends_at = $3 AND hits > 0"
                 ),
             ),
             reset: Sql::new(flavor, &format!("DELETE FROM {t} WHERE throttle_key = $1")),
