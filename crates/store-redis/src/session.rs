@@ -305,15 +305,24 @@ impl RedisSessionStore {
 /// no push reports them (NOLOOP), so the cache must forget them itself, also when the
 /// call's future is dropped after the script may have run. Otherwise no invalidation would
 /// ever come for them, and this node would go on serving the deleted sessions.
+/// Reads in flight meanwhile install nothing: one may have been answered before the
+/// script ran and complete after another read saw the session gone.
 struct ForgetSubject<'a> {
     cache: &'a SessionEntries,
     subject: &'a str,
 }
 
+impl<'a> ForgetSubject<'a> {
+    fn begin(cache: &'a SessionEntries, subject: &'a str) -> Self {
+        cache.begin_forget();
+        Self { cache, subject }
+    }
+}
+
 impl Drop for ForgetSubject<'_> {
     fn drop(&mut self) {
         self.cache
-            .forget_where(|record| record.subject == self.subject);
+            .end_forget(|record| record.subject == self.subject);
     }
 }
 
@@ -409,7 +418,7 @@ impl SessionStore for RedisSessionStore {
         let _forget = self
             .cache
             .as_deref()
-            .map(|cache| ForgetSubject { cache, subject });
+            .map(|cache| ForgetSubject::begin(cache, subject));
         self.delete_subject_in_redis(subject).await
     }
 

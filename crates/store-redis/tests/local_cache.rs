@@ -219,6 +219,86 @@ async fn a_cancelled_delete_subject_still_forgets_the_sessions_held_here() {
     }
 }
 
+type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Polls `f` once; whether it completed.
+fn poll_once<T>(f: &mut Pending<'_, T>) -> bool {
+    let waker = std::task::Waker::noop();
+    f.as_mut()
+        .poll(&mut std::task::Context::from_waker(waker))
+        .is_ready()
+}
+
+/// A read answered before a delete ran, but completed after another read on this node saw
+/// the session gone, must not put the session back in the cache: the node would serve a
+/// logged-out session again until the delete's own call completed (however long its
+/// future waits to be polled). For `delete` and for "log out everywhere".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_seen_gone_never_comes_back_while_its_delete_is_in_flight() {
+    let (_, a, b) = shared_pair().await;
+    let (cached, other) = (a.sessions().unwrap(), b.sessions().unwrap());
+    // The first call starts the invalidation link; from then on a read leaves at once.
+    cached
+        .load(&SessionId::generate().unwrap().key())
+        .await
+        .unwrap();
+    for everywhere in [false, true] {
+        // A call may complete within its first poll (a fast reply): then try again.
+        let mut tried = 0;
+        loop {
+            tried += 1;
+            assert!(tried < 50, "every call completed within its first poll");
+            let key = SessionId::generate().unwrap().key();
+            let subject = common::fresh_prefix();
+            // Written elsewhere, so this node holds nothing yet and its reads go out.
+            other.create(&key, &session(&subject)).await.unwrap();
+            let mut read: Pending<'_, _> = Box::pin(cached.load(&key));
+            if poll_once(&mut read) {
+                continue;
+            }
+            let mut delete: Pending<'_, _> = if everywhere {
+                Box::pin(async { cached.delete_subject(&subject).await.map(|_| ()) })
+            } else {
+                Box::pin(async { cached.delete(&key).await.map(|_| ()) })
+            };
+            if poll_once(&mut delete) {
+                continue;
+            }
+            // Polled again only until another instance sees the delete, so that it is
+            // still in flight then (a script sent the first time may take two trips).
+            let started = Instant::now();
+            let mut completed = false;
+            while other.load(&key).await.unwrap().is_some() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "the delete never ran"
+                );
+                completed = poll_once(&mut delete);
+                if completed {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            if completed {
+                continue;
+            }
+            assert_eq!(cached.load(&key).await.unwrap(), None, "seen gone here");
+            if read.await.unwrap().is_none() {
+                // The read left after the delete after all: nothing was at stake.
+                delete.await.unwrap();
+                continue;
+            }
+            assert_eq!(
+                cached.load(&key).await.unwrap(),
+                None,
+                "a session seen gone came back from memory (everywhere: {everywhere})"
+            );
+            delete.await.unwrap();
+            break;
+        }
+    }
+}
+
 fn session(subject: &str) -> SessionRecord {
     let now = SystemTime::now();
     SessionRecord::new(subject, b"{}".to_vec(), now, now + Duration::from_secs(600))

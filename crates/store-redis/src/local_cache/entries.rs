@@ -7,8 +7,10 @@
 //! everywhere" moves the epoch on, which voids every open ticket. When the operation
 //! completes, its result is installed only if its ticket is still clean; a local write also
 //! marks the other open tickets on its key, since Redis does not tell this connection about
-//! its own writes. A read whose ticket is void installs nothing; a write whose ticket is void
-//! removes the key. Hits never take the lock.
+//! its own writes. A read that completes while a local write on its key (or a subject-wide
+//! forget) is in flight is not clean either: Redis may hold the write already, another read
+//! may have seen it, and what this read carries may be older. A read whose ticket is void
+//! installs nothing; a write whose ticket is void removes the key. Hits never take the lock.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +46,9 @@ pub(crate) struct Entries<V> {
 struct Guard {
     /// Moves on at every flush (and every subject-wide forget): voids every open ticket.
     epoch: u64,
+    /// Subject-wide forgets in flight: their script may already have deleted keys this
+    /// process cannot name, so no read installs anything until they end.
+    forgetting: usize,
     /// The keys with open tickets.
     pending: HashMap<Key, Pending>,
 }
@@ -54,6 +59,9 @@ struct Pending {
     holders: usize,
     /// Invalidations (pushed or local) seen while any ticket was open.
     marks: u64,
+    /// Open write tickets: Redis may already hold the write, so what a read returns now
+    /// may be older than what another read already saw; no read installs until they close.
+    writers: usize,
 }
 
 /// Whether a ticket's operation reads or writes its key.
@@ -113,6 +121,9 @@ impl<V: Clone + PartialEq + Send + Sync + 'static> Entries<V> {
         let epoch = guard.epoch;
         let pending = guard.pending.entry(key.into()).or_default();
         pending.holders += 1;
+        if intent == Intent::Write {
+            pending.writers += 1;
+        }
         Ticket {
             entries: self,
             key: key.into(),
@@ -123,12 +134,18 @@ impl<V: Clone + PartialEq + Send + Sync + 'static> Entries<V> {
         }
     }
 
-    /// Drops every value for which `matches` holds and voids every open ticket: for a
-    /// change whose keys this process cannot name (a subject's sessions deleted by a
-    /// script).
-    pub(crate) fn forget_where(&self, matches: impl Fn(&V) -> bool) {
+    /// Starts a change whose keys this process cannot name (a subject's sessions deleted
+    /// by a script): until [`end_forget`](Self::end_forget), no read installs.
+    pub(crate) fn begin_forget(&self) {
+        self.lock().forgetting += 1;
+    }
+
+    /// Ends what [`begin_forget`](Self::begin_forget) started: drops every value for which
+    /// `matches` holds and voids every open ticket.
+    pub(crate) fn end_forget(&self, matches: impl Fn(&V) -> bool) {
         let mut guard = self.lock();
         guard.epoch += 1;
+        guard.forgetting = guard.forgetting.saturating_sub(1);
         for (key, value) in self.values.iter() {
             if matches(&value) {
                 self.values.invalidate(key.as_ref());
@@ -153,9 +170,13 @@ impl<V: Clone + PartialEq + Send + Sync + 'static> Entries<V> {
         let Some(pending) = guard.pending.get_mut(&ticket.key) else {
             return false;
         };
-        let clean = epoch == ticket.epoch && pending.marks == ticket.marks;
-        if ticket.intent == Intent::Write {
-            pending.marks += 1;
+        let mut clean = epoch == ticket.epoch && pending.marks == ticket.marks;
+        match ticket.intent {
+            Intent::Write => {
+                pending.marks += 1;
+                pending.writers = pending.writers.saturating_sub(1);
+            }
+            Intent::Read => clean &= pending.writers == 0 && guard.forgetting == 0,
         }
         pending.holders = pending.holders.saturating_sub(1);
         if pending.holders == 0 {
@@ -352,17 +373,43 @@ mod tests {
     }
 
     #[test]
-    fn forget_where_drops_matches_and_voids_every_ticket() {
+    fn a_read_answered_while_a_write_is_in_flight_installs_nothing() {
+        let e = entries();
+        // The read left before the write and may carry the value the write replaced,
+        // though another read may already have seen the write in Redis.
+        let read = e.begin(K, Intent::Read);
+        let write = e.begin(K, Intent::Write);
+        read.read(Some(1));
+        assert_eq!(e.get(K), None);
+        // So may a read that leaves after the write did, while it is in flight.
+        e.begin(K, Intent::Read).read(Some(1));
+        assert_eq!(e.get(K), None);
+        write.write(|_| None);
+        e.begin(K, Intent::Read).read(Some(2));
+        assert_eq!(
+            e.get(K),
+            Some(2),
+            "reads install again once the write closed"
+        );
+    }
+
+    #[test]
+    fn a_forget_drops_matches_voids_every_ticket_and_blocks_installs_meanwhile() {
         let e = entries();
         e.begin(b"a", Intent::Read).read(Some(1));
         e.begin(b"b", Intent::Read).read(Some(2));
         let read = e.begin(b"c", Intent::Read);
-        e.forget_where(|v| *v == 1);
+        e.begin_forget();
+        e.begin(b"d", Intent::Read).read(Some(1));
+        assert_eq!(e.get(b"d"), None, "no install while a forget is in flight");
+        e.end_forget(|v| *v == 1);
         read.read(Some(1));
         assert_eq!(
             (e.get(b"a"), e.get(b"b"), e.get(b"c")),
             (None, Some(2), None)
         );
+        e.begin(b"d", Intent::Read).read(Some(4));
+        assert_eq!(e.get(b"d"), Some(4), "installs again once it ended");
     }
 
     #[test]
