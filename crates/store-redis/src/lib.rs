@@ -95,7 +95,12 @@
 //!   `delete`, `delete_subject` or revocation drops the local entries it concerns, also
 //!   when the caller drops the call's future while the command may already have run.
 //! - **A write anywhere else evicts the entry here within milliseconds**: Redis pushes the
-//!   invalidation of every key this process has read, as the write happens.
+//!   invalidation of every key this process has read, as the write happens. "Within
+//!   milliseconds", not "before the writer's call returns": the push travels beside the
+//!   writer's reply, so a check here made in the same millisecond may still see the old
+//!   entry (the cluster harness measures the window, docs/benchmarks.md). The invalidation
+//!   connections run on a thread of their own, so a runtime that is blocked or gone
+//!   (a blocking handler on a single-threaded runtime) holds back no invalidation.
 //! - **No stale answer**: entries carry the version they were read at, and a read that
 //!   raced an invalidation (or a reconnection) is never kept, so a late answer cannot bring
 //!   older data back.
@@ -117,7 +122,15 @@
 //! - **Redis Cluster too**: each cached store tracks on its own connection to the master
 //!   that serves its slot, and follows the slot when it moves. While that slot migrates
 //!   (the source answers `ASK`), the cached store answers `Unavailable`, failing closed,
-//!   until the move ends; the uncached stores follow `ASK`.
+//!   until the move ends; the uncached stores follow `ASK`. A slot handed to another node
+//!   without a migration (`CLUSTER SETSLOT ... NODE`, a forced reassignment) pushes
+//!   nothing: the link notices at its next probe (`MOVED`), so such a topology change is
+//!   inside the same `heartbeat + timeout` window as a silent partition; on a cluster
+//!   whose slots move, prefer a short heartbeat.
+//! - **Not with `SWAPDB`**: swapping databases changes every key without an invalidation
+//!   (Redis pushes none for it), so a cached process would go on answering from the old
+//!   database. `FLUSHDB`, `FLUSHALL` and a replica's full resynchronisation do push, and
+//!   flush the cache.
 //!
 //! Each cached store opens one more connection per process (to its node) and carries all
 //! of its commands on it; refresh-token and throttle stores are never cached. Counters are

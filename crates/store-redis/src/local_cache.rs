@@ -64,10 +64,20 @@
 //!    sent within the last `heartbeat + timeout` was answered: a link that went silent (a
 //!    partition, a stopped server) fails closed within that bound.
 //!
+//! 5. **A thread for the links**: every link's task, and the connection it opens, run on
+//!    one current-thread runtime on a thread of its own, so pushes are read while the
+//!    application's runtimes are blocked or gone; a link on the runtime that first used
+//!    the store would stop reading while a blocking handler held that runtime, and the
+//!    store's other runtimes would go on serving hits.
+//! 6. **Reads beside writes**: a read that completes while a write through the link on its
+//!    key (or a subject-wide delete) is in flight installs nothing: Redis may already hold
+//!    the write and another read may have seen it, so what this read carries may be older.
+//!
 //! What remains is the window of the heartbeat: a write elsewhere whose invalidation is
-//! lost in a network partition that drops packets silently (no reset, no close) is missed
-//! until the probe fails, `heartbeat + timeout` at most. A closed or reset connection is
-//! seen at once.
+//! lost in a network partition that drops packets silently (no reset, no close), or never
+//! sent (a cluster slot reassigned without a migration, `SWAPDB`), is missed until the
+//! probe fails, `heartbeat + timeout` at most (never, for `SWAPDB`, which moves no slot).
+//! A closed or reset connection is seen at once.
 
 pub(crate) mod entries;
 pub(crate) mod link;

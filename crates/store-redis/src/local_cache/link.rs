@@ -1,6 +1,7 @@
 //! The tracked connection of one cached store: a RESP3 connection of our own to the node
 //! that holds the store's keys, with `CLIENT TRACKING ON NOLOOP`, kept alive by a
-//! heartbeat task, and carrying every command of that store.
+//! heartbeat task on a thread shared by every link, and carrying every command of that
+//! store.
 //!
 //! States: `Down` (connecting; nothing is served) and `Up` (a connection whose tracking is
 //! on, confirmed by a probe sent at most `heartbeat + timeout` ago). Leaving `Up` flushes
@@ -9,7 +10,7 @@
 //! (its `Disconnection` push, a failed probe) are ignored once it has been replaced.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use auth_core::StoreError;
@@ -100,7 +101,8 @@ pub enum CacheUnavailable {
     /// Redis answered that the store's keys are served elsewhere (a cluster slot moved).
     #[error("the store's keys moved to another cluster node")]
     Moved,
-    /// No tokio runtime to run the heartbeat on.
+    /// Called outside a tokio runtime, or the thread that runs every invalidation
+    /// connection could not be started.
     #[error("the local cache needs a tokio runtime")]
     NoRuntime,
 }
@@ -122,17 +124,21 @@ impl Link {
         self.shared.settings.timeout
     }
 
-    /// Starts the heartbeat task on the current runtime unless it runs.
+    /// Starts the heartbeat task on the links' own runtime unless it runs.
     fn ensure_started(&self) -> Result<(), StoreError> {
+        // Callers wait with tokio's timers: they need a runtime of their own.
+        tokio::runtime::Handle::try_current()
+            .map_err(|_| StoreError::unavailable(CacheUnavailable::NoRuntime))?;
         let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
         if task.as_ref().is_some_and(|t| !t.is_finished()) {
             return Ok(());
         }
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| StoreError::unavailable(CacheUnavailable::NoRuntime))?;
+        let runtime =
+            links_runtime().ok_or(StoreError::unavailable(CacheUnavailable::NoRuntime))?;
         if task.is_some() {
-            // The task ended with its runtime, and its connection with it: what it vouched
-            // for is unknown now. A new task starts connecting: wait for it as at start.
+            // The task ended (it runs until aborted, so it panicked), and its connection
+            // with it: what it vouched for is unknown now. A new task starts connecting:
+            // wait for it as at start.
             self.shared.down(None);
             self.shared.state.send_replace(State::Down { lost: false });
         }
@@ -464,6 +470,29 @@ fn slot_owner(slots: Value, slot: u16) -> Result<(String, u16), StoreError> {
     }
     // No master serves it now (the cluster is resharding or down).
     Err(StoreError::unavailable(CacheUnavailable::Moved))
+}
+
+/// The runtime every link's task runs on, with the connection it opens (redis-rs drives a
+/// connection on the runtime that opened it): a thread of its own, so that pushes are read
+/// and probes answered while the application's runtimes are busy, blocked or gone. Serving
+/// a hit trusts that the link reads every push promptly; a link on a runtime that a
+/// blocking handler stalls would miss invalidations while other runtimes kept serving.
+fn links_runtime() -> Option<tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name("store-redis-cache".into())
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                .ok()?;
+            Some(handle)
+        })
+        .clone()
 }
 
 /// The heartbeat task: connects (with backoff), then watches the connection until it is
