@@ -1,7 +1,7 @@
 //! [`RedisRevocationStore`]: revoked JWTs and per-subject "not before" instants.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use auth_core::store::{RevocationStore, TokenRef, check_subject, check_token_id};
@@ -214,10 +214,17 @@ impl RedisRevocationStore {
         Ok((now < from_nanos(until)).then(|| from_nanos(not_before)))
     }
 
+    /// The instant before which a revocation is over by every node's clock: node clocks
+    /// agree within the TTL slack, so one that ended here may still be in force on a node
+    /// whose clock is behind.
+    fn over_everywhere(&self, now: SystemTime) -> SystemTime {
+        now.checked_sub(self.shared.ttl_slack).unwrap_or(UNIX_EPOCH)
+    }
+
     /// Stores `until` at `key` unless a later deadline is already there.
     async fn revoke_until(&self, key: String, until: SystemTime) -> Result<(), StoreError> {
         let now = self.shared.clock.now();
-        if until <= now {
+        if until <= self.over_everywhere(now) {
             return Ok(());
         }
         let _: i64 = self
@@ -278,7 +285,7 @@ impl RevocationStore for RedisRevocationStore {
                         .key(&key)
                         .arg(instant(not_before))
                         .arg(instant(until))
-                        .arg(instant(now))
+                        .arg(instant(self.over_everywhere(now)))
                         .arg(ttl_millis(now, until, self.shared.ttl_slack)),
                 )
                 .await?;

@@ -208,6 +208,38 @@ async fn a_node_whose_clock_runs_ahead_never_hides_a_family_from_revoke_subject(
     assert!(matches!(rotated, Rotation::Unknown), "the family lives on");
 }
 
+/// A revocation written on the node whose clock runs ahead is kept while the node behind
+/// still accepts the token: by the writer's clock it is over, by the reader's it is not.
+/// The same for a subject's "not before", which a later write from the node ahead
+/// neither deletes nor moves back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs() {
+    let ((behind, a), (_, b)) = skewed_nodes().await;
+    let (a, b) = (a.revocations().unwrap(), b.revocations().unwrap());
+    let until = behind.now() + Duration::from_secs(1);
+    b.revoke("iss", "skewed", until).await.unwrap();
+    assert!(a.is_revoked("iss", "skewed").await.unwrap());
+    let family = auth_core::FamilyId::generate().unwrap();
+    b.revoke_family("iss", &family, until).await.unwrap();
+    let token = TokenRef::new("iss", "ivy", behind.now()).family(Some(&family));
+    assert!(a.is_token_revoked(&token).await.unwrap());
+
+    let not_before = behind.now();
+    a.revoke_subject("ivy", not_before, until).await.unwrap();
+    b.revoke_subject(
+        "ivy",
+        not_before - Duration::from_secs(60),
+        behind.now() + Duration::from_millis(500),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        a.subject_not_before("ivy").await.unwrap(),
+        Some(not_before),
+        "the node ahead deleted or moved back a \"not before\" still in force here"
+    );
+}
+
 /// Two processes' stores on one prefix, the second's clock 2 s ahead of the first's (less
 /// than the default TTL slack).
 async fn skewed_nodes() -> (

@@ -19,7 +19,11 @@
 //!   Unix milliseconds, compared with the store's [`Clock`](auth_core::Clock) (bound as a
 //!   value, never the database server's `NOW()`); what ends or starts a refusal (a
 //!   revocation's `until`, a subject's "not before", a throttle window's end) is rounded
-//!   up, so a refusal never ends early.
+//!   up, so a refusal never ends early. Each process decides by its own clock, with no
+//!   tolerance for skew: a process whose clock runs ahead by `d` skips writing, and purges,
+//!   a revocation in its last `d` while a process behind would still refuse by it. Keep
+//!   the clocks of every process on one database synchronised (NTP keeps them within
+//!   milliseconds).
 //! - Expired rows never load; [`PurgeHandle`] deletes them in the background, in bounded
 //!   batches.
 //! - Every store call is bounded in time ([`SqlStoresBuilder::timeout`], default

@@ -1,7 +1,8 @@
 -- Merges a subject's "not before" with the one in force: neither the instant nor the
 -- deadline ever moves backwards while the entry is live.
 -- KEYS[1] subject key (value: not_before .. until, 20 digits each)
--- ARGV[1] not_before (20 digits), ARGV[2] until (20 digits), ARGV[3] now (20 digits),
+-- ARGV[1] not_before (20 digits), ARGV[2] until (20 digits), ARGV[3] the instant before
+--   which an entry is over by every node's clock: now less the TTL slack (20 digits),
 --   ARGV[4] ttl ms for ARGV[2]
 -- Returns 1 if an entry is in force afterwards, 0 if not.
 local not_before, deadline = ARGV[1], ARGV[2]
