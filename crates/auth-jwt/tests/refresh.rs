@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
-use auth_core::{AuthError, ManualClock, SharedClock};
+use auth_core::{AuthError, Clock, ManualClock, RevocationStore, SharedClock};
 use auth_jwt::{Algorithm, Issuer, KeySet, SigningKey, Verifier};
 use serde::{Deserialize, Serialize};
 
@@ -239,6 +239,51 @@ async fn revoking_an_expired_token_still_revokes_its_family() {
             .refresh(pair.refresh_token.expose_secret())
             .await
             .is_err()
+    );
+}
+
+/// The issuer leaves to the store whether a token's revocation is still needed: with
+/// the issuer's clock ahead of the store's, a token its `exp` plus the leeway has passed
+/// by the issuer's clock, but not by the store's, is still revoked there.
+#[tokio::test]
+async fn a_logout_on_a_clock_ahead_still_revokes_what_the_store_may_accept() {
+    let (ahead, shared) = common::clock();
+    let behind = Arc::new(ManualClock::new(ahead.now()));
+    let keys = KeySet::with_signing_key(
+        shared.clone(),
+        "k",
+        SigningKey::generate(Algorithm::ES256).unwrap(),
+    )
+    .unwrap();
+    let revocations = MemoryRevocationStore::new(behind.clone());
+    let issuer = Issuer::builder(keys.clone(), shared.clone())
+        .issuer("https://issuer.test")
+        .build(
+            Arc::new(MemoryRefreshTokenStore::new(shared.clone())),
+            Arc::new(revocations.clone()),
+        )
+        .unwrap();
+    let pair = issuer.login("alice", &custom()).await.unwrap();
+    let verifier = Verifier::builder(keys, shared)
+        .issuer("https://issuer.test")
+        .build()
+        .unwrap();
+    let jti = verifier
+        .verify::<serde_json::Value>(&pair.access_token)
+        .unwrap()
+        .registered
+        .jti
+        .expect("a jti");
+    let past = Duration::from_secs(15 * 60) + auth_jwt::MAX_LEEWAY;
+    ahead.advance(past + Duration::from_secs(2));
+    behind.advance(past - Duration::from_secs(2));
+    issuer.revoke(&pair.access_token).await.unwrap();
+    assert!(
+        revocations
+            .is_revoked("https://issuer.test", &jti)
+            .await
+            .unwrap(),
+        "a store whose clock is behind still accepts the token until its own deadline"
     );
 }
 
