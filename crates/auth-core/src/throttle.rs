@@ -211,7 +211,8 @@ impl LoginThrottle {
             Some(key) => Some(inner.store.hit(key, inner.window).await?),
             None => None,
         };
-        let locked_until = match by_address {
+        // Ok: let through, the name counted in the window ending then; Err: locked until.
+        let verdict = match by_address {
             Some(window) if over(&window, inner.per_address) => Err(window.ends_at),
             _ => {
                 let by_name = inner.store.hit(&username_key, inner.window).await?;
@@ -223,7 +224,7 @@ impl LoginThrottle {
             }
         };
         let now = inner.clock.now();
-        let name_window_end = match locked_until {
+        let name_window_end = match verdict {
             Ok(ends_at) => ends_at,
             Err(until) => {
                 // Whole seconds, rounded up, and at least one: what `Retry-After` can say.
