@@ -389,6 +389,21 @@ async fn a_killed_server_fails_closed_and_comes_back_empty() {
         },
     )
     .await;
+    // The revocation store has a link of its own, which sees the loss on its own read.
+    within_bound(
+        "the cached revocation store fails closed once the server is gone",
+        || async {
+            match revocations.is_token_revoked(&token).await {
+                Ok(revoked) => {
+                    assert!(!revoked);
+                    false
+                }
+                Err(StoreError::Unavailable(_)) => true,
+                other => panic!("{other:?}"),
+            }
+        },
+    )
+    .await;
     // While it is down, every answer is Unavailable: nothing is served from memory.
     let down = Instant::now();
     while down.elapsed() < Duration::from_millis(300) {
