@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::SessionError;
+use crate::{JsonError, SessionError};
 
 /// The data of one session beside the bytes the store holds (which the session keeps in
 /// its shared record and passes in as `stored`): the decoded map (filled on first read),
@@ -66,7 +66,9 @@ impl Data {
         key: &str,
     ) -> Result<Option<T>, SessionError> {
         match self.map(stored)?.get(key) {
-            Some(value) => T::deserialize(value).map(Some).map_err(SessionError::Value),
+            Some(value) => T::deserialize(value).map(Some).map_err(|error| {
+                SessionError::Value(JsonError::reading(&error, std::any::type_name::<T>()))
+            }),
             None => Ok(None),
         }
     }
@@ -77,7 +79,7 @@ impl Data {
         key: &str,
         value: &T,
     ) -> Result<(), SessionError> {
-        let value = serde_json::to_value(value).map_err(SessionError::Value)?;
+        let value = serde_json::to_value(value).map_err(|_| unserializable())?;
         // Refused here, not only when saving, so the session never holds unsaveable data.
         check_nesting(std::iter::once(&value), 2)?;
         let map = self.map_mut(stored)?;
@@ -123,7 +125,13 @@ impl Data {
 /// later load could read it back.
 pub(crate) fn encode(map: &Map<String, Value>) -> Result<Vec<u8>, SessionError> {
     check_nesting(map.values(), 2)?;
-    serde_json::to_vec(map).map_err(SessionError::Value)
+    serde_json::to_vec(map).map_err(|_| unserializable())
+}
+
+/// serde_json's serializing errors may quote the value (a `Serialize` implementation's own
+/// message); none of it is kept.
+pub(crate) fn unserializable() -> SessionError {
+    SessionError::Value(JsonError::Unserializable)
 }
 
 /// The deepest nesting of arrays and objects, the data's own object included, that
@@ -145,9 +153,9 @@ fn check_nesting<'a>(
             _ => continue,
         };
         if level > MAX_NESTING {
-            return Err(SessionError::Value(serde::ser::Error::custom(format!(
-                "session data nests deeper than {MAX_NESTING} levels of arrays and objects"
-            ))));
+            return Err(SessionError::Value(JsonError::TooDeep {
+                limit: MAX_NESTING,
+            }));
         }
         pending.extend(children.map(|child| (child, level + 1)));
     }
@@ -158,7 +166,8 @@ pub(crate) fn decode(stored: &[u8]) -> Result<Map<String, Value>, SessionError> 
     if stored.is_empty() {
         return Ok(Map::new());
     }
-    serde_json::from_slice(stored).map_err(SessionError::CorruptData)
+    serde_json::from_slice(stored)
+        .map_err(|error| SessionError::CorruptData(JsonError::reading(&error, "a JSON object")))
 }
 
 #[cfg(test)]

@@ -32,16 +32,63 @@ pub enum SessionError {
     /// A value could not be converted to or from JSON (the type does not match what is
     /// stored under the key, or it does not serialize; initial data is not a JSON object).
     #[error("a session value could not be converted")]
-    Value(#[source] serde_json::Error),
+    Value(#[source] JsonError),
     /// The stored data is not a JSON object (written by something else, or damaged).
     #[error("the stored session data is not a JSON object")]
-    CorruptData(#[source] serde_json::Error),
+    CorruptData(#[source] JsonError),
     /// The store failed ([`StoreError::Unavailable`] among others): fail closed.
     #[error("the session store failed")]
     Store(#[source] StoreError),
     /// The system random number generator failed while making a new id.
     #[error("could not generate a session id")]
     Random(#[source] RandomError),
+}
+
+/// Why a value did not convert to or from JSON, said without the value: serde_json's own
+/// messages quote what they could not convert, and session data may hold secrets (a
+/// token kept in the session would reach a log through an error chain).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// Not valid JSON, or JSON that ends early, at this position.
+    #[error("not valid JSON (line {line}, column {column})")]
+    Syntax {
+        /// The line, from 1.
+        line: usize,
+        /// The column, from 1.
+        column: usize,
+    },
+    /// Valid JSON of another type or shape than the one asked for.
+    #[error("not {expected}")]
+    Shape {
+        /// What was asked for: a Rust type's name, or "a JSON object".
+        expected: &'static str,
+    },
+    /// The value does not serialize to JSON (a map with keys that are not strings, or a
+    /// `Serialize` implementation that fails).
+    #[error("the value does not serialize to JSON")]
+    Unserializable,
+    /// Arrays and objects nested deeper than `limit` levels (127, the data's own object
+    /// included): it would be written, but no later load could read it back.
+    #[error("nested deeper than {limit} levels of arrays and objects")]
+    TooDeep {
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
+}
+
+impl JsonError {
+    /// A reading error, keeping where and what kind it was and nothing of the text.
+    pub(crate) fn reading(error: &serde_json::Error, expected: &'static str) -> Self {
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Syntax | Category::Eof => Self::Syntax {
+                line: error.line(),
+                column: error.column(),
+            },
+            Category::Data | Category::Io => Self::Shape { expected },
+        }
+    }
 }
 
 impl From<StoreError> for SessionError {

@@ -147,7 +147,7 @@ pub mod fuzzing {
 
 pub use config::{ConfigError, SessionConfig};
 pub use cookie::{CookieConfig, CookieError, SameSite};
-pub use error::SessionError;
+pub use error::{JsonError, SessionError};
 pub use info::SessionInfo;
 pub use manager::{SessionManager, SessionManagerBuilder};
 pub use session::{ROLES_KEY, Session};

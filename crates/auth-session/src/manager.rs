@@ -11,9 +11,11 @@ use auth_core::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::data::{Data, encode};
+use crate::data::{Data, encode, unserializable};
 use crate::identity_memo::IdentityMemo;
-use crate::{ConfigError, CookieConfig, Session, SessionConfig, SessionError, SessionInfo};
+use crate::{
+    ConfigError, CookieConfig, JsonError, Session, SessionConfig, SessionError, SessionInfo,
+};
 
 /// The outcome of the expiry check on a load.
 enum Admission {
@@ -201,12 +203,12 @@ impl<S: SessionStore> SessionManager<S> {
         subject: impl Into<String>,
         data: &T,
     ) -> Result<Session, SessionError> {
-        let map = match serde_json::to_value(data).map_err(SessionError::Value)? {
+        let map = match serde_json::to_value(data).map_err(|_| unserializable())? {
             Value::Object(map) => map,
             _ => {
-                return Err(SessionError::Value(serde::de::Error::custom(
-                    "initial session data must serialize to a JSON object",
-                )));
+                return Err(SessionError::Value(JsonError::Shape {
+                    expected: "a JSON object (initial session data)",
+                }));
             }
         };
         let stored = encode(&map)?;

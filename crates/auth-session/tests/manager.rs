@@ -108,6 +108,59 @@ async fn initial_data_must_be_an_object() {
     assert!(manager.list("alice").await.unwrap().is_empty());
 }
 
+/// Session data may hold secrets (a token kept for a later call): an error about a value,
+/// or about damaged stored data, never quotes it, in its chain or its `Debug`, nor once it
+/// is an `AuthError` on its way to a log.
+#[tokio::test]
+async fn value_errors_never_quote_the_session_data() {
+    let (clock, manager) = setup();
+    let mut session = manager
+        .create("alice", &json!({ "oauth_token": "PLANTED-SECRET" }))
+        .await
+        .unwrap();
+    let quoted = |error: SessionError| {
+        let chain = format!("{error:#} {error:?}");
+        let auth = auth_core::AuthError::from(error);
+        let mut text = format!("{chain} {auth:#} {auth:?}");
+        let mut source = std::error::Error::source(&auth);
+        while let Some(cause) = source {
+            text.push_str(&format!(" {cause}"));
+            source = cause.source();
+        }
+        assert!(!text.is_empty());
+        text.contains("PLANTED")
+    };
+    let wrong_type = session.get::<u64>("oauth_token").unwrap_err();
+    assert!(matches!(
+        wrong_type,
+        SessionError::Value(auth_session::JsonError::Shape { expected: "u64" })
+    ));
+    assert!(!quoted(wrong_type));
+    #[derive(serde::Deserialize, Debug)]
+    struct Token {
+        _value: String,
+    }
+    assert!(!quoted(session.get::<Token>("oauth_token").unwrap_err()));
+
+    let now = clock.now();
+    for stored in [
+        &b"\"PLANTED-SECRET\""[..],
+        b"[\"PLANTED-SECRET\"]",
+        b"{\"k\": PLANTED}",
+    ] {
+        let key = plant(
+            &manager,
+            SessionRecord::new("bob", stored.to_vec(), now, now + Duration::from_secs(60)),
+        )
+        .await;
+        let loaded = manager.load(&key).await.unwrap().expect("live");
+        let error = loaded.get::<u64>("k").unwrap_err();
+        assert!(matches!(error, SessionError::CorruptData(_)), "{error:?}");
+        assert!(!quoted(error));
+    }
+    session.insert("fine", &1).unwrap();
+}
+
 #[tokio::test]
 async fn corrupt_stored_data_is_a_typed_error_not_a_failed_load() {
     let (clock, manager) = setup();
