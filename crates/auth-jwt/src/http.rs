@@ -88,10 +88,30 @@ impl std::fmt::Debug for HttpJwksSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = f.debug_struct("HttpJwksSource");
         match &self.target {
-            Target::Jwks(url) => out.field("jwks_uri", url),
+            Target::Jwks(url) => out.field("jwks_uri", &WithoutQuery(url)),
             Target::Discovery { issuer, .. } => out.field("issuer", issuer),
         };
         out.field("timeout", &self.timeout).finish_non_exhaustive()
+    }
+}
+
+/// A URL without its query, which may carry an access token (`?access_token=...`).
+struct WithoutQuery<'a>(&'a Uri);
+
+impl std::fmt::Debug for WithoutQuery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.0;
+        if let Some(scheme) = url.scheme_str() {
+            write!(f, "{scheme}://")?;
+        }
+        if let Some(authority) = url.authority() {
+            write!(f, "{authority}")?;
+        }
+        f.write_str(url.path())?;
+        if url.query().is_some() {
+            f.write_str("?<redacted>")?;
+        }
+        Ok(())
     }
 }
 

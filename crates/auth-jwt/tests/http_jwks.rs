@@ -840,3 +840,22 @@ async fn a_local_issuer_and_a_remote_one_share_a_verifier() {
         .unwrap();
     assert_eq!(provider.jwks_hits(), 1);
 }
+
+/// A JWK Set URL may carry an access token in its query: the source's `Debug` shows where
+/// it fetches from, never the query.
+#[test]
+fn debug_never_shows_the_urls_query() {
+    let source = HttpJwksSource::new("https://keys.example/jwks?access_token=PLANTED").unwrap();
+    let debug = format!("{source:?}");
+    assert!(
+        debug.contains("https://keys.example/jwks?<redacted>"),
+        "{debug}"
+    );
+    assert!(!debug.contains("PLANTED"), "{debug}");
+    let plain = format!(
+        "{:?}",
+        HttpJwksSource::new("https://keys.example/jwks").unwrap()
+    );
+    assert!(plain.contains("https://keys.example/jwks"), "{plain}");
+    assert!(!plain.contains('?'), "{plain}");
+}
