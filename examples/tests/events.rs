@@ -133,3 +133,33 @@ async fn every_decision_is_an_event_and_no_event_holds_a_secret() {
         "user names never appear, only their digests"
     );
 }
+
+/// The demo's default log leaves out sqlx's warning about an unknown URL parameter, which
+/// quotes the parameter's value: a mistyped password parameter (`?passwd=`) would be
+/// logged in clear. The start-up error names the store without it too.
+#[test]
+fn a_mistyped_password_parameter_never_reaches_the_log() {
+    let url = std::env::var("POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let address = url
+        .split('@')
+        .next_back()
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    assert!(
+        std::net::TcpStream::connect(address).is_ok(),
+        "PostgreSQL is not reachable at {url}: start it or set POSTGRES_URL"
+    );
+    // A role that does not exist: refused at once, after sqlx has read the parameters.
+    let store = format!("postgres://no_such_role_here@{address}/test?passwd=PLANTED-pw");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--addr", "127.0.0.1:0", "--store", &store])
+        .env_remove("RUST_LOG")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("connecting to postgres://"), "{stderr}");
+    assert!(!stderr.contains("PLANTED"), "{stderr}");
+}

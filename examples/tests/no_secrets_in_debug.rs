@@ -100,11 +100,17 @@ async fn no_public_type_prints_the_credential_it_holds() {
     );
     assert_hidden("Issuer", &issuer, &d);
 
-    // The demo's configuration names its store by URL, password included.
+    // The demo's configuration names its store by URL, password included, in any shape
+    // the URL parsers accept or half-accept.
     let password = "hunter2-hunter2-hunter2";
     for url in [
         format!("redis://default:{password}@127.0.0.1:6379"),
         format!("postgres://app:{password}@db.internal:5432/app"),
+        format!("redis://:p@{password}@127.0.0.1:1"),
+        format!("redis://:{password}?x@127.0.0.1:1"),
+        format!("redis+cluster://:a@127.0.0.1:1,:{password}@127.0.0.1:2"),
+        format!("postgres://u@127.0.0.1/db?password={password}"),
+        format!("mysql://root:{password}@[::1]:3306/x#frag"),
     ] {
         let store: StoreChoice = url.parse().unwrap();
         assert_hidden("StoreChoice", &store, password);
@@ -114,4 +120,40 @@ async fn no_public_type_prints_the_credential_it_holds() {
         };
         assert_hidden("DemoConfig", &config, password);
     }
+
+    // A user of the demo's directory: its argon2 hash is what a word list needs.
+    let user = authkit_examples::demo::users::authenticate("alice", "wonderland", &mut Vec::new())
+        .expect("the demo's user");
+    assert_hidden("User", &user, "icDqscsF7J6IeNmlFuichf3aOjxr9BTjYt6N0kzLwPM");
+}
+
+/// The demo's start-up errors name the store without its password: a server it cannot
+/// reach, and a store URL it does not know.
+#[tokio::test]
+async fn start_up_errors_never_print_the_store_password() {
+    let password = "hunter2-hunter2-hunter2";
+    // (A SQL URL goes through the same redaction, which the test above covers; sqlx
+    // retries a refused connection until the timeout, seconds this test need not spend.)
+    for url in [
+        format!("redis://:p@{password}@127.0.0.1:1"),
+        format!("redis+cluster://:a@127.0.0.1:1,:{password}@127.0.0.1:2"),
+    ] {
+        let config = DemoConfig {
+            store: url.parse().unwrap(),
+            ..DemoConfig::default()
+        };
+        let error = authkit_examples::demo::app(&config, "http://127.0.0.1")
+            .await
+            .err()
+            .expect("nothing listens on port 1");
+        let text = format!("{error:#} {error:?}");
+        assert!(text.contains("connecting to"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    let error = format!("valkey://:{password}@127.0.0.1:6379")
+        .parse::<StoreChoice>()
+        .unwrap_err();
+    let text = format!("{error:#} {error:?}");
+    assert!(text.contains("\"valkey\""), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
 }

@@ -293,6 +293,10 @@ impl<DB: Backend> SqlStores<DB> {
 ///
 /// Fails with [`ConfigError::Unreachable`] if the database cannot be reached, and
 /// [`ConfigError::InvalidConnection`] if it refuses the settings.
+///
+/// sqlx logs a URL parameter it does not know, *with its value*, as a `WARN` event (target
+/// `sqlx_postgres::options` or `sqlx_mysql::options`): spell a password parameter the way
+/// sqlx reads it (`password=`), or keep it in the userinfo, or filter those targets.
 pub async fn connect<DB: Backend>(url: &str) -> Result<Pool<DB>, ConfigError> {
     DB::pool_options(url)
         .connect(url)

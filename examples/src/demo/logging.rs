@@ -3,9 +3,14 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Prints events to standard error, filtered by `RUST_LOG` (default `info`).
+/// Prints events to standard error, filtered by `RUST_LOG` (default `info`, less sqlx's
+/// warnings about URL parameters).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // sqlx warns about a URL parameter it does not know with the parameter's value, which
+    // may be a mistyped password (`?passwd=`): not in the demo's default log.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx_postgres::options=error,sqlx_mysql::options=error")
+    });
     // A second call (a test that starts several demos) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -46,30 +46,40 @@ impl std::fmt::Debug for StoreChoice {
             Self::Memory => f.write_str("Memory"),
             Self::Redis { url, prefix } => f
                 .debug_struct("Redis")
-                .field("url", &without_password(url))
+                .field("url", &redacted(url))
                 .field("prefix", prefix)
                 .finish(),
             Self::Sql { url, prefix } => f
                 .debug_struct("Sql")
-                .field("url", &without_password(url))
+                .field("url", &redacted(url))
                 .field("prefix", prefix)
                 .finish(),
         }
     }
 }
 
-/// `scheme://user:<redacted>@host/...` for a URL that carries a password.
-fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// What the demo prints of a store URL: nothing up to its last `@` (the userinfo of every
+/// host a cluster URL lists, so that an unencoded `@`, `:` or `,` in a password cannot leave
+/// a piece of it) and no query or fragment (sqlx reads a `?password=`).
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:<redacted>@{host}")
-        }
-        _ => url.to_owned(),
-    }
+    let (userinfo, rest) = match rest.rsplit_once('@') {
+        Some((_, rest)) => ("<redacted>@", rest),
+        None => ("", rest),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    format!("{scheme}{userinfo}{rest}")
+}
+
+/// The scheme a mistyped store names, and nothing after it: the rest may be a password.
+fn scheme_of(text: &str) -> String {
+    text.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        .take(32)
+        .collect()
 }
 
 impl StoreChoice {
@@ -122,8 +132,9 @@ impl FromStr for StoreChoice {
                 })
             }
             other => anyhow::bail!(
-                "unknown store {other:?}: expected `memory`, redis://, postgres://, \
-                 mysql:// or sqlite://"
+                "unknown store (scheme {:?}): expected `memory`, redis://, postgres://, \
+                 mysql:// or sqlite://",
+                scheme_of(other)
             ),
         }
     }
@@ -146,7 +157,7 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 async fn sql<DB: Backend>(url: &str, prefix: &str, clock: SharedClock) -> anyhow::Result<Stores> {
     let pool = store_sql::connect::<DB>(url)
         .await
-        .with_context(|| format!("connecting to {url}"))?;
+        .with_context(|| format!("connecting to {}", redacted(url)))?;
     let stores = SqlStores::builder(pool)
         .prefix(TablePrefix::new(prefix)?)
         .clock(clock)
@@ -207,7 +218,7 @@ impl StoreChoice {
                     }
                     None => RedisConnection::connect(url).await,
                 }
-                .with_context(|| format!("connecting to Redis at {}", without_password(url)))?;
+                .with_context(|| format!("connecting to Redis at {}", redacted(url)))?;
                 let mut builder = RedisStoreBuilder::new(connection)
                     .prefix(prefix.as_str())
                     .clock(clock);

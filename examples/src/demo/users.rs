@@ -3,8 +3,8 @@
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-/// A user who can log in.
-#[derive(Debug)]
+/// A user who can log in. Its `Debug` leaves the password hash out: a hash is all a word
+/// list needs.
 pub struct User {
     /// The login name, also the subject of sessions and tokens.
     pub name: &'static str,
@@ -12,6 +12,15 @@ pub struct User {
     hash: &'static str,
     /// The user's roles.
     pub roles: &'static [&'static str],
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `alice` / `wonderland` (admin) and `bob` / `builder` (user). The hashes are argon2id
