@@ -30,6 +30,13 @@ async fn browser_login_sets_a_hardened_cookie_and_shows_the_home_page(demo: Demo
     let cookie = cookie_of(&response);
     let home = demo.get("/", Some(&cookie)).await;
     assert_eq!(home.status(), StatusCode::OK);
+    // Pages that show the user are never cached (a shared cache, the history after logout).
+    assert_eq!(home.headers()["cache-control"], "no-store");
+    for path in ["/admin", "/api/me"] {
+        let page = demo.get(path, Some(&cookie)).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(page.headers()["cache-control"], "no-store", "{path}");
+    }
     let html = home.text().await.unwrap();
     assert!(html.contains("Hello, alice"), "{html}");
     assert!(html.contains("(this browser)"));

@@ -20,6 +20,8 @@ use auth_tower::{AuthLayer, JwtLayer, SessionLayer};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
@@ -140,7 +142,8 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
                 .issuer(issuer.clone())
                 .optional()
                 .build(),
-        );
+        )
+        .layer(axum::middleware::map_response(no_store));
     let open = Router::new()
         .route("/api/token", post(api::token))
         .route("/api/token/refresh", post(api::refresh))
@@ -149,11 +152,14 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         .route("/app.js", get(pages::script))
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/.well-known/openid-configuration", get(api::discovery));
-    let either = Router::new().route("/api/me", get(api::me)).layer(
-        AuthLayer::builder(verifier.clone(), sessions.clone())
-            .cookie_config(cookies)
-            .build(),
-    );
+    let either = Router::new()
+        .route("/api/me", get(api::me))
+        .layer(
+            AuthLayer::builder(verifier.clone(), sessions.clone())
+                .cookie_config(cookies)
+                .build(),
+        )
+        .layer(axum::middleware::map_response(no_store));
     let bearer = Router::new()
         .route("/api/logout", post(api::logout))
         .layer(JwtLayer::new(verifier));
@@ -172,6 +178,17 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         .merge(either)
         .merge(bearer)
         .with_state(state))
+}
+
+/// Pages and `/api/me` show who is logged in, their roles and sessions: no cache may keep
+/// them (a shared cache, or the browser's history after a logout). A response that says
+/// otherwise keeps its own header.
+async fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves the demo on `addr` until `shutdown` completes. Returns the bound address
