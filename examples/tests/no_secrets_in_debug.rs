@@ -144,8 +144,7 @@ async fn start_up_errors_never_print_the_store_password() {
         };
         let error = authkit_examples::demo::app(&config, "http://127.0.0.1")
             .await
-            .err()
-            .expect("nothing listens on port 1");
+            .expect_err("nothing listens on port 1");
         let text = format!("{error:#} {error:?}");
         assert!(text.contains("connecting to"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
