@@ -7,6 +7,7 @@ mod keys;
 pub mod logging;
 mod pages;
 pub mod passwords;
+mod server;
 mod stores;
 pub mod users;
 
@@ -23,9 +24,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use serde_json::{Map, Value, json};
 
 pub use keys::{JwtAlg, KeyFile};
+pub use server::ConnectionLimits;
+use server::LimitedListener;
 pub use stores::{DEFAULT_PREFIX, StoreChoice};
 
 /// The audience of the demo's access tokens.
@@ -52,6 +56,8 @@ pub struct DemoConfig {
     /// With a Redis store: serve session loads and revocation checks from process memory
     /// that Redis keeps exact (store-redis' local cache).
     pub local_cache: bool,
+    /// How long a connection may stay silent, and how many may be open.
+    pub connection_limits: ConnectionLimits,
 }
 
 impl Default for DemoConfig {
@@ -63,6 +69,7 @@ impl Default for DemoConfig {
             keys: None,
             issuer: None,
             local_cache: false,
+            connection_limits: ConnectionLimits::default(),
         }
     }
 }
@@ -207,7 +214,9 @@ pub async fn serve(
         .unwrap_or_else(|| format!("http://{local}"));
     let app = app(&config, issuer.trim_end_matches('/')).await?;
     bound(local);
-    // The peer's address feeds the per-address login throttle.
+    // The peer's address feeds the per-address login throttle. (`tap_io` does nothing to
+    // the connection: axum implements `ConnectInfo` for any listener's address through it.)
+    let listener = LimitedListener::new(listener, config.connection_limits).tap_io(|_| ());
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
