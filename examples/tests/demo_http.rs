@@ -670,3 +670,40 @@ async fn two_nodes_on_one_redis_share_the_throttle_and_the_logout() {
         .await;
     assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// A path the demo does not serve is 404 whatever the request carries: the layers guard
+/// their own routes, not the fallback (so a probe is neither a 401 nor a credential check).
+#[tokio::test]
+async fn unknown_paths_are_404_whatever_the_credential() {
+    let demo = Demo::start_memory().await;
+    let token = demo.token("alice", "wonderland").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = cookie_of(&demo.login("bob", "builder", None).await);
+    assert_eq!(
+        demo.get("/nope", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        demo.get("/nope", Some(&cookie)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        demo.get_bearer("/nope", &token).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        demo.get_bearer("/api/nope", "not-a-token").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The guarded routes still refuse.
+    assert_eq!(
+        demo.post_form("/api/logout", None, "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        demo.get("/api/me", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

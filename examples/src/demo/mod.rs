@@ -142,7 +142,7 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         .route("/logout-all", post(pages::logout_all))
         .route("/admin", get(pages::admin))
         .route("/demo/token", post(pages::demo_token))
-        .layer(
+        .route_layer(
             SessionLayer::builder(sessions.clone())
                 .cookie_config(cookies.clone())
                 // "Log out everywhere" ends the user's API tokens too.
@@ -150,7 +150,7 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
                 .optional()
                 .build(),
         )
-        .layer(axum::middleware::map_response(no_store));
+        .route_layer(axum::middleware::map_response(no_store));
     let open = Router::new()
         .route("/api/token", post(api::token))
         .route("/api/token/refresh", post(api::refresh))
@@ -161,15 +161,15 @@ pub async fn app(config: &DemoConfig, issuer_url: &str) -> anyhow::Result<Router
         .route("/.well-known/openid-configuration", get(api::discovery));
     let either = Router::new()
         .route("/api/me", get(api::me))
-        .layer(
+        .route_layer(
             AuthLayer::builder(verifier.clone(), sessions.clone())
                 .cookie_config(cookies)
                 .build(),
         )
-        .layer(axum::middleware::map_response(no_store));
+        .route_layer(axum::middleware::map_response(no_store));
     let bearer = Router::new()
         .route("/api/logout", post(api::logout))
-        .layer(JwtLayer::new(verifier));
+        .route_layer(JwtLayer::new(verifier));
     let state = AppState(Arc::new(Shared {
         sessions,
         issuer,
