@@ -104,7 +104,9 @@ impl axum::serve::Listener for LimitedListener {
             let (stream, peer) = axum::serve::Listener::accept(&mut self.inner).await;
             let Some(address) = AddressSlot::take(&self.open, peer.ip(), self.limits.per_address)
             else {
-                tracing::warn!(
+                // Debug, not warn: a client opening connections in a loop would otherwise
+                // write a log line for each.
+                tracing::debug!(
                     event = "connection.refused",
                     why = "too many from one address"
                 );
