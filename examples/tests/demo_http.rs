@@ -707,3 +707,61 @@ async fn unknown_paths_are_404_whatever_the_credential() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// `--issuer` is published and signed exactly as given (a verifier compares `iss` byte for
+/// byte), the discovery URLs under it without a doubled slash; a value that cannot be an
+/// issuer, or no value on an address no client can use, stops the demo with a reason.
+#[tokio::test]
+async fn the_issuer_is_kept_exactly_and_checked() {
+    use authkit_examples::demo::{DemoConfig, serve};
+
+    let issuer = "https://auth.example.test/";
+    let demo = Demo::start_with(DemoConfig {
+        issuer: Some(issuer.to_owned()),
+        ..DemoConfig::default()
+    })
+    .await;
+    let discovery: Value = demo
+        .get("/.well-known/openid-configuration", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], issuer);
+    assert_eq!(
+        discovery["jwks_uri"],
+        "https://auth.example.test/.well-known/jwks.json"
+    );
+    let pair = demo.token("alice", "wonderland").await;
+    let token = auth_jwt::inspect_unverified(
+        pair["access_token"].as_str().unwrap(),
+        auth_jwt::DEFAULT_MAX_TOKEN_LEN,
+    )
+    .unwrap();
+    assert_eq!(token.claims["iss"], issuer);
+
+    let refused = |config: DemoConfig, addr: &str| {
+        let addr = addr.parse().unwrap();
+        async move {
+            let result = serve(addr, config, |_| {}, async {}).await;
+            format!("{:#}", result.expect_err("the demo must not start"))
+        }
+    };
+    for bad in [
+        "auth.example.test",
+        "ftp://auth.example.test",
+        "https://auth.example.test/?tenant=1",
+        "https://auth.example.test/#top",
+        "https://user:pw@auth.example.test",
+        "not a url\"<>",
+    ] {
+        let config = DemoConfig {
+            issuer: Some(bad.to_owned()),
+            ..DemoConfig::default()
+        };
+        let error = refused(config, "127.0.0.1:0").await;
+        assert!(error.contains("--issuer"), "{bad}: {error}");
+    }
+    let error = refused(DemoConfig::default(), "0.0.0.0:0").await;
+    assert!(error.contains("give --issuer"), "{error}");
+}

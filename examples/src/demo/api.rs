@@ -145,12 +145,14 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
 /// resource server to find the keys of the demo's tokens from its issuer URL.
 pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
     let issuer = &state.issuer_url;
+    // The issuer as the tokens carry it; the URLs under it without a doubled slash.
+    let base = issuer.trim_end_matches('/');
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(json!({
             "issuer": issuer,
-            "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-            "token_endpoint": format!("{issuer}/api/token"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "token_endpoint": format!("{base}/api/token"),
         })),
     )
         .into_response()

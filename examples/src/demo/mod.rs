@@ -208,11 +208,15 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let issuer = config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
-    let app = app(&config, issuer.trim_end_matches('/')).await?;
+    let issuer = match &config.issuer {
+        Some(url) => checked_issuer(url)?,
+        None if local.ip().is_unspecified() => anyhow::bail!(
+            "bound to {local}, which no client can reach it by: give --issuer with the URL \
+             clients use (the tokens' iss and the base of the discovery document)"
+        ),
+        None => format!("http://{local}"),
+    };
+    let app = app(&config, &issuer).await?;
     bound(local);
     // The peer's address feeds the per-address login throttle. (`tap_io` does nothing to
     // the connection: axum implements `ConnectInfo` for any listener's address through it.)
@@ -224,6 +228,25 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     Ok(())
+}
+
+/// The issuer exactly as given (a verifier compares `iss` with what it was configured
+/// with, byte for byte), once it is an absolute http(s) URL without query or fragment, as
+/// OpenID discovery requires.
+fn checked_issuer(url: &str) -> anyhow::Result<String> {
+    let parsed: axum::http::Uri = url
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--issuer {url:?} is not a URL"))?;
+    let web = matches!(parsed.scheme_str(), Some("http" | "https"));
+    // `Uri` drops a fragment without a word, and keeps user information in the authority.
+    let extra = parsed.query().is_some() || url.contains(['#', '@']);
+    if !web || parsed.authority().is_none() || extra {
+        anyhow::bail!(
+            "--issuer {url:?} must be an http or https URL with no query, fragment or \
+             user information"
+        );
+    }
+    Ok(url.to_owned())
 }
 
 /// A refresh re-reads the user: roles as they are now, and a user who is gone ends the
