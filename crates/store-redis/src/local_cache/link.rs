@@ -126,13 +126,14 @@ impl Link {
 
     /// Starts the heartbeat task on the links' own runtime unless it runs.
     fn ensure_started(&self) -> Result<(), StoreError> {
-        // Callers wait with tokio's timers: they need a runtime of their own.
-        tokio::runtime::Handle::try_current()
-            .map_err(|_| StoreError::unavailable(CacheUnavailable::NoRuntime))?;
         let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
         if task.as_ref().is_some_and(|t| !t.is_finished()) {
             return Ok(());
         }
+        // Callers wait with tokio's timers: they need a runtime of their own. Checked when
+        // the link starts, not on every hit.
+        tokio::runtime::Handle::try_current()
+            .map_err(|_| StoreError::unavailable(CacheUnavailable::NoRuntime))?;
         let runtime =
             links_runtime().ok_or(StoreError::unavailable(CacheUnavailable::NoRuntime))?;
         if task.is_some() {
