@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use auth_core::store::ThrottleKey;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -76,7 +77,7 @@ pub(crate) struct LimitedListener {
     inner: TcpListener,
     limits: ConnectionLimits,
     slots: Arc<Semaphore>,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    open: Arc<Mutex<HashMap<ThrottleKey, usize>>>,
 }
 
 impl LimitedListener {
@@ -130,13 +131,18 @@ impl axum::serve::Listener for LimitedListener {
 
 /// One address's share of the open connections, given back when the connection closes.
 struct AddressSlot {
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    address: IpAddr,
+    open: Arc<Mutex<HashMap<ThrottleKey, usize>>>,
+    address: ThrottleKey,
 }
 
 impl AddressSlot {
-    fn take(open: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
-        let address = grouped(ip);
+    fn take(
+        open: &Arc<Mutex<HashMap<ThrottleKey, usize>>>,
+        ip: IpAddr,
+        max: usize,
+    ) -> Option<Self> {
+        // Grouped as the login throttle groups addresses (an IPv6 client by its /64).
+        let address = ThrottleKey::address(ip);
         let mut counts = open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = counts.entry(address).or_default();
         if *count >= max {
@@ -159,18 +165,6 @@ impl Drop for AddressSlot {
                 counts.remove(&self.address);
             }
         }
-    }
-}
-
-/// An IPv4 address, or the /64 of an IPv6 one (what one subscriber usually holds whole).
-fn grouped(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let mut octets = v6.octets();
-            octets[8..].fill(0);
-            IpAddr::from(octets)
-        }
-        v4 => v4,
     }
 }
 
