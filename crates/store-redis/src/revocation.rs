@@ -1,7 +1,7 @@
 //! [`RedisRevocationStore`]: revoked JWTs and per-subject "not before" instants.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use auth_core::store::{RevocationStore, TokenRef, check_subject, check_token_id};
@@ -14,7 +14,7 @@ use crate::error::{ConfigError, malformed};
 use crate::keys::{name_hash, subject_name};
 use crate::local_cache::entries::{Entries, Intent};
 use crate::local_cache::{LocalCacheConfig, LocalCacheStats};
-use crate::time::{DIGITS, from_nanos, instant, parse_digits, ttl_millis};
+use crate::time::{DIGITS, from_nanos, instant, over_everywhere, parse_digits, ttl_millis};
 
 /// A [`RevocationStore`] on Redis or Redis Cluster.
 ///
@@ -214,17 +214,10 @@ impl RedisRevocationStore {
         Ok((now < from_nanos(until)).then(|| from_nanos(not_before)))
     }
 
-    /// The instant before which a revocation is over by every node's clock: node clocks
-    /// agree within the TTL slack, so one that ended here may still be in force on a node
-    /// whose clock is behind.
-    fn over_everywhere(&self, now: SystemTime) -> SystemTime {
-        now.checked_sub(self.shared.ttl_slack).unwrap_or(UNIX_EPOCH)
-    }
-
     /// Stores `until` at `key` unless a later deadline is already there.
     async fn revoke_until(&self, key: String, until: SystemTime) -> Result<(), StoreError> {
         let now = self.shared.clock.now();
-        if until <= self.over_everywhere(now) {
+        if until <= over_everywhere(now, self.shared.ttl_slack) {
             return Ok(());
         }
         let _: i64 = self
@@ -285,7 +278,7 @@ impl RevocationStore for RedisRevocationStore {
                         .key(&key)
                         .arg(instant(not_before))
                         .arg(instant(until))
-                        .arg(instant(self.over_everywhere(now)))
+                        .arg(instant(over_everywhere(now, self.shared.ttl_slack)))
                         .arg(ttl_millis(now, until, self.shared.ttl_slack)),
                 )
                 .await?;

@@ -70,7 +70,14 @@ pub(crate) fn floor_millis(time: SystemTime) -> u64 {
 /// a node whose clock runs ahead drop an entry that another node still serves, and "log
 /// out everywhere", which finds a subject's credentials through its index, would miss it.
 pub(crate) fn prune_millis(now: SystemTime, slack: Duration) -> u64 {
-    floor_millis(now.checked_sub(slack).unwrap_or(UNIX_EPOCH))
+    floor_millis(over_everywhere(now, slack))
+}
+
+/// The instant before which a deadline has passed by every node's clock: the store's
+/// clock less `slack` (node clocks agree within it). A deadline after it may still be
+/// ahead on a node whose clock is behind.
+pub(crate) fn over_everywhere(now: SystemTime, slack: Duration) -> SystemTime {
+    now.checked_sub(slack).unwrap_or(UNIX_EPOCH)
 }
 
 /// The native TTL, in milliseconds, for a value that stops mattering at `deadline`: the
