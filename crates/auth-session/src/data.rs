@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::{JsonError, SessionError};
+use crate::{JsonError, ROLES_KEY, SessionError};
 
 /// The data of one session beside the bytes the store holds (which the session keeps in
 /// its shared record and passes in as `stored`): the decoded map (filled on first read),
@@ -19,6 +19,8 @@ pub(crate) struct Data {
     edited: Option<Map<String, Value>>,
     /// Whether the map differs from `stored`.
     dirty: bool,
+    /// Whether an edit since the last save wrote or removed the roles.
+    roles_edited: bool,
 }
 
 impl Data {
@@ -32,6 +34,11 @@ impl Data {
 
     pub(crate) fn is_dirty(&self) -> bool {
         self.dirty
+    }
+
+    /// Whether an edit since the last save changed what is under [`ROLES_KEY`].
+    pub(crate) fn roles_edited(&self) -> bool {
+        self.roles_edited
     }
 
     /// Whether no edit began since the data was loaded or written (the map then is
@@ -86,6 +93,7 @@ impl Data {
         if map.get(key) != Some(&value) {
             map.insert(key.to_owned(), value);
             self.dirty = true;
+            self.roles_edited |= key == ROLES_KEY;
         }
         Ok(())
     }
@@ -93,14 +101,17 @@ impl Data {
     pub(crate) fn remove(&mut self, stored: &[u8], key: &str) -> Result<bool, SessionError> {
         let removed = self.map_mut(stored)?.remove(key).is_some();
         self.dirty |= removed;
+        self.roles_edited |= removed && key == ROLES_KEY;
         Ok(removed)
     }
 
     pub(crate) fn clear(&mut self, stored: &[u8]) -> Result<(), SessionError> {
         let map = self.map_mut(stored)?;
         if !map.is_empty() {
+            let had_roles = map.contains_key(ROLES_KEY);
             map.clear();
             self.dirty = true;
+            self.roles_edited |= had_roles;
         }
         Ok(())
     }
@@ -117,6 +128,7 @@ impl Data {
     /// holds.
     pub(crate) fn mark_saved(&mut self) {
         self.dirty = false;
+        self.roles_edited = false;
     }
 }
 

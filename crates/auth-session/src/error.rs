@@ -25,6 +25,13 @@ pub enum SessionError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// [`update`](crate::SessionManager::update) was asked to save a change that gives the
+    /// subject a role it did not hold: a privilege change, which must move the session to a
+    /// fresh id so that nobody who learned the old id gains the role. Nothing was written
+    /// and the handle keeps its changes: save them with
+    /// [`rotate`](crate::SessionManager::rotate) and send the client the new id.
+    #[error("adding a role is a privilege change: save it with rotate, under a fresh id")]
+    PrivilegeChange,
     /// The session reached its idle or absolute limit while this handle was held; nothing
     /// was written.
     #[error("the session has expired")]

@@ -131,7 +131,7 @@ mod tests {
     async fn a_saved_change_of_roles_is_seen_at_once() {
         let (manager, _) = manager();
         let mut session = manager
-            .create("alice", &json!({ "roles": ["admin"] }))
+            .create("alice", &json!({ "roles": ["admin", "reader"] }))
             .await
             .unwrap();
         let before = manager.identity(&session).unwrap();

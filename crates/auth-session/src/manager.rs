@@ -285,9 +285,18 @@ impl<S: SessionStore> SessionManager<S> {
     ///
     /// Data over the size limit fails with [`SessionError::TooLarge`] before anything is
     /// written; the stored session stays as it was (the handle keeps its unsaved changes).
+    ///
+    /// **Privilege changes:** a change that adds a role fails with
+    /// [`SessionError::PrivilegeChange`], writing nothing: save it with
+    /// [`rotate`](Self::rotate), so that whoever learned the old id (a fixed or leaked
+    /// cookie) never holds the new role. A change that only removes roles is saved in place
+    /// (taking a role away from someone else's session must not log them out).
     pub async fn update(&self, session: &mut Session) -> Result<bool, SessionError> {
         if !session.is_dirty() {
             return Ok(false);
+        }
+        if session.gains_roles()? {
+            return Err(SessionError::PrivilegeChange);
         }
         let mut record = self.record_for_write(session)?;
         record.version = self.store.save(&session.key, &record).await?;

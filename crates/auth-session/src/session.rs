@@ -158,8 +158,12 @@ impl Session {
             .unwrap_or_default())
     }
 
-    /// Stores `roles` under [`ROLES_KEY`]. A privilege change: follow it with
-    /// [`SessionManager::rotate`](crate::SessionManager::rotate).
+    /// Stores `roles` under [`ROLES_KEY`]. A privilege change: save it with
+    /// [`SessionManager::rotate`](crate::SessionManager::rotate), which moves the session to
+    /// a fresh id. [`SessionManager::update`](crate::SessionManager::update) refuses a change
+    /// that adds a role ([`SessionError::PrivilegeChange`]); it saves one that only removes
+    /// roles in place, so that an operator can take a role away without logging the user
+    /// out.
     pub fn set_roles<I, R>(&mut self, roles: I) -> Result<(), SessionError>
     where
         I: IntoIterator<Item = R>,
@@ -167,6 +171,21 @@ impl Session {
     {
         let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
         self.insert(ROLES_KEY, &roles)
+    }
+
+    /// Whether the unsaved changes give the subject a role the stored session does not
+    /// hold. Stored roles that do not read as a list of strings count as none.
+    pub(crate) fn gains_roles(&self) -> Result<bool, SessionError> {
+        if !self.data.roles_edited() {
+            return Ok(false);
+        }
+        let roles = self.roles()?;
+        let stored: Vec<String> = crate::data::decode(&self.record.data)
+            .ok()
+            .and_then(|mut map| map.remove(ROLES_KEY))
+            .and_then(|value| serde_json::from_value(value).ok())
+            .unwrap_or_default();
+        Ok(roles.iter().any(|role| !stored.contains(role)))
     }
 
     /// The [`Identity`] this session proves: its subject, the roles under [`ROLES_KEY`],

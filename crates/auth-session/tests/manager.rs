@@ -453,3 +453,78 @@ async fn an_unfinished_rotation_never_upgrades_the_old_id() {
     );
     assert_eq!(manager.load(&id).await.unwrap().unwrap().subject(), "alice");
 }
+
+#[tokio::test]
+async fn an_update_never_adds_a_role_under_the_same_id() {
+    let (_, manager) = setup();
+    let id = manager
+        .create("alice", &json!({ "roles": ["user"] }))
+        .await
+        .unwrap()
+        .id()
+        .expose_secret()
+        .to_owned();
+    // Whoever else holds this id (a fixed or leaked cookie) must never hold a new role:
+    // through set_roles, a raw insert, or clear-then-insert.
+    let edits: [fn(&mut auth_session::Session); 3] = [
+        |s| s.set_roles(["user", "admin"]).unwrap(),
+        |s| s.insert("roles", &json!(["admin"])).unwrap(),
+        |s| {
+            s.clear().unwrap();
+            s.insert("roles", &json!(["user", "admin"])).unwrap();
+        },
+    ];
+    for edit in edits {
+        let mut session = manager.load(&id).await.unwrap().unwrap();
+        edit(&mut session);
+        assert!(matches!(
+            manager.update(&mut session).await,
+            Err(SessionError::PrivilegeChange)
+        ));
+        assert!(session.is_dirty(), "the handle keeps its change");
+        let stored = manager.load(&id).await.unwrap().unwrap();
+        assert_eq!(stored.roles().unwrap(), ["user"], "nothing was written");
+    }
+
+    // Stored roles that do not read as a list count as none.
+    let planted = manager
+        .create("bob", &json!({ "roles": "admin" }))
+        .await
+        .unwrap();
+    let mut session = manager
+        .load_id(planted.id().clone())
+        .await
+        .unwrap()
+        .unwrap();
+    session.set_roles(["admin"]).unwrap();
+    assert!(matches!(
+        manager.update(&mut session).await,
+        Err(SessionError::PrivilegeChange)
+    ));
+
+    // Rotation saves it under a fresh id; the old id is dead.
+    let mut session = manager.load(&id).await.unwrap().unwrap();
+    session.set_roles(["user", "admin"]).unwrap();
+    manager.rotate(&mut session).await.unwrap();
+    assert!(manager.load(&id).await.unwrap().is_none());
+    let id = session.id().expose_secret().to_owned();
+    assert_eq!(
+        manager.load(&id).await.unwrap().unwrap().roles().unwrap(),
+        ["user", "admin"]
+    );
+
+    // Taking a role away, or other data beside unchanged roles, is saved in place.
+    let mut session = manager.load(&id).await.unwrap().unwrap();
+    session.set_roles(["user"]).unwrap();
+    session.insert("theme", "dark").unwrap();
+    assert!(manager.update(&mut session).await.unwrap());
+    session.set_roles(["user"]).unwrap();
+    session.insert("theme", "light").unwrap();
+    assert!(manager.update(&mut session).await.unwrap());
+    let stored = manager.load(&id).await.unwrap().unwrap();
+    assert_eq!(stored.roles().unwrap(), ["user"]);
+    assert_eq!(
+        stored.get::<String>("theme").unwrap().as_deref(),
+        Some("light")
+    );
+}

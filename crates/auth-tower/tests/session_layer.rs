@@ -418,7 +418,7 @@ async fn a_role_taken_away_in_the_store_is_refused_on_the_next_request() {
     }
     let id = alice.split_once('=').unwrap().1;
     let mut session = manager.load(id).await.unwrap().unwrap();
-    session.set_roles(["user"]).unwrap();
+    session.set_roles(Vec::<String>::new()).unwrap();
     manager.update(&mut session).await.unwrap();
     assert_eq!(
         send(&app, "GET", "/admin", Some(&alice)).await.status(),

@@ -346,14 +346,16 @@ where
     let f = Fixture::new(factory).await;
     let alice = f.subject("alice");
     let mut session = f.create(&alice).await;
-    let id = text(&session);
     let cart = Cart {
         items: vec![("apple".into(), 3), ("ünïcødé \"quoted\"".into(), 1)],
         note: None,
     };
     session.insert("cart", &cart).unwrap();
-    session.set_roles(["user", "admin"]).unwrap();
     assert!(f.manager.update(&mut session).await.unwrap());
+    // New roles are a privilege change: saved under a fresh id.
+    session.set_roles(["user", "admin"]).unwrap();
+    f.manager.rotate(&mut session).await.unwrap();
+    let id = text(&session);
 
     let mut loaded = f.load(&id).await.unwrap();
     assert_eq!(loaded.get::<Cart>("cart").unwrap(), Some(cart));
