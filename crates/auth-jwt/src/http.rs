@@ -3,7 +3,7 @@
 //! is rustls on ring, certificates checked against the platform's roots.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -34,9 +34,12 @@ type HttpClient = Client<HttpsConnector<HttpConnector>, String>;
 /// - [`HttpJwksSource::new`] fetches a JWK Set from its URL;
 ///   [`HttpJwksSource::discover`] finds the URL by OpenID Connect discovery: it reads
 ///   `{issuer}/.well-known/openid-configuration`, requires its `issuer` to equal the one
-///   configured exactly, and fetches its `jwks_uri`. Discovery happens on the first fetch
-///   (a provider that is down at startup delays no one's start) and again after any failed
-///   fetch, so a moved `jwks_uri` is found again.
+///   configured exactly, and fetches its `jwks_uri`. Discovery is read again at every
+///   fetch (the first is at the first token, so a provider that is down at startup delays
+///   no one's start): a `jwks_uri` that moves, or that someone planted in the document
+///   for a while, is followed at the next refresh, never trusted for as long as its old
+///   host keeps answering. That is one more request per refresh, which
+///   [`RemoteJwks`](crate::RemoteJwks) spaces by the set's max age and its cooldown.
 /// - URLs are `https`; plain `http` only for a loopback host (`localhost`, `127.0.0.0/8`,
 ///   `::1`), for development. A URL carrying credentials is refused.
 /// - TLS is rustls with ring as its crypto provider (no aws-lc), checking certificates
@@ -76,12 +79,8 @@ pub struct HttpJwksSource {
 enum Target {
     /// A JWK Set URL.
     Jwks(Uri),
-    /// An issuer, its discovery URL, and the `jwks_uri` its document named, once read.
-    Discovery {
-        issuer: String,
-        configuration: Uri,
-        jwks_uri: Mutex<Option<Uri>>,
-    },
+    /// An issuer and its discovery URL.
+    Discovery { issuer: String, configuration: Uri },
 }
 
 impl std::fmt::Debug for HttpJwksSource {
@@ -142,7 +141,6 @@ impl HttpJwksSource {
             target: Target::Discovery {
                 issuer: issuer.to_owned(),
                 configuration,
-                jwks_uri: Mutex::new(None),
             },
             timeout: DEFAULT_HTTP_TIMEOUT,
         })
@@ -237,34 +235,17 @@ impl HttpJwksSource {
             Target::Discovery {
                 issuer,
                 configuration,
-                jwks_uri,
-            } => {
-                let known = jwks_uri
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
-                match known {
-                    Some(url) => url,
-                    None => self.discover_jwks_uri(issuer, configuration).await?,
-                }
-            }
+            } => self.discover_jwks_uri(issuer, configuration).await?,
         };
-        let fetched = self.get(&url).await.and_then(|(body, max_age)| {
-            let not_a_set = || JwksError::Refused(crate::KeyError::Jwk("not a JWK Set document"));
-            let body = String::from_utf8(body).map_err(|_| not_a_set())?;
-            // A 200 that is no JWK Set (a catch-all page where the keys used to be) is a
-            // failed fetch here, so discovery runs again and finds where they went.
-            if !has_jwk_set_shape(&body) {
-                return Err(not_a_set());
-            }
-            Ok(JwksDocument { body, max_age })
-        });
-        if let Target::Discovery { jwks_uri, .. } = &self.target {
-            // Keep the URL that worked; after a failure, discover again next time.
-            *jwks_uri.lock().unwrap_or_else(PoisonError::into_inner) =
-                fetched.is_ok().then_some(url);
+        let (body, max_age) = self.get(&url).await?;
+        let not_a_set = || JwksError::Refused(crate::KeyError::Jwk("not a JWK Set document"));
+        let body = String::from_utf8(body).map_err(|_| not_a_set())?;
+        // A 200 that is no JWK Set (a catch-all page where the keys used to be) is a failed
+        // fetch: the set held keeps serving until the next one.
+        if !has_jwk_set_shape(&body) {
+            return Err(not_a_set());
         }
-        fetched
+        Ok(JwksDocument { body, max_age })
     }
 }
 

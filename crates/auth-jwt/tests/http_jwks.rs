@@ -164,8 +164,8 @@ async fn keys_are_found_by_discovery_and_rotation_is_picked_up() {
         .authenticate(&token(&clock, &provider.url, "c", &c))
         .await
         .unwrap();
-    // The jwks_uri is remembered: discovery ran once.
-    assert_eq!(provider.discovery_hits(), 1);
+    // Discovery is read again at each fetch.
+    assert_eq!(provider.discovery_hits(), 3);
 }
 
 #[tokio::test]
@@ -428,9 +428,9 @@ async fn a_key_without_alg_serves_when_the_pinned_algorithms_leave_one_choice() 
 }
 
 /// Where the keys were, a catch-all page answers 200 (the provider moved its `jwks_uri`):
-/// that fetch fails, and the next one asks discovery again instead of the old URL for ever.
+/// that fetch fails and the set held serves on; the next fetch asks discovery again.
 #[tokio::test]
-async fn a_page_that_is_no_jwk_set_sends_the_next_fetch_through_discovery() {
+async fn a_page_that_is_no_jwk_set_fails_the_fetch_and_discovery_is_asked_again() {
     let (clock, shared) = common::clock();
     let provider = Provider::start().await;
     let a = SigningKey::generate(Algorithm::ES256).unwrap();
@@ -450,7 +450,7 @@ async fn a_page_that_is_no_jwk_set_sends_the_next_fetch_through_discovery() {
         .await
         .unwrap();
     settle(&verifier, &clock, &provider.url, &a).await;
-    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (1, 2));
+    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (2, 2));
 
     provider.publish(&[("a", &a)], Some("max-age=60"));
     clock.advance(secs(61));
@@ -459,7 +459,50 @@ async fn a_page_that_is_no_jwk_set_sends_the_next_fetch_through_discovery() {
         .await
         .unwrap();
     settle(&verifier, &clock, &provider.url, &a).await;
-    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (2, 3));
+    assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (3, 3));
+}
+
+/// A `jwks_uri` someone planted in the discovery document for a while (a host that mirrors
+/// the real keys and adds its own) is trusted only until the next refresh after the
+/// provider is fixed, not for as long as that host keeps answering.
+#[tokio::test]
+async fn a_planted_jwks_uri_is_dropped_at_the_first_refresh_after_the_fix() {
+    let (clock, shared) = common::clock();
+    let provider = Provider::start().await;
+    let planted = Provider::start().await;
+    let real = SigningKey::generate(Algorithm::ES256).unwrap();
+    let forged = SigningKey::generate(Algorithm::ES256).unwrap();
+    provider.publish(&[("real", &real)], Some("max-age=60"));
+    planted.publish(&[("real", &real), ("forged", &forged)], Some("max-age=60"));
+    provider.name_jwks_uri(Some(&format!("{}/jwks", planted.url)));
+    let remote = Arc::new(discovered(&provider, &shared));
+    let verifier = Verifier::builder(KeySet::new(shared.clone()), shared.clone())
+        .remote_jwks(remote.clone())
+        .audience(AUDIENCE)
+        .verified_cache(0)
+        .build()
+        .unwrap();
+    verifier
+        .authenticate(&token(&clock, &provider.url, "forged", &forged))
+        .await
+        .unwrap();
+
+    provider.name_jwks_uri(None);
+    clock.advance(secs(61));
+    assert!(remote.refresh().await.unwrap());
+    let refused = verifier
+        .authenticate(&token(&clock, &provider.url, "forged", &forged))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, AuthError::Invalid(Reason::UnknownKid)),
+        "{refused:?}"
+    );
+    verifier
+        .authenticate(&token(&clock, &provider.url, "real", &real))
+        .await
+        .unwrap();
+    assert_eq!((planted.jwks_hits(), provider.jwks_hits()), (1, 1));
 }
 
 #[tokio::test]

@@ -27,6 +27,8 @@ pub struct Provider {
 struct Shared {
     url: String,
     issuer: Mutex<String>,
+    /// The `jwks_uri` discovery names, if not this provider's own.
+    jwks_uri: Mutex<Option<String>>,
     jwks: Mutex<Served>,
     jwks_hits: AtomicUsize,
     discovery_hits: AtomicUsize,
@@ -48,6 +50,7 @@ impl Provider {
         let state = Arc::new(Shared {
             url: url.clone(),
             issuer: Mutex::new(url.clone()),
+            jwks_uri: Mutex::new(None),
             jwks: Mutex::new(Served {
                 status: 200,
                 body: r#"{"keys":[]}"#.to_owned(),
@@ -101,6 +104,11 @@ impl Provider {
         *self.state.issuer.lock().unwrap() = issuer.to_owned();
     }
 
+    /// Makes the discovery document name `jwks_uri` (`None`: this provider's own).
+    pub fn name_jwks_uri(&self, jwks_uri: Option<&str>) {
+        *self.state.jwks_uri.lock().unwrap() = jwks_uri.map(str::to_owned);
+    }
+
     /// Holds JWK Set responses (the requests still count) until [`Provider::open`].
     pub fn close(&self) {
         self.state.gate.send_replace(false);
@@ -132,9 +140,10 @@ pub fn jwks_of(keys: &[(&str, &SigningKey)]) -> JwkSet {
 async fn discovery(State(state): State<Arc<Shared>>) -> Response {
     state.discovery_hits.fetch_add(1, Ordering::SeqCst);
     let issuer = state.issuer.lock().unwrap().clone();
+    let jwks_uri = state.jwks_uri.lock().unwrap().clone();
     Json(serde_json::json!({
         "issuer": issuer,
-        "jwks_uri": format!("{}/jwks", state.url),
+        "jwks_uri": jwks_uri.unwrap_or_else(|| format!("{}/jwks", state.url)),
         "token_endpoint": format!("{}/token", state.url),
     }))
     .into_response()
