@@ -217,7 +217,7 @@ impl HttpJwksSource {
         if document.issuer != issuer {
             return Err(JwksError::IssuerMismatch {
                 expected: issuer.to_owned(),
-                found: document.issuer,
+                found: crate::error::shown(&document.issuer),
             });
         }
         let jwks_uri = checked_url(&document.jwks_uri)?;

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::Algorithm;
 use crate::algorithm;
-use crate::error::KeyError;
+use crate::error::{KeyError, shown};
 use crate::jwk::{Jwk, JwkSet};
 use crate::jwks_error::JwksError;
 use crate::key_set::{KeySet, SkippedKey};
@@ -477,7 +477,7 @@ impl Fetch {
                     tracing::warn!(
                         event = "jwks.key_skipped",
                         issuer = %issuer,
-                        kid = key.kid.as_deref().unwrap_or(""),
+                        kid = %key.kid.as_deref().map(shown).unwrap_or_default(),
                         why = %key.error,
                     );
                 }
@@ -503,8 +503,16 @@ impl Fetch {
                     issuer = %issuer,
                     error = %Chain(&error),
                 );
+                let leaked = matches!(error, JwksError::PrivateKeyPublished);
                 let error = Arc::new(error);
                 let mut state = lock(&self.state);
+                if leaked {
+                    // A key whose private part is public proves nothing; the set held may
+                    // hold it too. Nothing of this issuer serves until a clean set.
+                    self.keys.replace_with(&KeySet::new(self.clock.clone()));
+                    state.fetched_at = None;
+                    state.fresh_until = None;
+                }
                 state.last_error = Some(Arc::clone(&error));
                 state.in_flight = None;
                 Err(error)
@@ -570,6 +578,15 @@ fn parse(
             count: set.keys.len(),
             limit: MAX_JWKS_KEYS,
         });
+    }
+    // Checked before any key is left out (an algorithm not pinned, say): a published
+    // private key is news about the provider, whichever key it is.
+    if set
+        .keys
+        .iter()
+        .any(|jwk| jwk.kty != "oct" && jwk.has_private_members())
+    {
+        return Err(JwksError::PrivateKeyPublished);
     }
     let mut skipped = Vec::new();
     let mut bound = Vec::with_capacity(set.keys.len());

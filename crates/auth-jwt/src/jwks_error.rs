@@ -45,13 +45,19 @@ pub enum JwksError {
     Discovery(&'static str),
     /// The discovery document names another issuer than the one configured (compared
     /// exactly, OpenID Connect Discovery §4.3).
-    #[error("the discovery document names the issuer {found:?}, not {expected:?}")]
+    #[error("the discovery document names the issuer {found}, not {expected:?}")]
     IssuerMismatch {
         /// The issuer configured.
         expected: String,
-        /// The issuer the document names.
+        /// The issuer the document names, quoted, escaped and cut after 64 characters (a
+        /// document names what it likes, and this text reaches logs).
         found: String,
     },
+    /// A key of the JWK Set carries private members: its private key is public, so anyone
+    /// can sign with it. Every key of the issuer is dropped at once, and its tokens fail
+    /// closed until a fetched set carries no private key.
+    #[error("the JWK Set publishes a private key: every key of it is dropped")]
+    PrivateKeyPublished,
     /// A URL is unusable: not `https` (plain `http` is for loopback hosts only), not
     /// absolute, or carrying credentials or a fragment.
     #[error("unusable URL: {0}")]

@@ -252,7 +252,10 @@ impl VerifierBuilder {
     /// refetched (rate limited) when a token names an unknown `kid`. When its source
     /// vouches for an issuer (`HttpJwksSource::discover`, feature `http`),
     /// tokens must carry exactly that `iss` (and [`issuer`](Self::issuer), if set, must
-    /// name the same one). Verify with [`Verifier::authenticate`] or
+    /// name the same one). A source that vouches for none (a plain JWK Set URL,
+    /// `HttpJwksSource::new`) checks no `iss` unless [`issuer`](Self::issuer) is set: set
+    /// it, above all when the set's keys sign for more than one issuer (a provider's
+    /// tenants sharing keys). Verify with [`Verifier::authenticate`] or
     /// [`Verifier::verify_async`].
     pub fn remote_jwks(mut self, remote: impl Into<Arc<RemoteJwks>>) -> Self {
         self.remote = Some(remote.into());

@@ -703,6 +703,109 @@ async fn discovery_naming_another_issuer_is_refused() {
     assert_eq!((provider.discovery_hits(), provider.jwks_hits()), (1, 0));
 }
 
+/// A published private key proves nothing: the moment a fetched set shows one, every key
+/// of that issuer is dropped (also when its algorithm is not pinned), and its tokens fail
+/// closed until the provider serves a set without private keys.
+#[tokio::test]
+async fn a_published_private_key_drops_every_key_of_its_issuer_at_once() {
+    let (clock, shared) = common::clock();
+    let provider = Provider::start().await;
+    let a = SigningKey::generate(Algorithm::ES256).unwrap();
+    let b = SigningKey::generate(Algorithm::ES256).unwrap();
+    let unpinned = SigningKey::generate(Algorithm::ES384).unwrap();
+    let remote = Arc::new(discovered(&provider, &shared).with_algorithms([Algorithm::ES256]));
+    let verifier = Verifier::builder(KeySet::new(shared.clone()), shared.clone())
+        .remote_jwks(remote.clone())
+        .audience(AUDIENCE)
+        .build()
+        .unwrap();
+    macro_rules! check {
+        ($kid:expr, $key:expr) => {
+            verifier.authenticate(&token(&clock, &provider.url, $kid, $key))
+        };
+    }
+    let with_private = |leaked: (&str, &SigningKey)| {
+        let mut set = provider::jwks_of(&[("b", &b)]);
+        set.keys.push(leaked.1.to_private_jwk(Some(leaked.0)));
+        set.to_json()
+    };
+
+    for leaked in [("a", &a), ("c", &unpinned)] {
+        provider.publish(&[("a", &a), ("b", &b)], Some("max-age=60"));
+        clock.advance(secs(61));
+        assert!(remote.refresh().await.unwrap());
+        check!("a", &a).await.unwrap();
+        check!("b", &b).await.unwrap();
+
+        provider.serve(with_private(leaked), Some("max-age=60"));
+        clock.advance(secs(61));
+        let error = remote.refresh().await.unwrap_err();
+        assert!(
+            caused_by(&error, |e| matches!(e, JwksError::PrivateKeyPublished)),
+            "{error:?}"
+        );
+        for (kid, key) in [("a", &a), ("b", &b)] {
+            let error = check!(kid, key).await.unwrap_err();
+            assert!(is_unavailable(&error), "{kid}: {error:?}");
+        }
+    }
+
+    provider.publish(&[("b", &b)], Some("max-age=60"));
+    clock.advance(secs(61));
+    check!("b", &b).await.unwrap();
+    let gone = check!("a", &a).await.unwrap_err();
+    assert!(
+        matches!(gone, AuthError::Invalid(Reason::UnknownKid)),
+        "{gone:?}"
+    );
+}
+
+/// What a hostile document names (an issuer, a `kid`) reaches errors and events cut short,
+/// not whole.
+#[tokio::test(flavor = "current_thread")]
+async fn a_documents_long_names_reach_errors_and_events_cut_short() {
+    let (clock, shared) = common::clock();
+    let provider = Provider::start().await;
+    let a = SigningKey::generate(Algorithm::ES256).unwrap();
+    let mut set = provider::jwks_of(&[("a", &a)]);
+    let mut long_kid = a.verifying_key().to_jwk(Some("long")).unwrap();
+    long_kid.kid = Some("k".repeat(100_000));
+    set.keys.push(long_kid);
+    provider.serve(set.to_json(), None);
+    let logged = common::Captured::default();
+    let _events = tracing::subscriber::set_default(logged.subscriber());
+    let verifier = verifier_of(discovered(&provider, &shared), &shared);
+    verifier
+        .authenticate(&token(&clock, &provider.url, "a", &a))
+        .await
+        .unwrap();
+    let events = logged.text();
+    let skipped = events
+        .lines()
+        .find(|line| line.contains("jwks.key_skipped"))
+        .expect("the long kid is left out");
+    assert!(
+        skipped.len() < 1_000,
+        "{} bytes: {skipped:.200}",
+        skipped.len()
+    );
+
+    let other = Provider::start().await;
+    other.claim_issuer(&"i".repeat(100_000));
+    let error = verifier_of(discovered(&other, &shared), &shared)
+        .authenticate(&token(&clock, &other.url, "a", &a))
+        .await
+        .unwrap_err();
+    let mut chain = String::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(error) = next {
+        chain.push_str(&error.to_string());
+        next = error.source();
+    }
+    assert!(chain.contains("names the issuer"), "{chain}");
+    assert!(chain.len() < 1_000, "{} bytes of error", chain.len());
+}
+
 #[tokio::test]
 async fn two_issuers_in_one_verifier_each_check_their_own_tokens() {
     let (clock, shared) = common::clock();
