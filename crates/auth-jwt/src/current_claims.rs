@@ -46,8 +46,14 @@ pub enum SubjectStatus {
 #[async_trait]
 pub trait CurrentClaims: Send + Sync + 'static {
     /// The subject's status now; `login_claims` are the custom claims it logged in with.
-    /// An error fails the refresh and leaves the family as it is (a lookup that could not
-    /// answer is no reason to log anyone out).
+    ///
+    /// It runs after the presented refresh token was used up (the store's rotation is
+    /// what reads the family's record). An error fails the refresh without ending the
+    /// family, but the client holds no live token then: its retry with the used one
+    /// counts as reuse and ends the family, and the user logs in again. Answer
+    /// [`SubjectStatus::Disabled`] only for a subject that must be logged out; keep
+    /// errors for lookups that could not answer, and make them rare (a timeout and a
+    /// retry of your own inside the hook, say).
     async fn current_claims(
         &self,
         subject: &str,

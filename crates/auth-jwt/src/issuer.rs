@@ -464,6 +464,10 @@ impl Issuer {
 
     /// Starts a session: a new refresh-token family (ending after the family lifetime),
     /// its first refresh token (stored hashed), and an access token carrying the family id.
+    ///
+    /// A "log out everywhere" of `subject` ([`revoke_all`](Self::revoke_all)) that runs
+    /// while the login is in flight ends the new family too, and the login fails with
+    /// [`AuthError::Revoked`].
     pub async fn login<C: Serialize>(
         &self,
         subject: &str,
@@ -489,6 +493,26 @@ impl Issuer {
             .refresh_store
             .insert(&refresh.hash(), &record)
             .await?;
+        // A "log out everywhere" that ran while this login was in flight (its password
+        // checked, its family not yet stored) ends it too. That logout writes its "not
+        // before" between two sweeps of the families, and this reads it after storing the
+        // family: either this sees it, or the second sweep sees the family.
+        let overtaken = self
+            .inner
+            .revocations
+            .subject_not_before(subject)
+            .await?
+            .is_some_and(|not_before| now < not_before);
+        if overtaken {
+            tracing::warn!(
+                event = "token.family_ended",
+                subject,
+                family = %family,
+                why = "the subject logged out everywhere during the login",
+            );
+            self.end_family(&family, now).await?;
+            return Err(AuthError::Revoked);
+        }
         tracing::info!(event = "token.issued", subject, jti = %access.jti, family = %family);
         Ok(TokenPair {
             access_token: access.token,
@@ -516,20 +540,27 @@ impl Issuer {
         let new = RefreshToken::generate()?;
         let now = self.inner.clock.now();
         let asked_expiry = later(now, self.inner.refresh_ttl)?;
-        let rotation = self
-            .inner
-            .refresh_store
-            .rotate(&old.hash(), &new.hash(), now, asked_expiry)
-            .await?;
+        // The store ends a reused family's refresh tokens in the same step as it answers
+        // `Reused`: its access tokens must go too even if the caller stops waiting for the
+        // answer, or they would outlive the family.
+        let issuer = self.clone();
+        let (old_hash, new_hash) = (old.hash(), new.hash());
+        let rotation = to_completion(async move {
+            let rotation = issuer
+                .inner
+                .refresh_store
+                .rotate(&old_hash, &new_hash, now, asked_expiry)
+                .await?;
+            if let Rotation::Reused { family, subject } = &rotation {
+                tracing::warn!(event = "token.reused", subject = %subject, family = %family);
+                issuer.revoke_family_access(family, now).await?;
+            }
+            Ok::<_, AuthError>(rotation)
+        })
+        .await?;
         let record = match rotation {
             Rotation::Rotated(record) => record,
             Rotation::Reused { family, subject } => {
-                // The store revoked the family's refresh tokens; its access tokens go too.
-                tracing::warn!(event = "token.reused", subject = %subject, family = %family);
-                let issuer = self.clone();
-                let spent = family.clone();
-                to_completion(async move { issuer.revoke_family_access(&spent, now).await })
-                    .await?;
                 return Err(AuthError::Reused { subject, family });
             }
             Rotation::Unknown => {
@@ -637,8 +668,9 @@ impl Issuer {
     /// Logout everywhere, for tokens: revokes every refresh family of `subject` first (so
     /// no refresh can mint a new access token afterwards), then every access token issued
     /// to it up to the current millisecond (see the type's docs), for as long as any
-    /// access token could live ([`MAX_ACCESS_TTL`] plus [`MAX_LEEWAY`]). Returns how many
-    /// refresh tokens it revoked.
+    /// access token could live ([`MAX_ACCESS_TTL`] plus [`MAX_LEEWAY`]), then the families
+    /// again (a login in flight may have stored one meanwhile). Returns how many refresh
+    /// tokens it revoked.
     ///
     /// Both steps run to their end even if the caller stops waiting in between (on the
     /// current tokio runtime, see [`to_completion`]): once the families are revoked,
@@ -659,8 +691,8 @@ impl Issuer {
 /// operator's tool (`authctl sessions revoke-all`), a job, or a service that verifies but
 /// does not sign. Revokes every refresh family of `subject`, then every access token
 /// issued to it up to the current millisecond by `clock`, for as long as any access token
-/// could live; both run to their end even if the caller stops waiting. Returns how many
-/// refresh tokens it revoked.
+/// could live, then the families again; all run to their end even if the caller stops
+/// waiting. Returns how many refresh tokens it revoked.
 pub async fn revoke_subject_tokens(
     refresh_store: Arc<dyn RefreshTokenStore>,
     revocations: Arc<dyn RevocationStore>,
@@ -674,7 +706,10 @@ pub async fn revoke_subject_tokens(
         revocations
             .revoke_subject(&owned, next_millisecond(now), access_horizon(now)?)
             .await?;
-        Ok::<_, AuthError>(revoked)
+        // A login in flight may have stored its family after the first sweep yet read the
+        // "not before" before it was written (see `Issuer::login`): this ends it.
+        let late = refresh_store.revoke_subject(&owned).await?;
+        Ok::<_, AuthError>(revoked.saturating_add(late))
     })
     .await?;
     tracing::info!(event = "subject.revoked", subject, refresh_tokens = revoked);

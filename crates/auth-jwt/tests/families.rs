@@ -11,8 +11,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
-use auth_core::store::TokenRef;
-use auth_core::{AuthError, FamilyId, ManualClock, RevocationStore, SharedClock, StoreError};
+use auth_core::store::{RefreshRecord, Rotation, TokenRef};
+use auth_core::{
+    AuthError, FamilyId, ManualClock, RefreshTokenHash, RefreshTokenStore, RevocationStore,
+    SharedClock, StoreError,
+};
 use auth_jwt::{
     Algorithm, Issuer, IssuerBuilder, KeySet, MAX_LEEWAY, SigningKey, SubjectStatus, Verifier,
 };
@@ -147,7 +150,7 @@ impl RevocationStore for Gated {
 }
 
 /// An issuer and a verifier over one [`Gated`] revocation store.
-fn gated() -> (Arc<Gated>, Issuer, Verifier) {
+fn gated() -> (Arc<Gated>, Issuer, Verifier, Arc<ManualClock>) {
     let w = World::new();
     let revocations = Arc::new(Gated {
         inner: MemoryRevocationStore::new(w.shared.clone()),
@@ -163,7 +166,7 @@ fn gated() -> (Arc<Gated>, Issuer, Verifier) {
         .revocation_store(revocations.clone())
         .build()
         .unwrap();
-    (revocations, issuer, verifier)
+    (revocations, issuer, verifier, w.clock)
 }
 
 /// Waits (in real time, at most 5 s) until `token` is refused as revoked: the revocation
@@ -188,7 +191,7 @@ async fn revoked_soon(verifier: &Verifier, token: &str, otherwise: &str) {
 /// not live on until its `exp`.
 #[tokio::test]
 async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tokens() {
-    let (revocations, issuer, verifier) = gated();
+    let (revocations, issuer, verifier, _) = gated();
     let stolen = issuer.login("alice", &json!({})).await.unwrap();
     let thief = issuer
         .refresh(stolen.refresh_token.expose_secret())
@@ -217,7 +220,7 @@ async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tok
 /// anyway, since nothing else would ever refuse them.
 #[tokio::test]
 async fn a_logout_everywhere_whose_caller_stops_waiting_still_refuses_every_access_token() {
-    let (revocations, issuer, verifier) = gated();
+    let (revocations, issuer, verifier, _) = gated();
     let session = issuer.login("alice", &json!({})).await.unwrap();
     verifier.authenticate(&session.access_token).await.unwrap();
 
@@ -241,6 +244,151 @@ async fn a_logout_everywhere_whose_caller_stops_waiting_still_refuses_every_acce
         "the access token outlives the logout",
     )
     .await;
+}
+
+/// A refresh store that stops at a gate in one call: after `rotate` has done its work but
+/// before it answers, or before `insert` does its work.
+struct GatedRefresh {
+    inner: MemoryRefreshTokenStore,
+    at_insert: bool,
+    entered: Semaphore,
+    gate: Semaphore,
+}
+
+impl GatedRefresh {
+    async fn wait(&self) {
+        self.entered.add_permits(1);
+        self.gate.acquire().await.unwrap().forget();
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for GatedRefresh {
+    async fn insert(
+        &self,
+        hash: &RefreshTokenHash,
+        record: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        if self.at_insert {
+            self.wait().await;
+        }
+        self.inner.insert(hash, record).await
+    }
+    async fn rotate(
+        &self,
+        old: &RefreshTokenHash,
+        new: &RefreshTokenHash,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<Rotation, StoreError> {
+        let rotation = self.inner.rotate(old, new, issued_at, expires_at).await;
+        if !self.at_insert {
+            self.wait().await;
+        }
+        rotation
+    }
+    async fn revoke_family(&self, family: &FamilyId) -> Result<u64, StoreError> {
+        self.inner.revoke_family(family).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.inner.revoke_subject(subject).await
+    }
+}
+
+/// An issuer and a verifier over one [`GatedRefresh`] store; the gate is open for the
+/// first `open` calls that reach it.
+fn gated_refresh(
+    at_insert: bool,
+    open: usize,
+) -> (Arc<GatedRefresh>, Issuer, Verifier, Arc<ManualClock>) {
+    let w = World::new();
+    let refresh = Arc::new(GatedRefresh {
+        inner: MemoryRefreshTokenStore::new(w.shared.clone()),
+        at_insert,
+        entered: Semaphore::new(0),
+        gate: Semaphore::new(open),
+    });
+    let issuer = Issuer::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .build(refresh.clone(), w.revocations.clone())
+        .unwrap();
+    let verifier = w.verifier(Duration::ZERO);
+    (refresh, issuer, verifier, w.clock)
+}
+
+/// The victim's replay is dropped (a client gone, a timeout) after the refresh store
+/// ended the family and answered `Reused`, before the answer reached the issuer: the
+/// thief's access token must die anyway.
+#[tokio::test]
+async fn a_reuse_answered_after_its_caller_left_still_revokes_the_familys_access_tokens() {
+    let (refresh, issuer, verifier, _) = gated_refresh(false, 1);
+    let stolen = issuer.login("alice", &json!({})).await.unwrap();
+    let thief = issuer
+        .refresh(stolen.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    verifier.authenticate(&thief.access_token).await.unwrap();
+    refresh.entered.acquire().await.unwrap().forget();
+
+    tokio::select! {
+        answer = issuer.refresh(stolen.refresh_token.expose_secret()) => {
+            panic!("the gate is closed, yet the refresh answered {answer:?}")
+        }
+        entered = refresh.entered.acquire() => entered.unwrap().forget(),
+    }
+    refresh.gate.add_permits(1);
+    revoked_soon(
+        &verifier,
+        &thief.access_token,
+        "the thief's access token lives on",
+    )
+    .await;
+}
+
+/// A login whose password was checked before "log out everywhere" but whose family is
+/// stored after it never survives it: the login fails, and nothing it minted works.
+#[tokio::test]
+async fn a_login_overtaken_by_log_out_everywhere_leaves_nothing_alive() {
+    let (refresh, issuer, verifier, clock) = gated_refresh(true, 0);
+    let login = tokio::spawn({
+        let issuer = issuer.clone();
+        async move { issuer.login("alice", &json!({})).await }
+    });
+    refresh.entered.acquire().await.unwrap().forget();
+    issuer.revoke_all("alice").await.unwrap();
+    refresh.gate.add_permits(1);
+    let answer = login.await.unwrap();
+    assert!(matches!(answer, Err(AuthError::Revoked)), "{answer:?}");
+
+    // Whatever the login stored is ended: its family refreshes no more.
+    let families = refresh.inner.revoke_subject("alice").await.unwrap();
+    assert_eq!(families, 0, "the login's family was left alive");
+    // A login after the logout is fine.
+    clock.advance(Duration::from_millis(1));
+    refresh.gate.add_permits(1);
+    let later = issuer.login("alice", &json!({})).await.unwrap();
+    verifier.authenticate(&later.access_token).await.unwrap();
+}
+
+/// A login that stores its family after "log out everywhere" swept the families but reads
+/// the subject's "not before" before that logout wrote it: the logout's second sweep ends
+/// the family, so no refresh turns it into a live access token.
+#[tokio::test]
+async fn a_login_between_the_steps_of_log_out_everywhere_never_survives_it() {
+    let (revocations, issuer, verifier, clock) = gated();
+    let logout = tokio::spawn({
+        let issuer = issuer.clone();
+        async move { issuer.revoke_all("alice").await }
+    });
+    revocations.entered.acquire().await.unwrap().forget();
+    let login = issuer.login("alice", &json!({})).await.unwrap();
+    revocations.gate.add_permits(1);
+    logout.await.unwrap().unwrap();
+
+    clock.advance(Duration::from_millis(1));
+    let refreshed = issuer.refresh(login.refresh_token.expose_secret()).await;
+    assert!(refreshed.is_err(), "{refreshed:?}");
+    assert!(verifier.authenticate(&login.access_token).await.is_err());
 }
 
 #[tokio::test]
