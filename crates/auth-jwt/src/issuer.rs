@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::store::{RefreshRecord, Rotation, to_completion};
 use auth_core::{
-    AuthError, FamilyId, Reason, RefreshToken, RefreshTokenStore, RevocationStore, SharedClock,
-    StoreError,
+    AuthError, FamilyId, Reason, RefreshToken, RefreshTokenHash, RefreshTokenStore,
+    RevocationStore, SharedClock, StoreError,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
@@ -172,6 +172,8 @@ struct Inner {
     revocations: Arc<dyn RevocationStore>,
     current_claims: Option<Arc<dyn CurrentClaims>>,
     verifier: Verifier,
+    /// `iss` and `aud` as a JSON array, bound into every refresh token's store key.
+    refresh_context: Vec<u8>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -273,8 +275,11 @@ impl IssuerBuilder {
                 many.iter().cloned().map(Value::String).collect(),
             )),
         };
+        let refresh_context = serde_json::to_vec(&(&issuer, &audience))
+            .map_err(|_| ConfigError::Invalid("the issuer and audiences must serialize"))?;
         Ok(Issuer {
             inner: Arc::new(Inner {
+                refresh_context,
                 keys: self.keys,
                 clock: self.clock,
                 issuer,
@@ -376,6 +381,19 @@ impl Issuer {
     /// without a revocation store; add one with [`Verifier::builder`] for requests.
     pub fn verifier(&self) -> &Verifier {
         &self.inner.verifier
+    }
+
+    /// The key `token` is stored under: SHA-256 of the token after this issuer's `iss` and
+    /// audiences. An issuer of another `iss` or for another API that shares the refresh
+    /// store finds none of this one's tokens (it would mint its own access tokens from
+    /// them), and a dump of the store still replays nothing.
+    fn stored_as(&self, token: &RefreshToken) -> RefreshTokenHash {
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        digest.update(&self.inner.refresh_context);
+        digest.update(token.expose_secret().as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.finish().as_ref());
+        RefreshTokenHash::from_bytes(key)
     }
 
     /// 128 fresh bits from the system CSPRNG for every token: nothing is read ahead, so
@@ -491,7 +509,7 @@ impl Issuer {
             .with_family_expires_at(family_expires_at);
         self.inner
             .refresh_store
-            .insert(&refresh.hash(), &record)
+            .insert(&self.stored_as(&refresh), &record)
             .await?;
         // A "log out everywhere" that ran while this login was in flight (its password
         // checked, its family not yet stored) ends it too. That logout writes its "not
@@ -544,7 +562,7 @@ impl Issuer {
         // `Reused`: its access tokens must go too even if the caller stops waiting for the
         // answer, or they would outlive the family.
         let issuer = self.clone();
-        let (old_hash, new_hash) = (old.hash(), new.hash());
+        let (old_hash, new_hash) = (self.stored_as(&old), self.stored_as(&new));
         let rotation = to_completion(async move {
             let rotation = issuer
                 .inner

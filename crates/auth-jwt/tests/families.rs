@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use auth_core::memory::{MemoryRefreshTokenStore, MemoryRevocationStore};
 use auth_core::store::{RefreshRecord, Rotation, TokenRef};
 use auth_core::{
-    AuthError, FamilyId, ManualClock, RefreshTokenHash, RefreshTokenStore, RevocationStore,
+    AuthError, FamilyId, ManualClock, Reason, RefreshTokenHash, RefreshTokenStore, RevocationStore,
     SharedClock, StoreError,
 };
 use auth_jwt::{
@@ -389,6 +389,47 @@ async fn a_login_between_the_steps_of_log_out_everywhere_never_survives_it() {
     let refreshed = issuer.refresh(login.refresh_token.expose_secret()).await;
     assert!(refreshed.is_err(), "{refreshed:?}");
     assert!(verifier.authenticate(&login.access_token).await.is_err());
+}
+
+/// Issuers sharing the refresh store: a node of the same service (same `iss`, same
+/// audience) refreshes another's tokens; an issuer of another `iss` or for another API
+/// finds none of them (it would mint its own access tokens from them), and leaves them
+/// as they were.
+#[tokio::test]
+async fn a_refresh_token_serves_only_issuers_of_its_own_iss_and_audience() {
+    let w = World::new();
+    let api = |iss: &'static str, aud: &'static str| {
+        Issuer::builder(w.keys.clone(), w.shared.clone())
+            .issuer(iss)
+            .audience(aud)
+            .build(w.refresh.clone(), w.revocations.clone())
+            .unwrap()
+    };
+    let node1 = api("https://iss", "billing");
+    let node2 = api("https://iss", "billing");
+    let strangers = [api("https://iss", "admin"), api("https://other", "billing")];
+    let mut pair = node1
+        .login("carol", &json!({ "roles": ["admin"] }))
+        .await
+        .unwrap();
+    for stranger in &strangers {
+        let refused = stranger
+            .refresh(pair.refresh_token.expose_secret())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, AuthError::Invalid(Reason::RefreshTokenUnknown)),
+            "{refused:?}"
+        );
+    }
+    pair = node2
+        .refresh(pair.refresh_token.expose_secret())
+        .await
+        .expect("another node of the same service");
+    node1
+        .refresh(pair.refresh_token.expose_secret())
+        .await
+        .expect("the family is untouched");
 }
 
 #[tokio::test]
