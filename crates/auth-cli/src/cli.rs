@@ -160,7 +160,8 @@ pub(crate) enum KeysCommand {
     ///
     /// The key is generated like `keygen` (--alg), or taken from a private JWK or a PEM
     /// private key (--from; an RSA PEM key needs --alg). Its kid is --kid, else the JWK's
-    /// own, else the RFC 7638 thumbprint (random for an HMAC secret).
+    /// own, else the RFC 7638 thumbprint (random for an HMAC secret). A key the file holds
+    /// already, under any kid or algorithm, is refused.
     Add {
         /// The key file.
         #[arg(value_name = "FILE")]

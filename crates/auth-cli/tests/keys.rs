@@ -359,6 +359,36 @@ fn an_rsa_key_whose_members_disagree_is_never_added() {
     }
 }
 
+/// One key under a second kid used to be added, and retiring the first kid left it
+/// signing and verifying under the second.
+#[test]
+fn a_key_is_never_added_under_a_second_kid() {
+    let dir = Dir::new();
+    let file = dir.path("d.json").display().to_string();
+    let ec = data("ec-p256-private.pem");
+    ok(&[
+        "keys", "add", &file, "--create", "--from", &ec, "--kid", "2026-01",
+    ]);
+    let before = std::fs::read(&file).unwrap();
+    for extra in [&[][..], &["--kid", "2026-02"]] {
+        let mut args = vec!["keys", "add", &file, "--from", &ec];
+        args.extend_from_slice(extra);
+        let line = fails(&args);
+        assert!(line.contains("already in the set as \"2026-01\""), "{line}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "{extra:?}");
+    }
+    // One RSA key is one key, whichever algorithm it is bound to.
+    let rsa = data("rsa2048-private.pem");
+    ok(&[
+        "keys", "add", &file, "--from", &rsa, "--alg", "RS256", "--kid", "rs",
+    ]);
+    let line = fails(&[
+        "keys", "add", &file, "--from", &rsa, "--alg", "PS256", "--kid", "ps",
+    ]);
+    assert!(line.contains("already in the set as \"rs\""), "{line}");
+    assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["2026-01", "rs"]);
+}
+
 #[test]
 fn concurrent_edits_never_undo_one_another() {
     let dir = Dir::new();

@@ -11,12 +11,13 @@ use std::fmt;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use auth_core::constant_time_eq;
 use jsonwebtoken::Algorithm;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::error::{KeyError, shown};
 use crate::jwk::{Jwk, JwkSet};
-use crate::key::SigningKey;
+use crate::key::{PrivateParts, SigningKey};
 use crate::key_set::{KeyInfo, KeyRole, check_kid};
 use crate::pem::Pem;
 
@@ -109,6 +110,16 @@ pub enum KeyFileError {
     /// Two keys share a `kid`.
     #[error("two keys share the kid {}", shown(.0))]
     DuplicateKid(String),
+    /// One key under two `kid`s (the same public key, whatever algorithm each is bound
+    /// to, or the same HMAC secret): retiring one `kid` would leave the key signing or
+    /// verifying under the other.
+    #[error("key {} is already in the set as {}", shown(kid), shown(existing))]
+    DuplicateKey {
+        /// The `kid` the key was refused under.
+        kid: String,
+        /// The `kid` it already has in the set.
+        existing: String,
+    },
     /// An RSA key serves six algorithms: the caller must choose one.
     #[error("an RSA key serves RS256, RS384, RS512, PS256, PS384 and PS512: choose its algorithm")]
     AlgorithmNeeded,
@@ -132,8 +143,8 @@ fn describe(index: usize, kid: Option<&str>) -> String {
 
 /// The keys of a key file, in order: the first signs, every key verifies.
 ///
-/// Always holds at least one key, every `kid` unique and valid ([`check_kid`]). `Debug`
-/// prints `kid`s and algorithms only.
+/// Always holds at least one key, every `kid` unique and valid ([`check_kid`]), every key
+/// once (so retiring a `kid` retires its key). `Debug` prints `kid`s and algorithms only.
 ///
 /// A staged rotation without downtime, each step followed by a reload of every node
 /// ([`KeySet::reload`](crate::KeySet::reload)):
@@ -168,6 +179,30 @@ pub struct SigningKeys {
 struct Named {
     kid: String,
     key: SigningKey,
+    /// The key's RFC 7638 thumbprint (`None` for an HMAC secret), computed once: a key
+    /// added to a set is compared with every key of it.
+    thumbprint: Option<String>,
+}
+
+impl Named {
+    fn new(kid: String, key: SigningKey) -> Self {
+        let thumbprint = thumbprint_kid(&key);
+        Self {
+            kid,
+            key,
+            thumbprint,
+        }
+    }
+
+    /// Whether `other` is the same key: the same thumbprint for asymmetric keys (so one
+    /// RSA key bound to RS256 and to PS256 is one key), the same secret, compared in
+    /// constant time, for HMAC keys (whatever hash each is bound to).
+    fn same_key(&self, other: &Named) -> bool {
+        match (self.key.private_parts(), other.key.private_parts()) {
+            (PrivateParts::Hmac { k: a }, PrivateParts::Hmac { k: b }) => constant_time_eq(a, b),
+            _ => self.thumbprint.is_some() && self.thumbprint == other.thumbprint,
+        }
+    }
 }
 
 impl fmt::Debug for SigningKeys {
@@ -188,6 +223,20 @@ fn thumbprint_kid(key: &SigningKey) -> Option<String> {
     key.verifying_key().to_jwk(None).ok()?.thumbprint().ok()
 }
 
+/// Refuses `named` when `keys` hold its `kid` or its key already.
+fn check_new(keys: &[Named], named: &Named) -> Result<(), KeyFileError> {
+    if keys.iter().any(|other| other.kid == named.kid) {
+        return Err(KeyFileError::DuplicateKid(named.kid.clone()));
+    }
+    match keys.iter().find(|other| other.same_key(named)) {
+        Some(other) => Err(KeyFileError::DuplicateKey {
+            kid: named.kid.clone(),
+            existing: other.kid.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl SigningKeys {
     /// A set of one key, which signs.
     pub fn new(kid: impl Into<String>, key: SigningKey) -> Result<Self, KeyFileError> {
@@ -198,7 +247,7 @@ impl SigningKeys {
             source,
         })?;
         Ok(Self {
-            keys: vec![Named { kid, key }],
+            keys: vec![Named::new(kid, key)],
         })
     }
 
@@ -211,16 +260,15 @@ impl SigningKeys {
     ///
     /// The whole set is refused when any key is: no keys, a public key, a key this crate
     /// refuses (weak, unsupported, `use` other than `sig`, `key_ops` without `sign`), an
-    /// invalid or duplicated `kid`, or an HMAC secret without a `kid`. An asymmetric key
-    /// without a `kid` is named by its RFC 7638 thumbprint. HMAC secrets may be anywhere
-    /// in the set: they sign and verify, and are never published.
+    /// invalid or duplicated `kid`, a key the set holds already (under another `kid` or
+    /// algorithm), or an HMAC secret without a `kid`. An asymmetric key without a `kid`
+    /// is named by its RFC 7638 thumbprint. HMAC secrets may be anywhere in the set: they
+    /// sign and verify, and are never published.
     pub fn from_jwk_set(set: &JwkSet) -> Result<Self, KeyFileError> {
         let mut keys: Vec<Named> = Vec::with_capacity(set.keys.len());
         for (index, jwk) in set.keys.iter().enumerate() {
             let named = Self::from_jwk(index, jwk)?;
-            if keys.iter().any(|other| other.kid == named.kid) {
-                return Err(KeyFileError::DuplicateKid(named.kid));
-            }
+            check_new(&keys, &named)?;
             keys.push(named);
         }
         if keys.is_empty() {
@@ -247,7 +295,7 @@ impl SigningKeys {
             None => thumbprint_kid(&key).ok_or(KeyFileError::MissingKid { index })?,
         };
         check_kid(&kid).map_err(refused)?;
-        Ok(Named { kid, key })
+        Ok(Named::new(kid, key))
     }
 
     /// A set of one key from a PEM private key (PKCS#8, or PKCS#1 for RSA). The algorithm
@@ -417,7 +465,8 @@ impl SigningKeys {
 
     /// Inserts `key` under `kid` at `index` (0: it signs from now on; 1: it verifies and
     /// is published, the staged way to add a key; past the end: last). Refused when the
-    /// `kid` is invalid or taken.
+    /// `kid` is invalid or taken, or when the set holds the key already, under any `kid`
+    /// or algorithm ([`KeyFileError::DuplicateKey`]).
     pub fn insert(
         &mut self,
         index: usize,
@@ -431,10 +480,9 @@ impl SigningKeys {
             kid: Some(kid.clone()),
             source,
         })?;
-        if self.position(&kid).is_some() {
-            return Err(KeyFileError::DuplicateKid(kid));
-        }
-        self.keys.insert(index, Named { kid, key });
+        let named = Named::new(kid, key);
+        check_new(&self.keys, &named)?;
+        self.keys.insert(index, named);
         Ok(())
     }
 

@@ -174,15 +174,27 @@ fn an_hmac_secret_may_sign_and_is_never_published() {
 
 #[test]
 fn the_published_set_never_carries_private_members() {
+    // Every RSA algorithm's key is the one committed RSA key, which a set holds once: each
+    // gets a set of its own, beside a key of every other algorithm.
+    let (rsa, others): (Vec<Algorithm>, Vec<Algorithm>) = auth_jwt::algorithm::SUPPORTED
+        .into_iter()
+        .partition(|alg| alg.family() == jsonwebtoken::AlgorithmFamily::Rsa);
+    assert_eq!(rsa.len(), 6);
+    for rsa in rsa {
+        the_published_set_of_these_never_carries_private_members(&[&others[..], &[rsa]].concat());
+    }
+}
+
+fn the_published_set_of_these_never_carries_private_members(algorithms: &[Algorithm]) {
     let (_, shared) = common::clock();
     let mut all = Vec::new();
-    for (i, alg) in auth_jwt::algorithm::SUPPORTED.into_iter().enumerate() {
+    for (i, &alg) in algorithms.iter().enumerate() {
         all.push((format!("k{i}"), key_for(alg)));
     }
     let named: Vec<(&str, &SigningKey)> = all.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let keys = KeySet::from_signing_keys(&SigningKeys::parse(&file_of(&named)).unwrap(), shared);
     let jwks = keys.jwks();
-    assert_eq!(jwks.keys.len(), 9, "the three HMAC secrets are left out");
+    assert_eq!(jwks.keys.len(), 4, "the three HMAC secrets are left out");
     for jwk in &jwks.keys {
         assert!(!jwk.has_private_members(), "{jwk:?}");
         assert_ne!(jwk.kty, "oct");
@@ -274,6 +286,80 @@ fn files_that_are_not_a_usable_key_set_are_refused_whole() {
         SigningKeys::parse(&text),
         Err(KeyFileError::Document { .. })
     ));
+}
+
+/// One key under two `kid`s used to be accepted, and retiring one `kid` left the key
+/// signing or verifying under the other. The same public key (whatever its algorithm: an
+/// RSA key as RS256 and PS256) or the same HMAC secret is refused, by an edit and in a
+/// file.
+#[test]
+fn a_key_is_never_in_a_set_twice() {
+    let ec = data("ec-p256-private.pem");
+    let mut keys = SigningKeys::from_pem(&ec, None, Some("2026-01")).unwrap();
+    // The same PEM again, under its thumbprint or another kid, first or last.
+    let again = SigningKeys::from_pem(&ec, None, None).unwrap();
+    for (index, kid) in [(1, again.signing_kid()), (0, "2026-02"), (9, "2026-03")] {
+        let error = keys
+            .insert(index, kid, again.signing_key().clone())
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                KeyFileError::DuplicateKey { kid: refused, existing }
+                    if refused == kid && existing == "2026-01"
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("key \"{kid}\" is already in the set as \"2026-01\"")
+        );
+    }
+    assert_eq!(keys.kids().collect::<Vec<_>>(), ["2026-01"]);
+
+    // One RSA key bound to two algorithms is one key.
+    let rsa = data("rsa2048-private.pem");
+    let rs256 = SigningKey::from_pem(Algorithm::RS256, &rsa).unwrap();
+    let ps256 = SigningKey::from_pem(Algorithm::PS256, &rsa).unwrap();
+    keys.push("rs", rs256).unwrap();
+    assert!(matches!(
+        keys.push("ps", ps256.clone()),
+        Err(KeyFileError::DuplicateKey { existing, .. }) if existing == "rs"
+    ));
+
+    // One HMAC secret under two kids, or two hashes, is one key; another secret is not.
+    let secret = [7u8; 64];
+    keys.push("h1", SigningKey::hmac(Algorithm::HS256, &secret).unwrap())
+        .unwrap();
+    for alg in [Algorithm::HS256, Algorithm::HS512] {
+        assert!(matches!(
+            keys.push("h2", SigningKey::hmac(alg, &secret).unwrap()),
+            Err(KeyFileError::DuplicateKey { existing, .. }) if existing == "h1"
+        ));
+    }
+    let mut other = secret;
+    other[63] ^= 1;
+    keys.push("h3", SigningKey::hmac(Algorithm::HS256, &other).unwrap())
+        .unwrap();
+    assert_eq!(
+        keys.kids().collect::<Vec<_>>(),
+        ["2026-01", "rs", "h1", "h3"]
+    );
+
+    // A file that holds a key twice is refused whole.
+    let ec_key = keys.signing_key().clone();
+    for twice in [
+        file_of(&[("2026-01", &ec_key), ("2026-02", &ec_key)]),
+        file_of(&[
+            ("rs", &SigningKey::from_pem(Algorithm::RS256, &rsa).unwrap()),
+            ("ps", &ps256),
+        ]),
+    ] {
+        assert!(matches!(
+            SigningKeys::parse(&twice),
+            Err(KeyFileError::DuplicateKey { .. })
+        ));
+    }
 }
 
 #[test]
