@@ -115,7 +115,8 @@ impl CliError {
             KeyFileError::Read { .. }
             | KeyFileError::Write { .. }
             | KeyFileError::Unflushed { .. }
-            | KeyFileError::TooLarge { .. } => Self::KeysIo(source),
+            | KeyFileError::TooLarge { .. }
+            | KeyFileError::TooLargeToWrite { .. } => Self::KeysIo(source),
             source => Self::Keys { what, source },
         }
     }

@@ -389,6 +389,35 @@ fn a_key_is_never_added_under_a_second_kid() {
     assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["2026-01", "rs"]);
 }
 
+/// `keys add` on a file near the size limit used to exit 0 and write a file that the
+/// next `keys list`, a reload and a start all refused.
+#[test]
+fn an_edit_never_writes_a_file_over_the_limit() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    // One HMAC secret, long enough that the file ends a few hundred bytes under the limit.
+    let text_len = |len: usize| {
+        let key = auth_jwt::SigningKey::hmac(auth_jwt::Algorithm::HS256, &vec![7; len]).unwrap();
+        SigningKeys::new("big", key).unwrap().to_json().len()
+    };
+    let overhead = text_len(33) - 44;
+    let len = (auth_jwt::MAX_KEY_FILE_LEN - overhead - 200) / 4 * 3;
+    let key = auth_jwt::SigningKey::hmac(auth_jwt::Algorithm::HS256, &vec![7; len]).unwrap();
+    SigningKeys::new("big", key).unwrap().write(&file).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    assert!(
+        before.len() > auth_jwt::MAX_KEY_FILE_LEN - 300,
+        "{}",
+        before.len()
+    );
+
+    let line = fails(&["keys", "add", &file, "--alg", "ES256", "--kid", "new"]);
+    assert!(line.contains("over the limit"), "{line}");
+    assert!(line.contains("nothing was written"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["big"]);
+}
+
 #[test]
 fn concurrent_edits_never_undo_one_another() {
     let dir = Dir::new();

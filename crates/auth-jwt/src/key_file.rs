@@ -47,6 +47,20 @@ pub enum KeyFileError {
         /// The limit.
         limit: usize,
     },
+    /// The set's text is over [`MAX_KEY_FILE_LEN`], which every reader refuses: nothing
+    /// was written.
+    #[error(
+        "the key file {} would be {len} bytes, over the limit of {limit} bytes that readers accept: nothing was written",
+        path.display()
+    )]
+    TooLargeToWrite {
+        /// The file.
+        path: PathBuf,
+        /// The length of the text.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The file could not be written (nothing was replaced).
     #[error("cannot write the key file {}", path.display())]
     Write {
@@ -360,11 +374,22 @@ impl SigningKeys {
     /// [`KeyFileError::Write`] `path` is left as it was. A symbolic link at `path` is
     /// followed, so the file it names is replaced (a link to a missing file is refused).
     ///
+    /// A set whose text is over [`MAX_KEY_FILE_LEN`] is refused with nothing written
+    /// ([`KeyFileError::TooLargeToWrite`]): no reader would load the file.
+    ///
     /// On Unix a new file gets mode `0600`; a replaced file keeps its owner and group, and
     /// its group's read permission if it had it (never more: `0640` at most), so that a
     /// service reading the file through its group still can after an edit by root.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
         let path = path.as_ref();
+        let text = self.to_json();
+        if text.len() > MAX_KEY_FILE_LEN {
+            return Err(KeyFileError::TooLargeToWrite {
+                path: path.to_owned(),
+                len: text.len(),
+                limit: MAX_KEY_FILE_LEN,
+            });
+        }
         let failed = |source| KeyFileError::Write {
             path: path.to_owned(),
             source,
@@ -382,7 +407,7 @@ impl SigningKeys {
             }
             Err(error) => return Err(failed(error)),
         };
-        match write_atomic(&target, self.to_json().as_bytes()) {
+        match write_atomic(&target, text.as_bytes()) {
             Ok(()) => Ok(()),
             Err(Failure::Before(source)) => Err(failed(source)),
             Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {

@@ -462,6 +462,46 @@ fn reading_reports_missing_oversized_and_malformed_files() {
     assert!(KeySet::from_key_file(&junk, shared).is_err());
 }
 
+/// `write` used to write a set of any size, so an edit of a file near the limit left a
+/// file that the next read, reload and start refused.
+#[test]
+fn an_edit_never_writes_a_file_that_readers_refuse() {
+    let dir = Scratch::new("too-large");
+    let path = dir.path("keys.json");
+    let secret = |byte: u8| SigningKey::hmac(Algorithm::HS256, &vec![byte; 380_000]).unwrap();
+    let mut file = SigningKeys::new("a", secret(1)).unwrap();
+    file.push("b", secret(2)).unwrap();
+    file.write(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert!(
+        before.len() <= auth_jwt::MAX_KEY_FILE_LEN,
+        "{}",
+        before.len()
+    );
+
+    file.push("c", secret(3)).unwrap();
+    let error = file.write(&path).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            KeyFileError::TooLargeToWrite { len, limit, .. }
+                if len == file.to_json().len() && limit == auth_jwt::MAX_KEY_FILE_LEN
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("nothing was written"), "{error}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(dir.entries(), ["keys.json"]);
+    let again = SigningKeys::read(&path).unwrap();
+    assert_eq!(again.kids().collect::<Vec<_>>(), ["a", "b"]);
+    // Nor is a new file written.
+    assert!(matches!(
+        file.write(dir.path("new.json")),
+        Err(KeyFileError::TooLargeToWrite { .. })
+    ));
+    assert_eq!(dir.entries(), ["keys.json"]);
+}
+
 #[test]
 fn writing_is_atomic_private_and_round_trips() {
     let dir = Scratch::new("write");
