@@ -178,7 +178,9 @@ pub(crate) enum KeysCommand {
         /// Add the key last instead of second.
         #[arg(long)]
         last: bool,
-        /// Create FILE with this key (which then signs) if FILE does not exist.
+        /// Start FILE with this key (which then signs). FILE must not exist yet, not even
+        /// as a symbolic link: the new file is created mode 0600 and owned by whoever runs
+        /// the command.
         #[arg(long)]
         create: bool,
     },

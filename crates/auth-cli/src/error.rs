@@ -116,7 +116,8 @@ impl CliError {
             | KeyFileError::Write { .. }
             | KeyFileError::Unflushed { .. }
             | KeyFileError::TooLarge { .. }
-            | KeyFileError::TooLargeToWrite { .. } => Self::KeysIo(source),
+            | KeyFileError::TooLargeToWrite { .. }
+            | KeyFileError::Exists { .. } => Self::KeysIo(source),
             source => Self::Keys { what, source },
         }
     }

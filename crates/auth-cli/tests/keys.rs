@@ -418,6 +418,37 @@ fn an_edit_never_writes_a_file_over_the_limit() {
     assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["big"]);
 }
 
+/// `keys add FILE --create` used to edit a FILE that existed, keeping its owner: whoever
+/// created it first (in a shared directory) got the new private key in a file they own,
+/// and their own key in the set.
+#[test]
+fn create_never_takes_over_a_file_that_exists() {
+    let dir = Dir::new();
+    let planted = keygen(&dir, "theirs.jwk", &["--alg", "ES256", "--kid", "theirs"]);
+    let file = dir.path("keys.json").display().to_string();
+    ok(&["keys", "add", &file, "--create", "--from", &planted]);
+    let before = std::fs::read(&file).unwrap();
+    let line = fails(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "mine",
+    ]);
+    assert!(line.contains("exists already"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // An empty file, or a symbolic link to a file not made yet, is taken no more.
+    let empty = dir.write("empty.json", "");
+    let line = fails(&["keys", "add", &empty, "--create", "--alg", "ES256"]);
+    assert!(line.contains("exists already"), "{line}");
+    assert_eq!(std::fs::read(&empty).unwrap(), b"");
+    #[cfg(unix)]
+    {
+        let link = dir.path("link.json").display().to_string();
+        let target = dir.path("later.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let line = fails(&["keys", "add", &link, "--create", "--alg", "ES256"]);
+        assert!(line.contains("exists already"), "{line}");
+        assert!(!target.exists());
+    }
+}
+
 #[test]
 fn concurrent_edits_never_undo_one_another() {
     let dir = Dir::new();

@@ -61,6 +61,13 @@ pub enum KeyFileError {
         /// The limit.
         limit: usize,
     },
+    /// [`SigningKeys::write_new`] found something at the path already (a file, a
+    /// directory, a symbolic link): nothing was written.
+    #[error("{} exists already: nothing was written", path.display())]
+    Exists {
+        /// The path.
+        path: PathBuf,
+    },
     /// The file could not be written (nothing was replaced).
     #[error("cannot write the key file {}", path.display())]
     Write {
@@ -382,14 +389,7 @@ impl SigningKeys {
     /// service reading the file through its group still can after an edit by root.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
         let path = path.as_ref();
-        let text = self.to_json();
-        if text.len() > MAX_KEY_FILE_LEN {
-            return Err(KeyFileError::TooLargeToWrite {
-                path: path.to_owned(),
-                len: text.len(),
-                limit: MAX_KEY_FILE_LEN,
-            });
-        }
+        let text = self.text_for(path)?;
         let failed = |source| KeyFileError::Write {
             path: path.to_owned(),
             source,
@@ -407,14 +407,42 @@ impl SigningKeys {
             }
             Err(error) => return Err(failed(error)),
         };
-        match write_atomic(&target, text.as_bytes()) {
-            Ok(()) => Ok(()),
-            Err(Failure::Before(source)) => Err(failed(source)),
-            Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
+        let install = Install::Replace;
+        outcome(
+            path,
+            install,
+            write_atomic(&target, text.as_bytes(), install),
+        )
+    }
+
+    /// Writes the set to a new file at `path`, which must not exist, not even as a
+    /// symbolic link ([`KeyFileError::Exists`], nothing written). As atomic as
+    /// [`SigningKeys::write`]: the file is written and flushed under another name in the
+    /// same directory, then linked to `path`, which fails if anything took the name
+    /// meanwhile (so the file system must support hard links). On Unix the file gets mode
+    /// `0600` and belongs to whoever runs this.
+    ///
+    /// This is how to start a key file in a directory others can write to: `write` keeps
+    /// the owner of a file it replaces, so a file someone else created there first would
+    /// stay theirs, with the new private key in it.
+    pub fn write_new(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
+        let path = path.as_ref();
+        let text = self.text_for(path)?;
+        let install = Install::CreateNew;
+        outcome(path, install, write_atomic(path, text.as_bytes(), install))
+    }
+
+    /// The text of the file at `path`, refused when no reader would accept it.
+    fn text_for(&self, path: &Path) -> Result<String, KeyFileError> {
+        let text = self.to_json();
+        if text.len() > MAX_KEY_FILE_LEN {
+            return Err(KeyFileError::TooLargeToWrite {
                 path: path.to_owned(),
-                source,
-            }),
+                len: text.len(),
+                limit: MAX_KEY_FILE_LEN,
+            });
         }
+        Ok(text)
     }
 
     /// The private JWK Set of the keys, in order, each with its `kid`, `alg` and
@@ -570,32 +598,64 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     Ok(bytes)
 }
 
-/// How [`write_atomic`] failed: before the rename (`path` untouched) or after it.
+/// How [`write_atomic`] failed: before the file was in place (`path` untouched) or after.
 enum Failure {
     Before(io::Error),
     Unflushed(io::Error),
 }
 
-/// Writes `contents` to a fresh file beside `path`, flushes it, renames it over `path`
-/// and flushes the directory. The fresh file is removed on failure.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+/// The outcome of [`write_atomic`] for the key file `path`, as a [`KeyFileError`].
+fn outcome(path: &Path, install: Install, result: Result<(), Failure>) -> Result<(), KeyFileError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(Failure::Before(source))
+            if install == Install::CreateNew && source.kind() == io::ErrorKind::AlreadyExists =>
+        {
+            Err(KeyFileError::Exists {
+                path: path.to_owned(),
+            })
+        }
+        Err(Failure::Before(source)) => Err(KeyFileError::Write {
+            path: path.to_owned(),
+            source,
+        }),
+        Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// How [`write_atomic`] puts the new file in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Install {
+    /// Renamed over `path`, whose owner, group and group read it keeps.
+    Replace,
+    /// Linked to `path`, which must not exist (`AlreadyExists`).
+    CreateNew,
+}
+
+/// Writes `contents` to a fresh file beside `path`, flushes it, puts it in place and
+/// flushes the directory. The fresh file is removed on failure.
+fn write_atomic(path: &Path, contents: &[u8], install: Install) -> Result<(), Failure> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    replace(path, dir, contents).map_err(Failure::Before)?;
+    replace(path, dir, contents, install).map_err(Failure::Before)?;
     sync_dir(dir).map_err(Failure::Unflushed)
 }
 
-/// The write and the rename of [`write_atomic`].
-fn replace(path: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
+/// The write and the rename (or link) of [`write_atomic`].
+fn replace(path: &Path, dir: &Path, contents: &[u8], install: Install) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let replaced = match std::fs::metadata(path) {
-        Ok(meta) => Some(meta),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-        Err(error) => return Err(error),
+    let replaced = match (install, std::fs::metadata(path)) {
+        (Install::CreateNew, _) => None,
+        (Install::Replace, Ok(meta)) => Some(meta),
+        (Install::Replace, Err(error)) if error.kind() == io::ErrorKind::NotFound => None,
+        (Install::Replace, Err(error)) => return Err(error),
     };
     let mut random = [0u8; 8];
     SystemRandom::new()
@@ -635,11 +695,19 @@ fn replace(path: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
         file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
-        std::fs::rename(&temp, path)
+        match install {
+            Install::Replace => std::fs::rename(&temp, path),
+            // A link, unlike a rename, fails when the name is taken.
+            Install::CreateNew => std::fs::hard_link(&temp, path),
+        }
     })();
     if let Err(error) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(error);
+    }
+    if install == Install::CreateNew {
+        // The file is in place under its name; the temporary name is only a second link.
+        let _ = std::fs::remove_file(&temp);
     }
     Ok(())
 }

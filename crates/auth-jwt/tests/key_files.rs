@@ -502,6 +502,49 @@ fn an_edit_never_writes_a_file_that_readers_refuse() {
     assert_eq!(dir.entries(), ["keys.json"]);
 }
 
+/// `write` keeps the owner of a file it replaces, so starting a key file with it where
+/// others can write let someone who created the file first own the new private key.
+/// `write_new` refuses any path that exists, and leaves it as it was.
+#[test]
+fn write_new_never_takes_over_an_existing_path() {
+    let dir = Scratch::new("write-new");
+    let keys = SigningKeys::new("mine", key_for(Algorithm::ES256)).unwrap();
+    let planted = dir.path("keys.json");
+    let theirs = file_of(&[("theirs", &key_for(Algorithm::ES256))]);
+    std::fs::write(&planted, &theirs).unwrap();
+    for path in [planted.clone(), dir.0.clone()] {
+        assert!(
+            matches!(keys.write_new(&path), Err(KeyFileError::Exists { path: p }) if p == path),
+            "{path:?}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), theirs);
+    #[cfg(unix)]
+    {
+        let link = dir.path("link.json");
+        std::os::unix::fs::symlink(dir.path("missing.json"), &link).unwrap();
+        assert!(matches!(
+            keys.write_new(&link),
+            Err(KeyFileError::Exists { .. })
+        ));
+        assert!(!dir.path("missing.json").exists());
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert_eq!(dir.entries(), ["keys.json"], "no temporary file is left");
+
+    let new = dir.path("new.json");
+    keys.write_new(&new).unwrap();
+    assert_eq!(SigningKeys::read(&new).unwrap().signing_kid(), "mine");
+    assert_eq!(dir.entries(), ["keys.json", "new.json"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let meta = std::fs::metadata(&new).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(meta.nlink(), 1, "the temporary name is gone");
+    }
+}
+
 #[test]
 fn writing_is_atomic_private_and_round_trips() {
     let dir = Scratch::new("write");

@@ -76,7 +76,7 @@ pub(crate) struct AddOptions {
     pub(crate) kid: Option<String>,
     /// Add last instead of second.
     pub(crate) last: bool,
-    /// Create the file if it does not exist.
+    /// Start a new file, which must not exist yet.
     pub(crate) create: bool,
 }
 
@@ -86,26 +86,33 @@ pub(crate) fn add(options: AddOptions) -> Result<(Vec<Listed>, &'static str), Cl
     let file = &options.file;
     let _edit = EditLock::take(file)?;
     let before = snapshot(file)?;
-    let keys = match &before {
-        Some(bytes) => {
+    let (keys, note) = match (&before, options.create) {
+        (Some(bytes), false) => {
             let mut keys = read(file, bytes)?;
             let at = if options.last { usize::MAX } else { 1 };
             keys.insert(at, kid, key).map_err(CliError::keys(file))?;
-            keys
+            write(file, &before, &keys)?;
+            (keys, AFTER_ADD)
         }
-        None if options.create => SigningKeys::new(kid, key).map_err(CliError::keys(file))?,
-        None => {
+        // A new file only: one that exists may belong to someone else, who would then own
+        // the new private key (an edit keeps a file's owner).
+        (Some(_), true) => {
+            return Err(CliError::key_file(
+                file.display().to_string(),
+                "exists already: --create starts a new key file (add to this one without --create)",
+            ));
+        }
+        (None, true) => {
+            let keys = SigningKeys::new(kid, key).map_err(CliError::keys(file))?;
+            keys.write_new(file).map_err(CliError::keys(file))?;
+            (keys, AFTER_CREATE)
+        }
+        (None, false) => {
             return Err(CliError::key_file(
                 file.display().to_string(),
                 "no such file (use --create to start a key file)",
             ));
         }
-    };
-    write(file, &before, &keys)?;
-    let note = if before.is_none() {
-        AFTER_CREATE
-    } else {
-        AFTER_ADD
     };
     Ok((listing(&keys), note))
 }
