@@ -131,6 +131,8 @@ pub(crate) enum Command {
     /// or a replaced file's owner and group with at most group read) and prints the new
     /// listing. Edits run one at a time: on Unix each holds a lock on the file's directory
     /// from its read to its rename, and none writes over a file changed since it read it.
+    /// Each first removes the temporary files (.FILE.<16 hex digits>.tmp) that killed edits
+    /// left beside the file.
     /// A rotation without downtime: `add` the new key (second), reload every node, wait
     /// until verifiers have refetched the JWK Set, `promote` it, reload, and once the old
     /// key's tokens have expired, `retire` the old key and reload.

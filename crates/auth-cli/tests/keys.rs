@@ -449,6 +449,47 @@ fn create_never_takes_over_a_file_that_exists() {
     }
 }
 
+/// An edit killed before its rename (`strace -e inject=rename:signal=KILL`) leaves its
+/// temporary file, with the private keys in it, beside the key file; nothing used to
+/// remove it. The next edit does, and only files named exactly as the writer names them.
+#[test]
+fn an_edit_removes_the_temporary_files_of_killed_edits() {
+    let dir = Dir::new();
+    let file = dir.path("k.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "old3",
+    ]);
+    ok(&["keys", "add", &file, "--alg", "ES256", "--kid", "new"]);
+    let contents = std::fs::read_to_string(&file).unwrap();
+    // What a killed `keys retire k.json old3` leaves, and files that only look like it.
+    dir.write(".k.json.9f86d081884c7d65.tmp", &contents);
+    for other in [
+        ".k.json.9F86D081884C7D65.tmp",
+        ".k.json.9f86d081.tmp",
+        "k.json.bak",
+    ] {
+        dir.write(other, &contents);
+    }
+    ok(&["keys", "promote", &file, "new"]);
+    assert_eq!(
+        entries(&dir),
+        [
+            ".k.json.9F86D081884C7D65.tmp",
+            ".k.json.9f86d081.tmp",
+            "k.json",
+            "k.json.bak"
+        ]
+    );
+    // A refused edit cleans up too: it holds the lock all the same.
+    dir.write(".k.json.0000000000000000.tmp", &contents);
+    fails(&["keys", "retire", &file, "missing"]);
+    assert!(!dir.path(".k.json.0000000000000000.tmp").exists());
+    // And so does an add.
+    dir.write(".k.json.0000000000000001.tmp", &contents);
+    ok(&["keys", "add", &file, "--alg", "EdDSA", "--kid", "next"]);
+    assert!(!dir.path(".k.json.0000000000000001.tmp").exists());
+}
+
 #[test]
 fn concurrent_edits_never_undo_one_another() {
     let dir = Dir::new();

@@ -7,6 +7,7 @@
 //! [`KeySet::from_signing_keys`](crate::KeySet::from_signing_keys) and swapped into a
 //! running one, whole, with [`KeySet::reload`](crate::KeySet::reload).
 
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -432,6 +433,41 @@ impl SigningKeys {
         outcome(path, install, write_atomic(path, text.as_bytes(), install))
     }
 
+    /// Removes what writes of the key file `path` left behind when they were killed
+    /// before their rename: the temporary files, holding private keys, that
+    /// [`SigningKeys::write`] and [`SigningKeys::write_new`] name `.NAME.<16 hex
+    /// digits>.tmp` beside the file (beside the file a symbolic link `path` names). Only
+    /// regular files named exactly so are removed; one that cannot be removed is left.
+    /// Returns how many were removed.
+    ///
+    /// Call it only where no other write of this file can be under way (authctl runs it
+    /// under the lock its edits hold): a write whose temporary file is removed fails,
+    /// with nothing replaced.
+    pub fn remove_stale_temp_files(path: impl AsRef<Path>) -> Result<usize, KeyFileError> {
+        let path = path.as_ref();
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let Some(name) = real.file_name() else {
+            return Ok(0);
+        };
+        let dir = match real.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let entries = std::fs::read_dir(dir).map_err(|source| KeyFileError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let stale = is_temp_name(name, &entry.file_name())
+                && entry.file_type().is_ok_and(|kind| kind.is_file());
+            if stale && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// The text of the file at `path`, refused when no reader would accept it.
     fn text_for(&self, path: &Path) -> Result<String, KeyFileError> {
         let text = self.to_json();
@@ -661,11 +697,7 @@ fn replace(path: &Path, dir: &Path, contents: &[u8], install: Install) -> io::Re
     SystemRandom::new()
         .fill(&mut random)
         .map_err(|_| io::Error::other("the system random number generator failed"))?;
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{suffix}.tmp"));
-    let temp = dir.join(temp_name);
+    let temp = dir.join(temp_name(name, &random));
 
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -710,6 +742,29 @@ fn replace(path: &Path, dir: &Path, contents: &[u8], install: Install) -> io::Re
         let _ = std::fs::remove_file(&temp);
     }
     Ok(())
+}
+
+/// The name of the temporary file a write of the key file `name` goes through, hidden
+/// beside it: `.NAME.<16 lowercase hex digits>.tmp`.
+fn temp_name(name: &OsStr, random: &[u8; 8]) -> OsString {
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut temp = OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{suffix}.tmp"));
+    temp
+}
+
+/// Whether `candidate` is a name [`temp_name`] gives for the key file `name`.
+fn is_temp_name(name: &OsStr, candidate: &OsStr) -> bool {
+    let hex = candidate
+        .as_encoded_bytes()
+        .strip_prefix(b".")
+        .and_then(|rest| rest.strip_prefix(name.as_encoded_bytes()))
+        .and_then(|rest| rest.strip_prefix(b"."))
+        .and_then(|rest| rest.strip_suffix(b".tmp"));
+    hex.is_some_and(|hex| {
+        hex.len() == 16 && hex.iter().all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// Flushes a directory's entries (the rename) to disk, where the platform can.
@@ -772,6 +827,36 @@ mod tests {
             format!("{keys:?}"),
             "[(\"b\", ES256), (\"d\", ES256), (\"c\", ES256)]"
         );
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let name = OsStr::new("k.json");
+        for random in [
+            [0u8; 8],
+            [0xff; 8],
+            [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef],
+        ] {
+            assert!(is_temp_name(name, &temp_name(name, &random)));
+        }
+        assert_eq!(
+            temp_name(name, &[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]),
+            ".k.json.0123456789abcdef.tmp"
+        );
+        for other in [
+            "k.json",
+            "k.json.0123456789abcdef.tmp",
+            ".k.json.0123456789ABCDEF.tmp",
+            ".k.json.0123456789abcde.tmp",
+            ".k.json.0123456789abcdef0.tmp",
+            ".k.json.0123456789abcdef.tmp.bak",
+            ".k.json.0123456789abcdeg.tmp",
+            ".k.jsonx0123456789abcdef.tmp",
+            ".j.json.0123456789abcdef.tmp",
+            "..k.json.0123456789abcdef.tmp",
+        ] {
+            assert!(!is_temp_name(name, OsStr::new(other)), "{other}");
+        }
     }
 
     #[test]

@@ -545,6 +545,59 @@ fn write_new_never_takes_over_an_existing_path() {
     }
 }
 
+/// A write killed before its rename leaves its temporary file (private keys) beside the
+/// key file, and nothing used to remove it. `remove_stale_temp_files` removes exactly the
+/// names the writer gives, for that file, and nothing else.
+#[test]
+fn stale_temporary_files_are_removed_and_nothing_else() {
+    let dir = Scratch::new("stale");
+    let path = dir.path("k.json");
+    let keys = SigningKeys::new("a", key_for(Algorithm::ES256)).unwrap();
+    keys.write(&path).unwrap();
+    let stale = [
+        ".k.json.0123456789abcdef.tmp",
+        ".k.json.ffffffffffffffff.tmp",
+    ];
+    let others = [
+        ".k.json.0123456789ABCDEF.tmp",
+        ".k.json.0123456789abcdef.tmp.bak",
+        ".k.json.0123.tmp",
+        ".other.json.0123456789abcdef.tmp",
+        "k.json.0123456789abcdef.tmp",
+        "notes.txt",
+    ];
+    for name in stale.iter().chain(&others) {
+        std::fs::write(dir.path(name), keys.to_json()).unwrap();
+    }
+    // A directory named like a temporary file is not one.
+    std::fs::create_dir(dir.path(".k.json.aaaaaaaaaaaaaaaa.tmp")).unwrap();
+    let before = dir.entries();
+
+    assert_eq!(SigningKeys::remove_stale_temp_files(&path).unwrap(), 2);
+    let mut left: Vec<String> = before
+        .into_iter()
+        .filter(|name| !stale.contains(&name.as_str()))
+        .collect();
+    left.sort();
+    assert_eq!(dir.entries(), left);
+    assert_eq!(SigningKeys::read(&path).unwrap().signing_kid(), "a");
+    // Nothing left to remove; a missing key file has none either.
+    assert_eq!(SigningKeys::remove_stale_temp_files(&path).unwrap(), 0);
+    assert_eq!(
+        SigningKeys::remove_stale_temp_files(dir.path("missing.json")).unwrap(),
+        0
+    );
+    // Through a symbolic link, the real file's leftovers are removed.
+    #[cfg(unix)]
+    {
+        std::fs::write(dir.path(stale[0]), "{}").unwrap();
+        let link = dir.path("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert_eq!(SigningKeys::remove_stale_temp_files(&link).unwrap(), 1);
+        assert!(!dir.path(stale[0]).exists());
+    }
+}
+
 #[test]
 fn writing_is_atomic_private_and_round_trips() {
     let dir = Scratch::new("write");

@@ -4,6 +4,7 @@
 //! new key and keeps concurrent edits from undoing one another: on Unix an edit holds an
 //! exclusive lock on the file's directory from its read to its rename, and everywhere it
 //! writes nothing if the file changed since it was read (an editor that takes no lock).
+//! Each edit first removes the temporary files that killed edits left beside the file.
 
 use std::path::{Path, PathBuf};
 
@@ -84,7 +85,7 @@ pub(crate) struct AddOptions {
 pub(crate) fn add(options: AddOptions) -> Result<(Vec<Listed>, &'static str), CliError> {
     let (kid, key) = new_key(&options)?;
     let file = &options.file;
-    let _edit = EditLock::take(file)?;
+    let _edit = start_edit(file)?;
     let before = snapshot(file)?;
     let (keys, note) = match (&before, options.create) {
         (Some(bytes), false) => {
@@ -157,7 +158,7 @@ fn edit(
     file: &Path,
     change: impl FnOnce(&mut SigningKeys) -> Result<(), auth_jwt::KeyFileError>,
 ) -> Result<Vec<Listed>, CliError> {
-    let _edit = EditLock::take(file)?;
+    let _edit = start_edit(file)?;
     let before = snapshot(file)?;
     let Some(bytes) = &before else {
         return Err(CliError::key_file(
@@ -209,6 +210,16 @@ fn write(file: &Path, before: &Option<Vec<u8>>, keys: &SigningKeys) -> Result<()
         ));
     }
     keys.write(file).map_err(CliError::keys(file))
+}
+
+/// Takes the edit lock of `file`, then removes the temporary files (private keys) that
+/// edits killed before their rename left beside it, which nothing else would ever remove.
+/// No other edit can be under way then; where there is no lock (not Unix), an edit whose
+/// temporary file this removes fails with nothing written.
+fn start_edit(file: &Path) -> Result<EditLock, CliError> {
+    let lock = EditLock::take(file)?;
+    SigningKeys::remove_stale_temp_files(file).map_err(CliError::keys(file))?;
+    Ok(lock)
 }
 
 /// How long an edit waits for another one to finish before giving up.
