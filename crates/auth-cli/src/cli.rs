@@ -21,12 +21,14 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Generate a key and print it as a private JWK (keep it secret).
+    /// Generate a key as a private JWK (keep it secret): printed, or written with --out.
     ///
     /// HS256/384/512 (a random secret as long as the hash), ES256, ES384 and EdDSA are
     /// generated here. RSA keys (RS*/PS*) cannot be generated with ring: create one with
     /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem` and
-    /// convert it with `--from key.pem`.
+    /// convert it with `--from key.pem`. To keep the key in a file, use --out rather than
+    /// a shell redirection, which creates the file with the umask's mode (often readable
+    /// by every user).
     Keygen {
         /// The algorithm the key is bound to.
         #[arg(long, value_name = "ALG")]
@@ -37,6 +39,10 @@ pub(crate) enum Command {
         /// Convert this PEM private key (PKCS#8, or PKCS#1 for RSA) instead of generating.
         #[arg(long, value_name = "PEM")]
         from: Option<PathBuf>,
+        /// Write the private JWK to FILE instead of stdout: a new file (one that exists,
+        /// even a symbolic link, is refused), written atomically, mode 0600 on Unix.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print the public JWK Set of key files (private members are never printed).
     ///

@@ -62,8 +62,8 @@ pub enum KeyFileError {
         /// The limit.
         limit: usize,
     },
-    /// [`SigningKeys::write_new`] found something at the path already (a file, a
-    /// directory, a symbolic link): nothing was written.
+    /// [`SigningKeys::write_new`] or [`Jwk::write_new`] found something at the path
+    /// already (a file, a directory, a symbolic link): nothing was written.
     #[error("{} exists already: nothing was written", path.display())]
     Exists {
         /// The path.
@@ -429,8 +429,7 @@ impl SigningKeys {
     pub fn write_new(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
         let path = path.as_ref();
         let text = self.text_for(path)?;
-        let install = Install::CreateNew;
-        outcome(path, install, write_atomic(path, text.as_bytes(), install))
+        write_new_file(path, text.as_bytes())
     }
 
     /// Removes what writes of the key file `path` left behind when they were killed
@@ -632,6 +631,12 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, KeyFileError> {
         });
     }
     Ok(bytes)
+}
+
+/// Writes `contents` to a new file at `path` as [`SigningKeys::write_new`] does.
+pub(crate) fn write_new_file(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
+    let install = Install::CreateNew;
+    outcome(path, install, write_atomic(path, contents, install))
 }
 
 /// How [`write_atomic`] failed: before the file was in place (`path` untouched) or after.
