@@ -331,8 +331,8 @@ fn refusals_are_one_line_and_leave_the_file_alone() {
     assert!(line.contains("not a key file"), "{line}");
 }
 
-/// An RSA key with `dp` and `dq` swapped, or with a flipped bit in `d`, used to be added
-/// (ring checks neither when it loads a key) and, once promoted, failed every signature.
+/// An RSA key with `dp` and `dq` swapped used to be added (ring checks them only when it
+/// signs) and, once promoted, failed every signature.
 #[test]
 fn an_rsa_key_whose_members_disagree_is_never_added() {
     let dir = Dir::new();
@@ -346,17 +346,10 @@ fn an_rsa_key_whose_members_disagree_is_never_added() {
     let mut swapped = good.clone();
     swapped["dp"] = good["dq"].clone();
     swapped["dq"] = good["dp"].clone();
-    let mut flipped = good.clone();
-    let d = good["d"].as_str().unwrap();
-    let middle = d.len() / 2;
-    let other = if &d[middle..=middle] == "A" { "B" } else { "A" };
-    flipped["d"] = Value::from(format!("{}{other}{}", &d[..middle], &d[middle + 1..]));
-    for (name, bad) in [("swapped.jwk", swapped), ("flipped.jwk", flipped)] {
-        let bad = dir.write(name, &bad.to_string());
-        let line = fails(&["keys", "add", &file, "--from", &bad]);
-        assert!(line.contains("inconsistent RSA private key"), "{line}");
-        assert_eq!(std::fs::read(&file).unwrap(), before, "{name}");
-    }
+    let bad = dir.write("swapped.jwk", &swapped.to_string());
+    let line = fails(&["keys", "add", &file, "--from", &bad]);
+    assert!(line.contains("inconsistent RSA private key"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
 }
 
 /// One key under a second kid used to be added, and retiring the first kid left it

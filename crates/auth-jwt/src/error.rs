@@ -26,9 +26,8 @@ pub enum KeyError {
     /// HMAC secret as a public JWK).
     #[error("unsupported key operation: {0}")]
     Unsupported(&'static str),
-    /// An RSA private key whose members disagree: it cannot sign (`dp` or `dq` does not
-    /// fit the primes and `e`), or its `d` is no private exponent for `e` (other
-    /// libraries sign with `d`). Refused when the key loads.
+    /// An RSA private key whose members disagree so that it cannot sign (`dp` or `dq`
+    /// does not fit the primes and `e`). Refused when the key loads.
     #[error("inconsistent RSA private key: {0}")]
     InconsistentRsaKey(&'static str),
     /// The system random number generator failed.

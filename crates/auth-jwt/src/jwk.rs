@@ -220,9 +220,8 @@ impl Jwk {
         }
     }
 
-    /// The signing key this private JWK describes. An RSA JWK whose members disagree (one
-    /// that cannot sign, or whose `d` is not the private exponent of `e`) is refused:
-    /// [`KeyError::InconsistentRsaKey`].
+    /// The signing key this private JWK describes. An RSA JWK whose members disagree so
+    /// that it cannot sign is refused: [`KeyError::InconsistentRsaKey`].
     pub fn to_signing_key(&self) -> Result<SigningKey, KeyError> {
         let alg = self.algorithm()?;
         self.check_use("sign")?;

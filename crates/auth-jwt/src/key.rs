@@ -247,19 +247,19 @@ impl SigningKey {
     }
 
     /// Binds a parsed key to `alg`, deriving (and checking) its public half once. An RSA
-    /// key must also sign and hold a `d` that fits its other members
-    /// ([`KeyError::InconsistentRsaKey`]): ring checks neither when it loads one.
+    /// key must also sign ([`KeyError::InconsistentRsaKey`]): ring checks `dP` and `dQ`
+    /// only when it signs.
     fn with_inner(alg: Algorithm, inner: Signing) -> Result<Self, KeyError> {
         let public = match &inner {
             Signing::Hmac { key, .. } => VerifyingKey {
                 alg,
                 inner: Arc::new(Verifying::Hmac(key.clone())),
             },
-            Signing::Rsa { pair, private } => {
+            Signing::Rsa { pair, .. } => {
                 let (n, e) = der::rsa_public(pair.public().as_ref())
                     .ok_or(KeyError::Malformed("not a valid RSA private key"))?;
                 let public = VerifyingKey::rsa_components(alg, n, e)?;
-                crate::rsa_consistency::check(pair, private, n, e)?;
+                crate::rsa_consistency::check(pair, n, e)?;
                 public
             }
             Signing::Ec { pair, .. } => match pair.public_key().as_ref().split_first() {
@@ -279,8 +279,8 @@ impl SigningKey {
     }
 
     /// A private key from DER: PKCS#8 for every family, or PKCS#1 `RSAPrivateKey` for RSA.
-    /// An RSA key whose members disagree (one that cannot sign, or whose `d` is not the
-    /// private exponent of `e`) is refused: [`KeyError::InconsistentRsaKey`].
+    /// An RSA key whose members disagree so that it cannot sign is refused:
+    /// [`KeyError::InconsistentRsaKey`].
     pub fn from_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
         require_supported(alg)?;
         let kind = der::pkcs8_kind(der);
