@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use auth_jwt::{Algorithm, KeyFileError, SigningKey, SigningKeys};
+use auth_jwt::{Algorithm, KeyError, KeyFileError, SigningKey, SigningKeys};
 use authkit_examples::demo::{DemoConfig, KeyFile};
 use common::{Demo, jwt_header};
 use reqwest::StatusCode;
@@ -137,6 +137,59 @@ async fn a_key_file_rotates_in_stages_without_a_restart() {
     assert_eq!(jwks(&demo).await, ["2026-12"]);
     assert_eq!(me(&demo, &new).await, StatusCode::OK);
     assert_eq!(kid(&access_token(&demo).await), "2026-12");
+}
+
+/// An RSA key with `dp` and `dq` swapped loads in ring, which checks them only when it
+/// signs: a reload that put one first used to swap it in, and every token request then
+/// answered 500. The reload is refused and the current key keeps signing.
+#[tokio::test]
+async fn a_reload_of_an_rsa_key_that_cannot_sign_is_refused_and_tokens_keep_coming() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = first_key_file(dir.path());
+    let file = KeyFile::new(&path);
+    let demo = Demo::start_with(DemoConfig {
+        keys: Some(file.clone()),
+        ..DemoConfig::default()
+    })
+    .await;
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/auth-jwt/tests/data/rsa2048-private.pem"
+    ))
+    .unwrap();
+    let mut broken = SigningKey::from_pem(Algorithm::RS256, &pem)
+        .unwrap()
+        .to_private_jwk(Some("2026-12"));
+    std::mem::swap(&mut broken.dp, &mut broken.dq);
+    let mut set = SigningKeys::read(&path).unwrap().to_jwk_set();
+    set.keys.insert(0, broken);
+    std::fs::write(&path, set.to_json()).unwrap();
+
+    let reloaded = file.reload();
+    let response = demo
+        .post_json(
+            "/api/token",
+            None,
+            serde_json::json!({ "username": "alice", "password": "wonderland" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        matches!(
+            reloaded,
+            Err(KeyFileError::Key {
+                index: 0,
+                source: KeyError::InconsistentRsaKey(_),
+                ..
+            })
+        ),
+        "{reloaded:?}"
+    );
+    let body: Value = response.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(kid(token), "2026-11");
+    assert_eq!(me(&demo, token).await, StatusCode::OK);
+    assert_eq!(jwks(&demo).await, ["2026-11"]);
 }
 
 /// Two nodes on one key file and one issuer follow a staged rotation together: each stage

@@ -21,12 +21,14 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Generate a key and print it as a private JWK (keep it secret).
+    /// Generate a key as a private JWK (keep it secret): printed, or written with --out.
     ///
     /// HS256/384/512 (a random secret as long as the hash), ES256, ES384 and EdDSA are
     /// generated here. RSA keys (RS*/PS*) cannot be generated with ring: create one with
     /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem` and
-    /// convert it with `--from key.pem`.
+    /// convert it with `--from key.pem`. To keep the key in a file, use --out rather than
+    /// a shell redirection, which creates the file with the umask's mode (often readable
+    /// by every user).
     Keygen {
         /// The algorithm the key is bound to.
         #[arg(long, value_name = "ALG")]
@@ -37,6 +39,10 @@ pub(crate) enum Command {
         /// Convert this PEM private key (PKCS#8, or PKCS#1 for RSA) instead of generating.
         #[arg(long, value_name = "PEM")]
         from: Option<PathBuf>,
+        /// Write the private JWK to FILE instead of stdout: a new file (one that exists,
+        /// even a symbolic link, is refused), written atomically, mode 0600 on Unix.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print the public JWK Set of key files (private members are never printed).
     ///
@@ -131,6 +137,8 @@ pub(crate) enum Command {
     /// or a replaced file's owner and group with at most group read) and prints the new
     /// listing. Edits run one at a time: on Unix each holds a lock on the file's directory
     /// from its read to its rename, and none writes over a file changed since it read it.
+    /// Each first removes the temporary files (.FILE.<16 hex digits>.tmp) that killed edits
+    /// left beside the file.
     /// A rotation without downtime: `add` the new key (second), reload every node, wait
     /// until verifiers have refetched the JWK Set, `promote` it, reload, and once the old
     /// key's tokens have expired, `retire` the old key and reload.
@@ -160,7 +168,8 @@ pub(crate) enum KeysCommand {
     ///
     /// The key is generated like `keygen` (--alg), or taken from a private JWK or a PEM
     /// private key (--from; an RSA PEM key needs --alg). Its kid is --kid, else the JWK's
-    /// own, else the RFC 7638 thumbprint (random for an HMAC secret).
+    /// own, else the RFC 7638 thumbprint (random for an HMAC secret). A key the file holds
+    /// already, under any kid or algorithm, is refused.
     Add {
         /// The key file.
         #[arg(value_name = "FILE")]
@@ -177,7 +186,9 @@ pub(crate) enum KeysCommand {
         /// Add the key last instead of second.
         #[arg(long)]
         last: bool,
-        /// Create FILE with this key (which then signs) if FILE does not exist.
+        /// Start FILE with this key (which then signs). FILE must not exist yet, not even
+        /// as a symbolic link: the new file is created mode 0600 and owned by whoever runs
+        /// the command.
         #[arg(long)]
         create: bool,
     },

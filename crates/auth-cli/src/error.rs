@@ -115,7 +115,9 @@ impl CliError {
             KeyFileError::Read { .. }
             | KeyFileError::Write { .. }
             | KeyFileError::Unflushed { .. }
-            | KeyFileError::TooLarge { .. } => Self::KeysIo(source),
+            | KeyFileError::TooLarge { .. }
+            | KeyFileError::TooLargeToWrite { .. }
+            | KeyFileError::Exists { .. } => Self::KeysIo(source),
             source => Self::Keys { what, source },
         }
     }

@@ -1,7 +1,7 @@
 //! `authctl`: the operator's command line for authkit keys, tokens and sessions.
 //!
 //! ```text
-//! authctl keygen --alg ES256 --kid 2026-11 > signing.jwk
+//! authctl keygen --alg ES256 --kid 2026-11 --out signing.jwk   # mode 0600
 //! authctl jwks signing.jwk old.jwk > jwks.json
 //! authctl sign --key signing.jwk --sub alice --iss https://auth.example --claims '{"scope":"read"}'
 //! authctl verify --jwks jwks.json --iss https://auth.example TOKEN
@@ -57,8 +57,20 @@ fn alg(name: Option<&str>) -> Result<Option<auth_jwt::Algorithm>, CliError> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Keygen { alg, kid, from } => {
-            print_json(&keygen::run(&alg, kid, from.as_deref())?)?;
+        Command::Keygen {
+            alg,
+            kid,
+            from,
+            out,
+        } => {
+            let jwk = keygen::run(&alg, kid, from.as_deref())?;
+            match out {
+                Some(out) => {
+                    jwk.write_new(&out).map_err(CliError::keys(&out))?;
+                    eprintln!("authctl: note: {}", keygen::written(&jwk, &out));
+                }
+                None => print_json(&jwk)?,
+            }
         }
         Command::Jwks { alg: name, files } => {
             let (set, note) = jwks::run(&files, alg(name.as_deref())?)?;

@@ -57,6 +57,75 @@ fn keygen_prints_private_jwks_for_every_generated_algorithm() {
     assert_eq!(hs512["k"].as_str().unwrap().len(), 86); // 64 bytes in base64url
 }
 
+/// `keygen > signing.jwk` leaves the private key as readable as the umask allows (0644
+/// under the usual 022). `--out` writes a new file, mode 0600, atomically, and never
+/// over one that exists.
+#[test]
+fn keygen_out_writes_a_new_private_file_only() {
+    let dir = Dir::new();
+    let out = dir.path("signing.jwk").display().to_string();
+    let done = assert_cmd::Command::cargo_bin("authctl")
+        .unwrap()
+        .args([
+            "keygen", "--alg", "ES256", "--kid", "2026-11", "--out", &out,
+        ])
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert!(done.stdout.is_empty(), "the key is not printed");
+    let note = String::from_utf8(done.stderr).unwrap();
+    assert!(
+        note.starts_with("authctl: note: ") && note.contains("\"2026-11\"") && note.contains(&out),
+        "{note}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let written = std::fs::read_to_string(&out).unwrap();
+    let jwk: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(
+        (jwk["alg"].as_str(), jwk["kid"].as_str()),
+        (Some("ES256"), Some("2026-11"))
+    );
+    assert!(jwk["d"].is_string());
+    let token = sign(&out, "{}", &[]);
+    assert!(!token.is_empty());
+    // --from converts into a file the same way.
+    let rsa = dir.path("rsa.jwk").display().to_string();
+    let pem = data("rsa2048-private.pem");
+    ok(&["keygen", "--alg", "PS256", "--from", &pem, "--out", &rsa]);
+    assert_eq!(ok_json(&["jwks", &rsa])["keys"][0]["alg"], "PS256");
+
+    // Never over a file that exists, nor through a symbolic link.
+    let line = fails(&["keygen", "--alg", "EdDSA", "--out", &out]);
+    assert!(line.contains("exists already"), "{line}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), written);
+    #[cfg(unix)]
+    {
+        let link = dir.path("link.jwk").display().to_string();
+        let target = dir.path("elsewhere.jwk");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let line = fails(&["keygen", "--alg", "EdDSA", "--out", &link]);
+        assert!(line.contains("exists already"), "{line}");
+        assert!(!target.exists());
+        std::fs::remove_file(&link).unwrap();
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["rsa.jwk", "signing.jwk"],
+        "no temporary file is left"
+    );
+    assert!(ok(&["keygen", "--help"]).contains("--out"));
+}
+
 #[test]
 fn keygen_refuses_rsa_generation_and_converts_rsa_pem() {
     for alg in ["RS256", "PS512"] {

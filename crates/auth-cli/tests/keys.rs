@@ -331,6 +331,158 @@ fn refusals_are_one_line_and_leave_the_file_alone() {
     assert!(line.contains("not a key file"), "{line}");
 }
 
+/// An RSA key with `dp` and `dq` swapped used to be added (ring checks them only when it
+/// signs) and, once promoted, failed every signature.
+#[test]
+fn an_rsa_key_whose_members_disagree_is_never_added() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "a",
+    ]);
+    let before = std::fs::read(&file).unwrap();
+    let rsa = data("rsa2048-private.pem");
+    let good: Value = ok_json(&["keygen", "--alg", "RS256", "--from", &rsa, "--kid", "r"]);
+    let mut swapped = good.clone();
+    swapped["dp"] = good["dq"].clone();
+    swapped["dq"] = good["dp"].clone();
+    let bad = dir.write("swapped.jwk", &swapped.to_string());
+    let line = fails(&["keys", "add", &file, "--from", &bad]);
+    assert!(line.contains("inconsistent RSA private key"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+/// One key under a second kid used to be added, and retiring the first kid left it
+/// signing and verifying under the second.
+#[test]
+fn a_key_is_never_added_under_a_second_kid() {
+    let dir = Dir::new();
+    let file = dir.path("d.json").display().to_string();
+    let ec = data("ec-p256-private.pem");
+    ok(&[
+        "keys", "add", &file, "--create", "--from", &ec, "--kid", "2026-01",
+    ]);
+    let before = std::fs::read(&file).unwrap();
+    for extra in [&[][..], &["--kid", "2026-02"]] {
+        let mut args = vec!["keys", "add", &file, "--from", &ec];
+        args.extend_from_slice(extra);
+        let line = fails(&args);
+        assert!(line.contains("already in the set as \"2026-01\""), "{line}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "{extra:?}");
+    }
+    // One RSA key is one key, whichever algorithm it is bound to.
+    let rsa = data("rsa2048-private.pem");
+    ok(&[
+        "keys", "add", &file, "--from", &rsa, "--alg", "RS256", "--kid", "rs",
+    ]);
+    let line = fails(&[
+        "keys", "add", &file, "--from", &rsa, "--alg", "PS256", "--kid", "ps",
+    ]);
+    assert!(line.contains("already in the set as \"rs\""), "{line}");
+    assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["2026-01", "rs"]);
+}
+
+/// `keys add` on a file near the size limit used to exit 0 and write a file that the
+/// next `keys list`, a reload and a start all refused.
+#[test]
+fn an_edit_never_writes_a_file_over_the_limit() {
+    let dir = Dir::new();
+    let file = dir.path("keys.json").display().to_string();
+    // One HMAC secret, long enough that the file ends a few hundred bytes under the limit.
+    let text_len = |len: usize| {
+        let key = auth_jwt::SigningKey::hmac(auth_jwt::Algorithm::HS256, &vec![7; len]).unwrap();
+        SigningKeys::new("big", key).unwrap().to_json().len()
+    };
+    let overhead = text_len(33) - 44;
+    let len = (auth_jwt::MAX_KEY_FILE_LEN - overhead - 200) / 4 * 3;
+    let key = auth_jwt::SigningKey::hmac(auth_jwt::Algorithm::HS256, &vec![7; len]).unwrap();
+    SigningKeys::new("big", key).unwrap().write(&file).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    assert!(
+        before.len() > auth_jwt::MAX_KEY_FILE_LEN - 300,
+        "{}",
+        before.len()
+    );
+
+    let line = fails(&["keys", "add", &file, "--alg", "ES256", "--kid", "new"]);
+    assert!(line.contains("over the limit"), "{line}");
+    assert!(line.contains("nothing was written"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(kids(&ok_json(&["keys", "list", &file])), ["big"]);
+}
+
+/// `keys add FILE --create` used to edit a FILE that existed, keeping its owner: whoever
+/// created it first (in a shared directory) got the new private key in a file they own,
+/// and their own key in the set.
+#[test]
+fn create_never_takes_over_a_file_that_exists() {
+    let dir = Dir::new();
+    let planted = keygen(&dir, "theirs.jwk", &["--alg", "ES256", "--kid", "theirs"]);
+    let file = dir.path("keys.json").display().to_string();
+    ok(&["keys", "add", &file, "--create", "--from", &planted]);
+    let before = std::fs::read(&file).unwrap();
+    let line = fails(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "mine",
+    ]);
+    assert!(line.contains("exists already"), "{line}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // An empty file, or a symbolic link to a file not made yet, is taken no more.
+    let empty = dir.write("empty.json", "");
+    let line = fails(&["keys", "add", &empty, "--create", "--alg", "ES256"]);
+    assert!(line.contains("exists already"), "{line}");
+    assert_eq!(std::fs::read(&empty).unwrap(), b"");
+    #[cfg(unix)]
+    {
+        let link = dir.path("link.json").display().to_string();
+        let target = dir.path("later.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let line = fails(&["keys", "add", &link, "--create", "--alg", "ES256"]);
+        assert!(line.contains("exists already"), "{line}");
+        assert!(!target.exists());
+    }
+}
+
+/// An edit killed before its rename (`strace -e inject=rename:signal=KILL`) leaves its
+/// temporary file, with the private keys in it, beside the key file; nothing used to
+/// remove it. The next edit does, and only files named exactly as the writer names them.
+#[test]
+fn an_edit_removes_the_temporary_files_of_killed_edits() {
+    let dir = Dir::new();
+    let file = dir.path("k.json").display().to_string();
+    ok(&[
+        "keys", "add", &file, "--create", "--alg", "ES256", "--kid", "old3",
+    ]);
+    ok(&["keys", "add", &file, "--alg", "ES256", "--kid", "new"]);
+    let contents = std::fs::read_to_string(&file).unwrap();
+    // What a killed `keys retire k.json old3` leaves, and files that only look like it.
+    dir.write(".k.json.9f86d081884c7d65.tmp", &contents);
+    for other in [
+        ".k.json.9F86D081884C7D65.tmp",
+        ".k.json.9f86d081.tmp",
+        "k.json.bak",
+    ] {
+        dir.write(other, &contents);
+    }
+    ok(&["keys", "promote", &file, "new"]);
+    assert_eq!(
+        entries(&dir),
+        [
+            ".k.json.9F86D081884C7D65.tmp",
+            ".k.json.9f86d081.tmp",
+            "k.json",
+            "k.json.bak"
+        ]
+    );
+    // A refused edit cleans up too: it holds the lock all the same.
+    dir.write(".k.json.0000000000000000.tmp", &contents);
+    fails(&["keys", "retire", &file, "missing"]);
+    assert!(!dir.path(".k.json.0000000000000000.tmp").exists());
+    // And so does an add.
+    dir.write(".k.json.0000000000000001.tmp", &contents);
+    ok(&["keys", "add", &file, "--alg", "EdDSA", "--kid", "next"]);
+    assert!(!dir.path(".k.json.0000000000000001.tmp").exists());
+}
+
 #[test]
 fn concurrent_edits_never_undo_one_another() {
     let dir = Dir::new();

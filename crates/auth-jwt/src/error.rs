@@ -26,9 +26,18 @@ pub enum KeyError {
     /// HMAC secret as a public JWK).
     #[error("unsupported key operation: {0}")]
     Unsupported(&'static str),
+    /// An RSA private key whose members disagree so that it cannot sign (`dp` or `dq`
+    /// does not fit the primes and `e`). Refused when the key loads.
+    #[error("inconsistent RSA private key: {0}")]
+    InconsistentRsaKey(&'static str),
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
+    /// ring refused to make an RSA signature: its check of the result failed (a key whose
+    /// members disagree, which loading refuses) or, for PS*, the random number generator
+    /// failed. ring does not say which.
+    #[error("the RSA key failed to sign")]
+    RsaSigning,
 }
 
 /// Why a [`Verifier`](crate::Verifier), [`Issuer`](crate::Issuer) or

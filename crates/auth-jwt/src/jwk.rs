@@ -2,6 +2,7 @@
 //! publishing public keys.
 
 use std::fmt;
+use std::path::Path;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use ring::rand::SystemRandom;
@@ -12,6 +13,7 @@ use crate::algorithm;
 use crate::b64;
 use crate::error::KeyError;
 use crate::key::{PrivateParts, PublicParts, RsaPrivate, SigningKey, VerifyingKey};
+use crate::key_file::KeyFileError;
 
 /// One JSON Web Key, as it appears in a JWK Set document.
 ///
@@ -113,6 +115,18 @@ fn decode(field: &Option<String>, missing: &'static str) -> Result<Vec<u8>, KeyE
 }
 
 impl Jwk {
+    /// Writes the JWK, as indented JSON with a final newline, to a new file at `path` the
+    /// way [`SigningKeys::write_new`](crate::SigningKeys::write_new) writes a key file:
+    /// atomically, mode `0600` on Unix, and never over anything at `path`
+    /// ([`KeyFileError::Exists`], nothing written). For a private JWK, which a shell
+    /// redirection would leave with the umask's mode, often readable by every user.
+    pub fn write_new(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
+        // Serializing plain strings and vectors cannot fail.
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        crate::key_file::write_new_file(path.as_ref(), text.as_bytes())
+    }
+
     /// Whether the JWK carries private or secret material.
     pub fn has_private_members(&self) -> bool {
         self.d.is_some()
@@ -206,7 +220,8 @@ impl Jwk {
         }
     }
 
-    /// The signing key this private JWK describes.
+    /// The signing key this private JWK describes. An RSA JWK whose members disagree so
+    /// that it cannot sign is refused: [`KeyError::InconsistentRsaKey`].
     pub fn to_signing_key(&self) -> Result<SigningKey, KeyError> {
         let alg = self.algorithm()?;
         self.check_use("sign")?;

@@ -246,7 +246,9 @@ impl SigningKey {
         )
     }
 
-    /// Binds a parsed key to `alg`, deriving (and checking) its public half once.
+    /// Binds a parsed key to `alg`, deriving (and checking) its public half once. An RSA
+    /// key must also sign ([`KeyError::InconsistentRsaKey`]): ring checks `dP` and `dQ`
+    /// only when it signs.
     fn with_inner(alg: Algorithm, inner: Signing) -> Result<Self, KeyError> {
         let public = match &inner {
             Signing::Hmac { key, .. } => VerifyingKey {
@@ -256,7 +258,9 @@ impl SigningKey {
             Signing::Rsa { pair, .. } => {
                 let (n, e) = der::rsa_public(pair.public().as_ref())
                     .ok_or(KeyError::Malformed("not a valid RSA private key"))?;
-                VerifyingKey::rsa_components(alg, n, e)?
+                let public = VerifyingKey::rsa_components(alg, n, e)?;
+                crate::rsa_consistency::check(pair, n, e)?;
+                public
             }
             Signing::Ec { pair, .. } => match pair.public_key().as_ref().split_first() {
                 Some((4, xy)) => {
@@ -275,6 +279,8 @@ impl SigningKey {
     }
 
     /// A private key from DER: PKCS#8 for every family, or PKCS#1 `RSAPrivateKey` for RSA.
+    /// An RSA key whose members disagree so that it cannot sign is refused:
+    /// [`KeyError::InconsistentRsaKey`].
     pub fn from_der(alg: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
         require_supported(alg)?;
         let kind = der::pkcs8_kind(der);
@@ -406,7 +412,7 @@ impl SigningKey {
                     .ok_or(KeyError::WrongFamily("not an RSA algorithm"))?;
                 let mut out = vec![0u8; pair.public().modulus_len()];
                 pair.sign(padding, &rng, message, &mut out)
-                    .map_err(|_| KeyError::Random)?;
+                    .map_err(|_| KeyError::RsaSigning)?;
                 Ok(out)
             }
         }
@@ -645,5 +651,50 @@ impl fmt::Debug for VerifyingKey {
             .field("alg", &self.alg)
             .field("symmetric", &self.is_symmetric())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failed test.
+
+    use super::*;
+
+    #[test]
+    fn an_rsa_key_that_fails_to_sign_is_not_blamed_on_the_random_number_generator() {
+        let der = include_bytes!("../tests/data/rsa2048-private.der");
+        let good = SigningKey::from_der(Algorithm::RS256, der).unwrap();
+        let PrivateParts::Rsa(private) = good.private_parts() else {
+            panic!("not an RSA key");
+        };
+        let Some(PublicParts::Rsa { n, e }) = good.public.public_parts() else {
+            panic!("not an RSA key");
+        };
+        // dP and dQ swapped: ring builds the pair (it checks them only when it signs), so
+        // the key is built here past the load-time check, as it was before that check.
+        let pair = RsaKeyPair::from_components(&ring::rsa::KeyPairComponents {
+            public_key: ring::rsa::PublicKeyComponents { n, e },
+            d: private.d.as_slice(),
+            p: private.p.as_slice(),
+            q: private.q.as_slice(),
+            dP: private.dq.as_slice(),
+            dQ: private.dp.as_slice(),
+            qInv: private.qi.as_slice(),
+        })
+        .unwrap();
+        let unchecked = SigningKey {
+            alg: Algorithm::RS256,
+            inner: Arc::new(Signing::Rsa {
+                pair,
+                private: der::rsa_private(der).unwrap(),
+            }),
+            public: good.verifying_key(),
+        };
+        assert_eq!(unchecked.sign(b"message"), Err(KeyError::RsaSigning));
+        let mut token = String::from("header.payload");
+        assert_eq!(
+            unchecked.sign_b64_onto(&mut token, 14),
+            Err(KeyError::RsaSigning)
+        );
     }
 }

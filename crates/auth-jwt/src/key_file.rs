@@ -7,16 +7,18 @@
 //! [`KeySet::from_signing_keys`](crate::KeySet::from_signing_keys) and swapped into a
 //! running one, whole, with [`KeySet::reload`](crate::KeySet::reload).
 
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use auth_core::constant_time_eq;
 use jsonwebtoken::Algorithm;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::error::{KeyError, shown};
 use crate::jwk::{Jwk, JwkSet};
-use crate::key::SigningKey;
+use crate::key::{PrivateParts, SigningKey};
 use crate::key_set::{KeyInfo, KeyRole, check_kid};
 use crate::pem::Pem;
 
@@ -45,6 +47,27 @@ pub enum KeyFileError {
         path: PathBuf,
         /// The limit.
         limit: usize,
+    },
+    /// The set's text is over [`MAX_KEY_FILE_LEN`], which every reader refuses: nothing
+    /// was written.
+    #[error(
+        "the key file {} would be {len} bytes, over the limit of {limit} bytes that readers accept: nothing was written",
+        path.display()
+    )]
+    TooLargeToWrite {
+        /// The file.
+        path: PathBuf,
+        /// The length of the text.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// [`SigningKeys::write_new`] or [`Jwk::write_new`] found something at the path
+    /// already (a file, a directory, a symbolic link): nothing was written.
+    #[error("{} exists already: nothing was written", path.display())]
+    Exists {
+        /// The path.
+        path: PathBuf,
     },
     /// The file could not be written (nothing was replaced).
     #[error("cannot write the key file {}", path.display())]
@@ -109,6 +132,16 @@ pub enum KeyFileError {
     /// Two keys share a `kid`.
     #[error("two keys share the kid {}", shown(.0))]
     DuplicateKid(String),
+    /// One key under two `kid`s (the same public key, whatever algorithm each is bound
+    /// to, or the same HMAC secret): retiring one `kid` would leave the key signing or
+    /// verifying under the other.
+    #[error("key {} is already in the set as {}", shown(kid), shown(existing))]
+    DuplicateKey {
+        /// The `kid` the key was refused under.
+        kid: String,
+        /// The `kid` it already has in the set.
+        existing: String,
+    },
     /// An RSA key serves six algorithms: the caller must choose one.
     #[error("an RSA key serves RS256, RS384, RS512, PS256, PS384 and PS512: choose its algorithm")]
     AlgorithmNeeded,
@@ -132,8 +165,8 @@ fn describe(index: usize, kid: Option<&str>) -> String {
 
 /// The keys of a key file, in order: the first signs, every key verifies.
 ///
-/// Always holds at least one key, every `kid` unique and valid ([`check_kid`]). `Debug`
-/// prints `kid`s and algorithms only.
+/// Always holds at least one key, every `kid` unique and valid ([`check_kid`]), every key
+/// once (so retiring a `kid` retires its key). `Debug` prints `kid`s and algorithms only.
 ///
 /// A staged rotation without downtime, each step followed by a reload of every node
 /// ([`KeySet::reload`](crate::KeySet::reload)):
@@ -168,6 +201,30 @@ pub struct SigningKeys {
 struct Named {
     kid: String,
     key: SigningKey,
+    /// The key's RFC 7638 thumbprint (`None` for an HMAC secret), computed once: a key
+    /// added to a set is compared with every key of it.
+    thumbprint: Option<String>,
+}
+
+impl Named {
+    fn new(kid: String, key: SigningKey) -> Self {
+        let thumbprint = thumbprint_kid(&key);
+        Self {
+            kid,
+            key,
+            thumbprint,
+        }
+    }
+
+    /// Whether `other` is the same key: the same thumbprint for asymmetric keys (so one
+    /// RSA key bound to RS256 and to PS256 is one key), the same secret, compared in
+    /// constant time, for HMAC keys (whatever hash each is bound to).
+    fn same_key(&self, other: &Named) -> bool {
+        match (self.key.private_parts(), other.key.private_parts()) {
+            (PrivateParts::Hmac { k: a }, PrivateParts::Hmac { k: b }) => constant_time_eq(a, b),
+            _ => self.thumbprint.is_some() && self.thumbprint == other.thumbprint,
+        }
+    }
 }
 
 impl fmt::Debug for SigningKeys {
@@ -188,6 +245,20 @@ fn thumbprint_kid(key: &SigningKey) -> Option<String> {
     key.verifying_key().to_jwk(None).ok()?.thumbprint().ok()
 }
 
+/// Refuses `named` when `keys` hold its `kid` or its key already.
+fn check_new(keys: &[Named], named: &Named) -> Result<(), KeyFileError> {
+    if keys.iter().any(|other| other.kid == named.kid) {
+        return Err(KeyFileError::DuplicateKid(named.kid.clone()));
+    }
+    match keys.iter().find(|other| other.same_key(named)) {
+        Some(other) => Err(KeyFileError::DuplicateKey {
+            kid: named.kid.clone(),
+            existing: other.kid.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl SigningKeys {
     /// A set of one key, which signs.
     pub fn new(kid: impl Into<String>, key: SigningKey) -> Result<Self, KeyFileError> {
@@ -198,7 +269,7 @@ impl SigningKeys {
             source,
         })?;
         Ok(Self {
-            keys: vec![Named { kid, key }],
+            keys: vec![Named::new(kid, key)],
         })
     }
 
@@ -211,16 +282,15 @@ impl SigningKeys {
     ///
     /// The whole set is refused when any key is: no keys, a public key, a key this crate
     /// refuses (weak, unsupported, `use` other than `sig`, `key_ops` without `sign`), an
-    /// invalid or duplicated `kid`, or an HMAC secret without a `kid`. An asymmetric key
-    /// without a `kid` is named by its RFC 7638 thumbprint. HMAC secrets may be anywhere
-    /// in the set: they sign and verify, and are never published.
+    /// invalid or duplicated `kid`, a key the set holds already (under another `kid` or
+    /// algorithm), or an HMAC secret without a `kid`. An asymmetric key without a `kid`
+    /// is named by its RFC 7638 thumbprint. HMAC secrets may be anywhere in the set: they
+    /// sign and verify, and are never published.
     pub fn from_jwk_set(set: &JwkSet) -> Result<Self, KeyFileError> {
         let mut keys: Vec<Named> = Vec::with_capacity(set.keys.len());
         for (index, jwk) in set.keys.iter().enumerate() {
             let named = Self::from_jwk(index, jwk)?;
-            if keys.iter().any(|other| other.kid == named.kid) {
-                return Err(KeyFileError::DuplicateKid(named.kid));
-            }
+            check_new(&keys, &named)?;
             keys.push(named);
         }
         if keys.is_empty() {
@@ -247,7 +317,7 @@ impl SigningKeys {
             None => thumbprint_kid(&key).ok_or(KeyFileError::MissingKid { index })?,
         };
         check_kid(&kid).map_err(refused)?;
-        Ok(Named { kid, key })
+        Ok(Named::new(kid, key))
     }
 
     /// A set of one key from a PEM private key (PKCS#8, or PKCS#1 for RSA). The algorithm
@@ -312,11 +382,15 @@ impl SigningKeys {
     /// [`KeyFileError::Write`] `path` is left as it was. A symbolic link at `path` is
     /// followed, so the file it names is replaced (a link to a missing file is refused).
     ///
+    /// A set whose text is over [`MAX_KEY_FILE_LEN`] is refused with nothing written
+    /// ([`KeyFileError::TooLargeToWrite`]): no reader would load the file.
+    ///
     /// On Unix a new file gets mode `0600`; a replaced file keeps its owner and group, and
     /// its group's read permission if it had it (never more: `0640` at most), so that a
     /// service reading the file through its group still can after an edit by root.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
         let path = path.as_ref();
+        let text = self.text_for(path)?;
         let failed = |source| KeyFileError::Write {
             path: path.to_owned(),
             source,
@@ -334,14 +408,76 @@ impl SigningKeys {
             }
             Err(error) => return Err(failed(error)),
         };
-        match write_atomic(&target, self.to_json().as_bytes()) {
-            Ok(()) => Ok(()),
-            Err(Failure::Before(source)) => Err(failed(source)),
-            Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
-                path: path.to_owned(),
-                source,
-            }),
+        let install = Install::Replace;
+        outcome(
+            path,
+            install,
+            write_atomic(&target, text.as_bytes(), install),
+        )
+    }
+
+    /// Writes the set to a new file at `path`, which must not exist, not even as a
+    /// symbolic link ([`KeyFileError::Exists`], nothing written). As atomic as
+    /// [`SigningKeys::write`]: the file is written and flushed under another name in the
+    /// same directory, then linked to `path`, which fails if anything took the name
+    /// meanwhile (so the file system must support hard links). On Unix the file gets mode
+    /// `0600` and belongs to whoever runs this.
+    ///
+    /// This is how to start a key file in a directory others can write to: `write` keeps
+    /// the owner of a file it replaces, so a file someone else created there first would
+    /// stay theirs, with the new private key in it.
+    pub fn write_new(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
+        let path = path.as_ref();
+        let text = self.text_for(path)?;
+        write_new_file(path, text.as_bytes())
+    }
+
+    /// Removes what writes of the key file `path` left behind when they were killed
+    /// before their rename: the temporary files, holding private keys, that
+    /// [`SigningKeys::write`] and [`SigningKeys::write_new`] name `.NAME.<16 hex
+    /// digits>.tmp` beside the file (beside the file a symbolic link `path` names). Only
+    /// regular files named exactly so are removed; one that cannot be removed is left.
+    /// Returns how many were removed.
+    ///
+    /// Call it only where no other write of this file can be under way (authctl runs it
+    /// under the lock its edits hold): a write whose temporary file is removed fails,
+    /// with nothing replaced.
+    pub fn remove_stale_temp_files(path: impl AsRef<Path>) -> Result<usize, KeyFileError> {
+        let path = path.as_ref();
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let Some(name) = real.file_name() else {
+            return Ok(0);
+        };
+        let dir = match real.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let entries = std::fs::read_dir(dir).map_err(|source| KeyFileError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let stale = is_temp_name(name, &entry.file_name())
+                && entry.file_type().is_ok_and(|kind| kind.is_file());
+            if stale && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
         }
+        Ok(removed)
+    }
+
+    /// The text of the file at `path`, refused when no reader would accept it.
+    fn text_for(&self, path: &Path) -> Result<String, KeyFileError> {
+        let text = self.to_json();
+        if text.len() > MAX_KEY_FILE_LEN {
+            return Err(KeyFileError::TooLargeToWrite {
+                path: path.to_owned(),
+                len: text.len(),
+                limit: MAX_KEY_FILE_LEN,
+            });
+        }
+        Ok(text)
     }
 
     /// The private JWK Set of the keys, in order, each with its `kid`, `alg` and
@@ -417,7 +553,8 @@ impl SigningKeys {
 
     /// Inserts `key` under `kid` at `index` (0: it signs from now on; 1: it verifies and
     /// is published, the staged way to add a key; past the end: last). Refused when the
-    /// `kid` is invalid or taken.
+    /// `kid` is invalid or taken, or when the set holds the key already, under any `kid`
+    /// or algorithm ([`KeyFileError::DuplicateKey`]).
     pub fn insert(
         &mut self,
         index: usize,
@@ -431,10 +568,9 @@ impl SigningKeys {
             kid: Some(kid.clone()),
             source,
         })?;
-        if self.position(&kid).is_some() {
-            return Err(KeyFileError::DuplicateKid(kid));
-        }
-        self.keys.insert(index, Named { kid, key });
+        let named = Named::new(kid, key);
+        check_new(&self.keys, &named)?;
+        self.keys.insert(index, named);
         Ok(())
     }
 
@@ -497,42 +633,76 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     Ok(bytes)
 }
 
-/// How [`write_atomic`] failed: before the rename (`path` untouched) or after it.
+/// Writes `contents` to a new file at `path` as [`SigningKeys::write_new`] does.
+pub(crate) fn write_new_file(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
+    let install = Install::CreateNew;
+    outcome(path, install, write_atomic(path, contents, install))
+}
+
+/// How [`write_atomic`] failed: before the file was in place (`path` untouched) or after.
 enum Failure {
     Before(io::Error),
     Unflushed(io::Error),
 }
 
-/// Writes `contents` to a fresh file beside `path`, flushes it, renames it over `path`
-/// and flushes the directory. The fresh file is removed on failure.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+/// The outcome of [`write_atomic`] for the key file `path`, as a [`KeyFileError`].
+fn outcome(path: &Path, install: Install, result: Result<(), Failure>) -> Result<(), KeyFileError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(Failure::Before(source))
+            if install == Install::CreateNew && source.kind() == io::ErrorKind::AlreadyExists =>
+        {
+            Err(KeyFileError::Exists {
+                path: path.to_owned(),
+            })
+        }
+        Err(Failure::Before(source)) => Err(KeyFileError::Write {
+            path: path.to_owned(),
+            source,
+        }),
+        Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// How [`write_atomic`] puts the new file in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Install {
+    /// Renamed over `path`, whose owner, group and group read it keeps.
+    Replace,
+    /// Linked to `path`, which must not exist (`AlreadyExists`).
+    CreateNew,
+}
+
+/// Writes `contents` to a fresh file beside `path`, flushes it, puts it in place and
+/// flushes the directory. The fresh file is removed on failure.
+fn write_atomic(path: &Path, contents: &[u8], install: Install) -> Result<(), Failure> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    replace(path, dir, contents).map_err(Failure::Before)?;
+    replace(path, dir, contents, install).map_err(Failure::Before)?;
     sync_dir(dir).map_err(Failure::Unflushed)
 }
 
-/// The write and the rename of [`write_atomic`].
-fn replace(path: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
+/// The write and the rename (or link) of [`write_atomic`].
+fn replace(path: &Path, dir: &Path, contents: &[u8], install: Install) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let replaced = match std::fs::metadata(path) {
-        Ok(meta) => Some(meta),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-        Err(error) => return Err(error),
+    let replaced = match (install, std::fs::metadata(path)) {
+        (Install::CreateNew, _) => None,
+        (Install::Replace, Ok(meta)) => Some(meta),
+        (Install::Replace, Err(error)) if error.kind() == io::ErrorKind::NotFound => None,
+        (Install::Replace, Err(error)) => return Err(error),
     };
     let mut random = [0u8; 8];
     SystemRandom::new()
         .fill(&mut random)
         .map_err(|_| io::Error::other("the system random number generator failed"))?;
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{suffix}.tmp"));
-    let temp = dir.join(temp_name);
+    let temp = dir.join(temp_name(name, &random));
 
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -562,13 +732,44 @@ fn replace(path: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
         file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
-        std::fs::rename(&temp, path)
+        match install {
+            Install::Replace => std::fs::rename(&temp, path),
+            // A link, unlike a rename, fails when the name is taken.
+            Install::CreateNew => std::fs::hard_link(&temp, path),
+        }
     })();
     if let Err(error) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(error);
     }
+    if install == Install::CreateNew {
+        // The file is in place under its name; the temporary name is only a second link.
+        let _ = std::fs::remove_file(&temp);
+    }
     Ok(())
+}
+
+/// The name of the temporary file a write of the key file `name` goes through, hidden
+/// beside it: `.NAME.<16 lowercase hex digits>.tmp`.
+fn temp_name(name: &OsStr, random: &[u8; 8]) -> OsString {
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut temp = OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{suffix}.tmp"));
+    temp
+}
+
+/// Whether `candidate` is a name [`temp_name`] gives for the key file `name`.
+fn is_temp_name(name: &OsStr, candidate: &OsStr) -> bool {
+    let hex = candidate
+        .as_encoded_bytes()
+        .strip_prefix(b".")
+        .and_then(|rest| rest.strip_prefix(name.as_encoded_bytes()))
+        .and_then(|rest| rest.strip_prefix(b"."))
+        .and_then(|rest| rest.strip_suffix(b".tmp"));
+    hex.is_some_and(|hex| {
+        hex.len() == 16 && hex.iter().all(|&b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// Flushes a directory's entries (the rename) to disk, where the platform can.
@@ -631,6 +832,36 @@ mod tests {
             format!("{keys:?}"),
             "[(\"b\", ES256), (\"d\", ES256), (\"c\", ES256)]"
         );
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let name = OsStr::new("k.json");
+        for random in [
+            [0u8; 8],
+            [0xff; 8],
+            [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef],
+        ] {
+            assert!(is_temp_name(name, &temp_name(name, &random)));
+        }
+        assert_eq!(
+            temp_name(name, &[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]),
+            ".k.json.0123456789abcdef.tmp"
+        );
+        for other in [
+            "k.json",
+            "k.json.0123456789abcdef.tmp",
+            ".k.json.0123456789ABCDEF.tmp",
+            ".k.json.0123456789abcde.tmp",
+            ".k.json.0123456789abcdef0.tmp",
+            ".k.json.0123456789abcdef.tmp.bak",
+            ".k.json.0123456789abcdeg.tmp",
+            ".k.jsonx0123456789abcdef.tmp",
+            ".j.json.0123456789abcdef.tmp",
+            "..k.json.0123456789abcdef.tmp",
+        ] {
+            assert!(!is_temp_name(name, OsStr::new(other)), "{other}");
+        }
     }
 
     #[test]

@@ -158,6 +158,7 @@ mod key_set;
 mod pem;
 pub mod provider;
 mod roca;
+mod rsa_consistency;
 mod thumbprint;
 mod verified_cache;
 mod verifier;

@@ -174,15 +174,27 @@ fn an_hmac_secret_may_sign_and_is_never_published() {
 
 #[test]
 fn the_published_set_never_carries_private_members() {
+    // Every RSA algorithm's key is the one committed RSA key, which a set holds once: each
+    // gets a set of its own, beside a key of every other algorithm.
+    let (rsa, others): (Vec<Algorithm>, Vec<Algorithm>) = auth_jwt::algorithm::SUPPORTED
+        .into_iter()
+        .partition(|alg| alg.family() == jsonwebtoken::AlgorithmFamily::Rsa);
+    assert_eq!(rsa.len(), 6);
+    for rsa in rsa {
+        the_published_set_of_these_never_carries_private_members(&[&others[..], &[rsa]].concat());
+    }
+}
+
+fn the_published_set_of_these_never_carries_private_members(algorithms: &[Algorithm]) {
     let (_, shared) = common::clock();
     let mut all = Vec::new();
-    for (i, alg) in auth_jwt::algorithm::SUPPORTED.into_iter().enumerate() {
+    for (i, &alg) in algorithms.iter().enumerate() {
         all.push((format!("k{i}"), key_for(alg)));
     }
     let named: Vec<(&str, &SigningKey)> = all.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let keys = KeySet::from_signing_keys(&SigningKeys::parse(&file_of(&named)).unwrap(), shared);
     let jwks = keys.jwks();
-    assert_eq!(jwks.keys.len(), 9, "the three HMAC secrets are left out");
+    assert_eq!(jwks.keys.len(), 4, "the three HMAC secrets are left out");
     for jwk in &jwks.keys {
         assert!(!jwk.has_private_members(), "{jwk:?}");
         assert_ne!(jwk.kty, "oct");
@@ -274,6 +286,80 @@ fn files_that_are_not_a_usable_key_set_are_refused_whole() {
         SigningKeys::parse(&text),
         Err(KeyFileError::Document { .. })
     ));
+}
+
+/// One key under two `kid`s used to be accepted, and retiring one `kid` left the key
+/// signing or verifying under the other. The same public key (whatever its algorithm: an
+/// RSA key as RS256 and PS256) or the same HMAC secret is refused, by an edit and in a
+/// file.
+#[test]
+fn a_key_is_never_in_a_set_twice() {
+    let ec = data("ec-p256-private.pem");
+    let mut keys = SigningKeys::from_pem(&ec, None, Some("2026-01")).unwrap();
+    // The same PEM again, under its thumbprint or another kid, first or last.
+    let again = SigningKeys::from_pem(&ec, None, None).unwrap();
+    for (index, kid) in [(1, again.signing_kid()), (0, "2026-02"), (9, "2026-03")] {
+        let error = keys
+            .insert(index, kid, again.signing_key().clone())
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                KeyFileError::DuplicateKey { kid: refused, existing }
+                    if refused == kid && existing == "2026-01"
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("key \"{kid}\" is already in the set as \"2026-01\"")
+        );
+    }
+    assert_eq!(keys.kids().collect::<Vec<_>>(), ["2026-01"]);
+
+    // One RSA key bound to two algorithms is one key.
+    let rsa = data("rsa2048-private.pem");
+    let rs256 = SigningKey::from_pem(Algorithm::RS256, &rsa).unwrap();
+    let ps256 = SigningKey::from_pem(Algorithm::PS256, &rsa).unwrap();
+    keys.push("rs", rs256).unwrap();
+    assert!(matches!(
+        keys.push("ps", ps256.clone()),
+        Err(KeyFileError::DuplicateKey { existing, .. }) if existing == "rs"
+    ));
+
+    // One HMAC secret under two kids, or two hashes, is one key; another secret is not.
+    let secret = [7u8; 64];
+    keys.push("h1", SigningKey::hmac(Algorithm::HS256, &secret).unwrap())
+        .unwrap();
+    for alg in [Algorithm::HS256, Algorithm::HS512] {
+        assert!(matches!(
+            keys.push("h2", SigningKey::hmac(alg, &secret).unwrap()),
+            Err(KeyFileError::DuplicateKey { existing, .. }) if existing == "h1"
+        ));
+    }
+    let mut other = secret;
+    other[63] ^= 1;
+    keys.push("h3", SigningKey::hmac(Algorithm::HS256, &other).unwrap())
+        .unwrap();
+    assert_eq!(
+        keys.kids().collect::<Vec<_>>(),
+        ["2026-01", "rs", "h1", "h3"]
+    );
+
+    // A file that holds a key twice is refused whole.
+    let ec_key = keys.signing_key().clone();
+    for twice in [
+        file_of(&[("2026-01", &ec_key), ("2026-02", &ec_key)]),
+        file_of(&[
+            ("rs", &SigningKey::from_pem(Algorithm::RS256, &rsa).unwrap()),
+            ("ps", &ps256),
+        ]),
+    ] {
+        assert!(matches!(
+            SigningKeys::parse(&twice),
+            Err(KeyFileError::DuplicateKey { .. })
+        ));
+    }
 }
 
 #[test]
@@ -374,6 +460,142 @@ fn reading_reports_missing_oversized_and_malformed_files() {
     ));
     let (_, shared) = common::clock();
     assert!(KeySet::from_key_file(&junk, shared).is_err());
+}
+
+/// `write` used to write a set of any size, so an edit of a file near the limit left a
+/// file that the next read, reload and start refused.
+#[test]
+fn an_edit_never_writes_a_file_that_readers_refuse() {
+    let dir = Scratch::new("too-large");
+    let path = dir.path("keys.json");
+    let secret = |byte: u8| SigningKey::hmac(Algorithm::HS256, &vec![byte; 380_000]).unwrap();
+    let mut file = SigningKeys::new("a", secret(1)).unwrap();
+    file.push("b", secret(2)).unwrap();
+    file.write(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert!(
+        before.len() <= auth_jwt::MAX_KEY_FILE_LEN,
+        "{}",
+        before.len()
+    );
+
+    file.push("c", secret(3)).unwrap();
+    let error = file.write(&path).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            KeyFileError::TooLargeToWrite { len, limit, .. }
+                if len == file.to_json().len() && limit == auth_jwt::MAX_KEY_FILE_LEN
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("nothing was written"), "{error}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(dir.entries(), ["keys.json"]);
+    let again = SigningKeys::read(&path).unwrap();
+    assert_eq!(again.kids().collect::<Vec<_>>(), ["a", "b"]);
+    // Nor is a new file written.
+    assert!(matches!(
+        file.write(dir.path("new.json")),
+        Err(KeyFileError::TooLargeToWrite { .. })
+    ));
+    assert_eq!(dir.entries(), ["keys.json"]);
+}
+
+/// `write` keeps the owner of a file it replaces, so starting a key file with it where
+/// others can write let someone who created the file first own the new private key.
+/// `write_new` refuses any path that exists, and leaves it as it was.
+#[test]
+fn write_new_never_takes_over_an_existing_path() {
+    let dir = Scratch::new("write-new");
+    let keys = SigningKeys::new("mine", key_for(Algorithm::ES256)).unwrap();
+    let planted = dir.path("keys.json");
+    let theirs = file_of(&[("theirs", &key_for(Algorithm::ES256))]);
+    std::fs::write(&planted, &theirs).unwrap();
+    for path in [planted.clone(), dir.0.clone()] {
+        assert!(
+            matches!(keys.write_new(&path), Err(KeyFileError::Exists { path: p }) if p == path),
+            "{path:?}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), theirs);
+    #[cfg(unix)]
+    {
+        let link = dir.path("link.json");
+        std::os::unix::fs::symlink(dir.path("missing.json"), &link).unwrap();
+        assert!(matches!(
+            keys.write_new(&link),
+            Err(KeyFileError::Exists { .. })
+        ));
+        assert!(!dir.path("missing.json").exists());
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert_eq!(dir.entries(), ["keys.json"], "no temporary file is left");
+
+    let new = dir.path("new.json");
+    keys.write_new(&new).unwrap();
+    assert_eq!(SigningKeys::read(&new).unwrap().signing_kid(), "mine");
+    assert_eq!(dir.entries(), ["keys.json", "new.json"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let meta = std::fs::metadata(&new).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(meta.nlink(), 1, "the temporary name is gone");
+    }
+}
+
+/// A write killed before its rename leaves its temporary file (private keys) beside the
+/// key file, and nothing used to remove it. `remove_stale_temp_files` removes exactly the
+/// names the writer gives, for that file, and nothing else.
+#[test]
+fn stale_temporary_files_are_removed_and_nothing_else() {
+    let dir = Scratch::new("stale");
+    let path = dir.path("k.json");
+    let keys = SigningKeys::new("a", key_for(Algorithm::ES256)).unwrap();
+    keys.write(&path).unwrap();
+    let stale = [
+        ".k.json.0123456789abcdef.tmp",
+        ".k.json.ffffffffffffffff.tmp",
+    ];
+    let others = [
+        ".k.json.0123456789ABCDEF.tmp",
+        ".k.json.0123456789abcdef.tmp.bak",
+        ".k.json.0123.tmp",
+        ".other.json.0123456789abcdef.tmp",
+        "k.json.0123456789abcdef.tmp",
+        "notes.txt",
+    ];
+    for name in stale.iter().chain(&others) {
+        std::fs::write(dir.path(name), keys.to_json()).unwrap();
+    }
+    // A directory named like a temporary file is not one.
+    std::fs::create_dir(dir.path(".k.json.aaaaaaaaaaaaaaaa.tmp")).unwrap();
+    let before = dir.entries();
+
+    assert_eq!(SigningKeys::remove_stale_temp_files(&path).unwrap(), 2);
+    let mut left: Vec<String> = before
+        .into_iter()
+        .filter(|name| !stale.contains(&name.as_str()))
+        .collect();
+    left.sort();
+    assert_eq!(dir.entries(), left);
+    assert_eq!(SigningKeys::read(&path).unwrap().signing_kid(), "a");
+    // Nothing left to remove; a missing key file has none either.
+    assert_eq!(SigningKeys::remove_stale_temp_files(&path).unwrap(), 0);
+    assert_eq!(
+        SigningKeys::remove_stale_temp_files(dir.path("missing.json")).unwrap(),
+        0
+    );
+    // Through a symbolic link, the real file's leftovers are removed.
+    #[cfg(unix)]
+    {
+        std::fs::write(dir.path(stale[0]), "{}").unwrap();
+        let link = dir.path("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert_eq!(SigningKeys::remove_stale_temp_files(&link).unwrap(), 1);
+        assert!(!dir.path(stale[0]).exists());
+    }
 }
 
 #[test]

@@ -5,9 +5,12 @@
 
 mod common;
 
-use auth_jwt::{Algorithm, Jwk, KeyError, KeyKind, Pem, SigningKey, VerifyingKey};
+use auth_jwt::{
+    Algorithm, Jwk, JwkSet, KeyError, KeyFileError, KeyKind, Pem, SigningKey, SigningKeys,
+    VerifyingKey,
+};
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 fn b64_decode(text: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(text).unwrap()
@@ -154,6 +157,95 @@ fn pem_and_der_private_keys_export_the_same_jwk_as_their_public_keys_verify() {
         let signature = exported.sign(b"message").unwrap();
         assert!(verifying.verify(b"message", &signature), "{private}");
     }
+}
+
+/// The PKCS#1 `RSAPrivateKey` (RFC 8017 §A.1.2) of a private RSA JWK, in DER and in PEM.
+fn pkcs1(jwk: &Jwk) -> (Vec<u8>, String) {
+    fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
+        out.push(tag);
+        match len {
+            0..0x80 => out.push(len as u8),
+            0x80..0x100 => out.extend([0x81, len as u8]),
+            _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
+        }
+    }
+    let mut body = Vec::new();
+    let version = vec![0u8];
+    let members = [
+        &jwk.n, &jwk.e, &jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi,
+    ];
+    let members = members.map(|member| b64_decode(member.as_deref().unwrap()));
+    for value in std::iter::once(&version).chain(&members) {
+        let pad = value[0] & 0x80 != 0;
+        header(&mut body, 0x02, value.len() + usize::from(pad));
+        if pad {
+            body.push(0);
+        }
+        body.extend_from_slice(value);
+    }
+    let mut der = Vec::new();
+    header(&mut der, 0x30, body.len());
+    der.extend_from_slice(&body);
+    let lines: Vec<String> = STANDARD
+        .encode(&der)
+        .as_bytes()
+        .chunks(64)
+        .map(|line| String::from_utf8(line.to_vec()).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    (der, pem)
+}
+
+/// ring checks `dP` and `dQ` only when it signs: a key with `dP` and `dQ` swapped used to
+/// load, and then to fail every signature. It loads from no JWK, key file, DER or PEM.
+#[test]
+fn rsa_keys_whose_members_disagree_are_refused_in_every_format() {
+    let key = SigningKey::from_pem(Algorithm::RS256, &common::data("rsa2048-private.pem")).unwrap();
+    let good = key.to_private_jwk(Some("r"));
+    // The DER and PEM written here load when the key is whole.
+    let (der, pem) = pkcs1(&good);
+    for loaded in [
+        SigningKey::from_der(Algorithm::RS256, &der),
+        SigningKey::from_pem(Algorithm::RS256, &pem),
+    ] {
+        assert_eq!(loaded.unwrap().to_private_jwk(Some("r")), good);
+    }
+
+    let mut swapped = good.clone();
+    swapped.dp = good.dq.clone();
+    swapped.dq = good.dp.clone();
+    let (der, pem) = pkcs1(&swapped);
+    for (format, loaded) in [
+        ("JWK", swapped.to_signing_key()),
+        ("DER", SigningKey::from_der(Algorithm::PS256, &der)),
+        ("PEM", SigningKey::from_pem(Algorithm::RS384, &pem)),
+    ] {
+        let error = loaded.unwrap_err();
+        assert!(
+            matches!(error, KeyError::InconsistentRsaKey(_)),
+            "{format}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.starts_with("inconsistent RSA private key"),
+            "{message}"
+        );
+        assert!(message.contains("cannot sign"), "{message}");
+    }
+    let file = JwkSet {
+        keys: vec![swapped],
+    };
+    assert!(matches!(
+        SigningKeys::parse(&file.to_json()),
+        Err(KeyFileError::Key {
+            index: 0,
+            source: KeyError::InconsistentRsaKey(_),
+            ..
+        })
+    ));
 }
 
 #[test]

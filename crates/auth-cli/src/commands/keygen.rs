@@ -13,8 +13,8 @@ use crate::keyfile::{self, KeyFile};
 
 const RSA_ADVICE: &str = "ring cannot generate RSA keys: create one with \
     `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out key.pem`, then \
-    convert it with `authctl keygen --alg ALG --from key.pem` (or use key.pem directly \
-    with `--key`/`--alg`)";
+    convert it with `authctl keygen --alg ALG --from key.pem --out key.jwk` (or use \
+    key.pem directly with `--key`/`--alg`)";
 
 /// Runs `keygen`: returns the private JWK.
 pub(crate) fn run(alg: &str, kid: Option<String>, from: Option<&Path>) -> Result<Jwk, CliError> {
@@ -75,6 +75,16 @@ pub(crate) fn kid_for(key: &SigningKey, kid: Option<String>) -> Result<Option<St
         }
         None => keyfile::default_kid(&key.verifying_key()),
     })
+}
+
+/// What `keygen --out FILE` says on stderr once the key is in FILE.
+pub(crate) fn written(jwk: &Jwk, file: &Path) -> String {
+    let kid = jwk.kid.as_deref().unwrap_or_default();
+    format!(
+        "the private JWK (kid {}) is in {}: keep it secret",
+        serde_json::Value::from(kid),
+        file.display()
+    )
 }
 
 /// The private JWK of `key` under `kid` (see [`kid_for`]).

@@ -4,6 +4,7 @@
 //! new key and keeps concurrent edits from undoing one another: on Unix an edit holds an
 //! exclusive lock on the file's directory from its read to its rename, and everywhere it
 //! writes nothing if the file changed since it was read (an editor that takes no lock).
+//! Each edit first removes the temporary files that killed edits left beside the file.
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +77,7 @@ pub(crate) struct AddOptions {
     pub(crate) kid: Option<String>,
     /// Add last instead of second.
     pub(crate) last: bool,
-    /// Create the file if it does not exist.
+    /// Start a new file, which must not exist yet.
     pub(crate) create: bool,
 }
 
@@ -84,28 +85,35 @@ pub(crate) struct AddOptions {
 pub(crate) fn add(options: AddOptions) -> Result<(Vec<Listed>, &'static str), CliError> {
     let (kid, key) = new_key(&options)?;
     let file = &options.file;
-    let _edit = EditLock::take(file)?;
+    let _edit = start_edit(file)?;
     let before = snapshot(file)?;
-    let keys = match &before {
-        Some(bytes) => {
+    let (keys, note) = match (&before, options.create) {
+        (Some(bytes), false) => {
             let mut keys = read(file, bytes)?;
             let at = if options.last { usize::MAX } else { 1 };
             keys.insert(at, kid, key).map_err(CliError::keys(file))?;
-            keys
+            write(file, &before, &keys)?;
+            (keys, AFTER_ADD)
         }
-        None if options.create => SigningKeys::new(kid, key).map_err(CliError::keys(file))?,
-        None => {
+        // A new file only: one that exists may belong to someone else, who would then own
+        // the new private key (an edit keeps a file's owner).
+        (Some(_), true) => {
+            return Err(CliError::key_file(
+                file.display().to_string(),
+                "exists already: --create starts a new key file (add to this one without --create)",
+            ));
+        }
+        (None, true) => {
+            let keys = SigningKeys::new(kid, key).map_err(CliError::keys(file))?;
+            keys.write_new(file).map_err(CliError::keys(file))?;
+            (keys, AFTER_CREATE)
+        }
+        (None, false) => {
             return Err(CliError::key_file(
                 file.display().to_string(),
                 "no such file (use --create to start a key file)",
             ));
         }
-    };
-    write(file, &before, &keys)?;
-    let note = if before.is_none() {
-        AFTER_CREATE
-    } else {
-        AFTER_ADD
     };
     Ok((listing(&keys), note))
 }
@@ -150,7 +158,7 @@ fn edit(
     file: &Path,
     change: impl FnOnce(&mut SigningKeys) -> Result<(), auth_jwt::KeyFileError>,
 ) -> Result<Vec<Listed>, CliError> {
-    let _edit = EditLock::take(file)?;
+    let _edit = start_edit(file)?;
     let before = snapshot(file)?;
     let Some(bytes) = &before else {
         return Err(CliError::key_file(
@@ -202,6 +210,16 @@ fn write(file: &Path, before: &Option<Vec<u8>>, keys: &SigningKeys) -> Result<()
         ));
     }
     keys.write(file).map_err(CliError::keys(file))
+}
+
+/// Takes the edit lock of `file`, then removes the temporary files (private keys) that
+/// edits killed before their rename left beside it, which nothing else would ever remove.
+/// No other edit can be under way then; where there is no lock (not Unix), an edit whose
+/// temporary file this removes fails with nothing written.
+fn start_edit(file: &Path) -> Result<EditLock, CliError> {
+    let lock = EditLock::take(file)?;
+    SigningKeys::remove_stale_temp_files(file).map_err(CliError::keys(file))?;
+    Ok(lock)
 }
 
 /// How long an edit waits for another one to finish before giving up.
