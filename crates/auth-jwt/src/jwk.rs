@@ -117,14 +117,17 @@ fn decode(field: &Option<String>, missing: &'static str) -> Result<Vec<u8>, KeyE
 impl Jwk {
     /// Writes the JWK, as indented JSON with a final newline, to a new file at `path` the
     /// way [`SigningKeys::write_new`](crate::SigningKeys::write_new) writes a key file:
-    /// atomically, mode `0600` on Unix, and never over anything at `path`
-    /// ([`KeyFileError::Exists`], nothing written). For a private JWK, which a shell
-    /// redirection would leave with the umask's mode, often readable by every user.
+    /// mode `0600` on Unix, and never over anything at `path` ([`KeyFileError::Exists`],
+    /// nothing written). For a private JWK, which a shell redirection would leave with the
+    /// umask's mode, often readable by every user.
     pub fn write_new(&self, path: impl AsRef<Path>) -> Result<(), KeyFileError> {
-        // Serializing plain strings and vectors cannot fail.
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        let path = path.as_ref();
+        let mut text = serde_json::to_string_pretty(self).map_err(|error| KeyFileError::Write {
+            path: path.to_owned(),
+            source: std::io::Error::other(error),
+        })?;
         text.push('\n');
-        crate::key_file::write_new_file(path.as_ref(), text.as_bytes())
+        crate::key_file::write_new_file(path, text.as_bytes())
     }
 
     /// Whether the JWK carries private or secret material.

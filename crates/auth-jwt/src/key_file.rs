@@ -408,20 +408,22 @@ impl SigningKeys {
             }
             Err(error) => return Err(failed(error)),
         };
-        let install = Install::Replace;
-        outcome(
-            path,
-            install,
-            write_atomic(&target, text.as_bytes(), install),
-        )
+        match write_atomic(&target, text.as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(Failure::Before(source)) => Err(failed(source)),
+            Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
+                path: path.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// Writes the set to a new file at `path`, which must not exist, not even as a
-    /// symbolic link ([`KeyFileError::Exists`], nothing written). As atomic as
-    /// [`SigningKeys::write`]: the file is written and flushed under another name in the
-    /// same directory, then linked to `path`, which fails if anything took the name
-    /// meanwhile (so the file system must support hard links). On Unix the file gets mode
-    /// `0600` and belongs to whoever runs this.
+    /// symbolic link ([`KeyFileError::Exists`], nothing written): the file is created
+    /// exclusively (`O_CREAT|O_EXCL`, which no link planted at `path` survives), written
+    /// and flushed. On Unix it gets mode `0600` and belongs to whoever runs this. A write
+    /// that fails removes the file it created; one killed midway leaves it short, and
+    /// every reader refuses it.
     ///
     /// This is how to start a key file in a directory others can write to: `write` keeps
     /// the owner of a file it replaces, so a file someone else created there first would
@@ -635,75 +637,60 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, KeyFileError> {
 
 /// Writes `contents` to a new file at `path` as [`SigningKeys::write_new`] does.
 pub(crate) fn write_new_file(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
-    let install = Install::CreateNew;
-    outcome(path, install, write_atomic(path, contents, install))
+    let failed = |source| KeyFileError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = match private_file().open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(KeyFileError::Exists {
+                path: path.to_owned(),
+            });
+        }
+        Err(error) => return Err(failed(error)),
+    };
+    let written = (|| {
+        restrict(&file, None)?;
+        file.write_all(contents)?;
+        file.sync_all()
+    })();
+    if let Err(error) = written {
+        drop(file);
+        // Created above, exclusively: nobody else's file.
+        let _ = std::fs::remove_file(path);
+        return Err(failed(error));
+    }
+    sync_dir(parent(path)).map_err(|source| KeyFileError::Unflushed {
+        path: path.to_owned(),
+        source,
+    })
 }
 
-/// How [`write_atomic`] failed: before the file was in place (`path` untouched) or after.
+/// How [`write_atomic`] failed: before the rename (`path` untouched) or after it.
 enum Failure {
     Before(io::Error),
     Unflushed(io::Error),
 }
 
-/// The outcome of [`write_atomic`] for the key file `path`, as a [`KeyFileError`].
-fn outcome(path: &Path, install: Install, result: Result<(), Failure>) -> Result<(), KeyFileError> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(Failure::Before(source))
-            if install == Install::CreateNew && source.kind() == io::ErrorKind::AlreadyExists =>
-        {
-            Err(KeyFileError::Exists {
-                path: path.to_owned(),
-            })
-        }
-        Err(Failure::Before(source)) => Err(KeyFileError::Write {
-            path: path.to_owned(),
-            source,
-        }),
-        Err(Failure::Unflushed(source)) => Err(KeyFileError::Unflushed {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// How [`write_atomic`] puts the new file in place.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Install {
-    /// Renamed over `path`, whose owner, group and group read it keeps.
-    Replace,
-    /// Linked to `path`, which must not exist (`AlreadyExists`).
-    CreateNew,
-}
-
-/// Writes `contents` to a fresh file beside `path`, flushes it, puts it in place and
-/// flushes the directory. The fresh file is removed on failure.
-fn write_atomic(path: &Path, contents: &[u8], install: Install) -> Result<(), Failure> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    replace(path, dir, contents, install).map_err(Failure::Before)?;
+/// Writes `contents` to a fresh file beside `path`, flushes it, renames it over `path`
+/// and flushes the directory. The fresh file is removed on failure.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    let dir = parent(path);
+    replace(path, dir, contents).map_err(Failure::Before)?;
     sync_dir(dir).map_err(Failure::Unflushed)
 }
 
-/// The write and the rename (or link) of [`write_atomic`].
-fn replace(path: &Path, dir: &Path, contents: &[u8], install: Install) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let replaced = match (install, std::fs::metadata(path)) {
-        (Install::CreateNew, _) => None,
-        (Install::Replace, Ok(meta)) => Some(meta),
-        (Install::Replace, Err(error)) if error.kind() == io::ErrorKind::NotFound => None,
-        (Install::Replace, Err(error)) => return Err(error),
-    };
-    let mut random = [0u8; 8];
-    SystemRandom::new()
-        .fill(&mut random)
-        .map_err(|_| io::Error::other("the system random number generator failed"))?;
-    let temp = dir.join(temp_name(name, &random));
+/// The directory `path` is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
 
+/// Options that create a file only where none is, `0600` on Unix.
+fn private_file() -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -711,40 +698,56 @@ fn replace(path: &Path, dir: &Path, contents: &[u8], install: Install) -> io::Re
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(&temp)?;
-    let written = (|| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-            // 0600 whatever the umask; a replaced file's owner, group and group read.
-            let mut mode = 0o600;
-            if let Some(old) = &replaced {
-                mode |= old.mode() & 0o040;
-                let new = file.metadata()?;
-                if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
-                    std::os::unix::fs::fchown(&file, Some(old.uid()), Some(old.gid()))?;
-                }
+    options
+}
+
+/// Gives `file` mode `0600` whatever the umask; with `replaced`, that file's owner,
+/// group and group read.
+fn restrict(file: &std::fs::File, replaced: Option<&std::fs::Metadata>) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let mut mode = 0o600;
+        if let Some(old) = replaced {
+            mode |= old.mode() & 0o040;
+            let new = file.metadata()?;
+            if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
+                std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()))?;
             }
-            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
-        #[cfg(not(unix))]
-        let _ = &replaced;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, replaced);
+    Ok(())
+}
+
+/// The write and the rename of [`write_atomic`].
+fn replace(path: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let replaced = match std::fs::metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+        Err(error) => return Err(error),
+    };
+    let mut random = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut random)
+        .map_err(|_| io::Error::other("the system random number generator failed"))?;
+    let temp = dir.join(temp_name(name, &random));
+    let mut file = private_file().open(&temp)?;
+    let written = (|| {
+        restrict(&file, replaced.as_ref())?;
         file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
-        match install {
-            Install::Replace => std::fs::rename(&temp, path),
-            // A link, unlike a rename, fails when the name is taken.
-            Install::CreateNew => std::fs::hard_link(&temp, path),
-        }
+        std::fs::rename(&temp, path)
     })();
     if let Err(error) = written {
         let _ = std::fs::remove_file(&temp);
         return Err(error);
-    }
-    if install == Install::CreateNew {
-        // The file is in place under its name; the temporary name is only a second link.
-        let _ = std::fs::remove_file(&temp);
     }
     Ok(())
 }
