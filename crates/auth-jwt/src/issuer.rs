@@ -11,6 +11,7 @@ use auth_core::{
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use tracing::Instrument as _;
 
 use crate::claims::{FAMILY_CLAIM, IAT_MS_CLAIM};
 use crate::current_claims::{CurrentClaims, SubjectStatus};
@@ -172,7 +173,7 @@ struct Inner {
     revocations: Arc<dyn RevocationStore>,
     current_claims: Option<Arc<dyn CurrentClaims>>,
     verifier: Verifier,
-    /// `iss` and `aud` as a JSON array, bound into every refresh token's store key.
+    /// `iss` and the sorted audiences as JSON, bound into every refresh token's store key.
     refresh_context: Vec<u8>,
 }
 
@@ -275,7 +276,12 @@ impl IssuerBuilder {
                 many.iter().cloned().map(Value::String).collect(),
             )),
         };
-        let refresh_context = serde_json::to_vec(&(&issuer, &audience))
+        // The audiences as a set: nodes listing them in another order, or one twice, are
+        // still one service.
+        let mut audiences = self.audiences.clone();
+        audiences.sort_unstable();
+        audiences.dedup();
+        let refresh_context = serde_json::to_vec(&(&issuer, &audiences))
             .map_err(|_| ConfigError::Invalid("the issuer and audiences must serialize"))?;
         Ok(Issuer {
             inner: Arc::new(Inner {
@@ -384,9 +390,11 @@ impl Issuer {
     }
 
     /// The key `token` is stored under: SHA-256 of the token after this issuer's `iss` and
-    /// audiences. An issuer of another `iss` or for another API that shares the refresh
-    /// store finds none of this one's tokens (it would mint its own access tokens from
-    /// them), and a dump of the store still replays nothing.
+    /// audiences (as a set). An issuer of another `iss` or for another API that shares the
+    /// refresh store finds none of this one's tokens (it would mint its own access tokens
+    /// from them), and a dump of the store still replays nothing. Changing either on a
+    /// running service ends every refresh token it issued: nodes on the old and the new
+    /// setting do not share them.
     fn stored_as(&self, token: &RefreshToken) -> RefreshTokenHash {
         let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
         digest.update(&self.inner.refresh_context);
@@ -485,7 +493,10 @@ impl Issuer {
     ///
     /// A "log out everywhere" of `subject` ([`revoke_all`](Self::revoke_all)) that runs
     /// while the login is in flight ends the new family too, and the login fails with
-    /// [`AuthError::Revoked`].
+    /// [`AuthError::Revoked`]; so does a login in the same millisecond as that logout (its
+    /// access token would be refused anyway). The check reads the revocation store: one
+    /// that answers from a local cache (store-redis's) sees a logout on another node only
+    /// once the cache has heard of it, within milliseconds.
     pub async fn login<C: Serialize>(
         &self,
         subject: &str,
@@ -552,6 +563,11 @@ impl Issuer {
     /// - Already rotated (a replay, or a stolen copy): the whole family is revoked, access
     ///   tokens included, and the error is [`AuthError::Reused`] naming subject and family.
     /// - A subject the hook calls disabled: the family is revoked, [`AuthError::Revoked`].
+    ///
+    /// Once begun, the rotation runs to its end even if the caller stops waiting (so that
+    /// a reuse found is always acted on): a client that gave up on a refresh (a timeout, a
+    /// lost connection) and presents the same token again may find it used, which is
+    /// reuse. Such a client logs in again.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
         let old = RefreshToken::parse(refresh_token)
             .map_err(|_| AuthError::Malformed(Reason::RefreshTokenMalformed))?;
@@ -563,18 +579,21 @@ impl Issuer {
         // answer, or they would outlive the family.
         let issuer = self.clone();
         let (old_hash, new_hash) = (self.stored_as(&old), self.stored_as(&new));
-        let rotation = to_completion(async move {
-            let rotation = issuer
-                .inner
-                .refresh_store
-                .rotate(&old_hash, &new_hash, now, asked_expiry)
-                .await?;
-            if let Rotation::Reused { family, subject } = &rotation {
-                tracing::warn!(event = "token.reused", subject = %subject, family = %family);
-                issuer.revoke_family_access(family, now).await?;
+        let rotation = to_completion(
+            async move {
+                let rotation = issuer
+                    .inner
+                    .refresh_store
+                    .rotate(&old_hash, &new_hash, now, asked_expiry)
+                    .await?;
+                if let Rotation::Reused { family, subject } = &rotation {
+                    tracing::warn!(event = "token.reused", subject = %subject, family = %family);
+                    issuer.revoke_family_access(family, now).await?;
+                }
+                Ok::<_, AuthError>(rotation)
             }
-            Ok::<_, AuthError>(rotation)
-        })
+            .in_current_span(),
+        )
         .await?;
         let record = match rotation {
             Rotation::Rotated(record) => record,
@@ -687,8 +706,9 @@ impl Issuer {
     /// no refresh can mint a new access token afterwards), then every access token issued
     /// to it up to the current millisecond (see the type's docs), for as long as any
     /// access token could live ([`MAX_ACCESS_TTL`] plus [`MAX_LEEWAY`]), then the families
-    /// again (a login in flight may have stored one meanwhile). Returns how many refresh
-    /// tokens it revoked.
+    /// again (a login in flight may have stored one meanwhile; a login that completed in
+    /// between is ended too, and its user logs in again at its first refresh). Returns how
+    /// many refresh tokens it revoked.
     ///
     /// Both steps run to their end even if the caller stops waiting in between (on the
     /// current tokio runtime, see [`to_completion`]): once the families are revoked,

@@ -21,6 +21,7 @@ use auth_jwt::{
 };
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -398,16 +399,22 @@ async fn a_login_between_the_steps_of_log_out_everywhere_never_survives_it() {
 #[tokio::test]
 async fn a_refresh_token_serves_only_issuers_of_its_own_iss_and_audience() {
     let w = World::new();
-    let api = |iss: &'static str, aud: &'static str| {
-        Issuer::builder(w.keys.clone(), w.shared.clone())
-            .issuer(iss)
-            .audience(aud)
+    let api = |iss: &'static str, audiences: &[&'static str]| {
+        let builder = Issuer::builder(w.keys.clone(), w.shared.clone()).issuer(iss);
+        audiences
+            .iter()
+            .fold(builder, |builder, aud| builder.audience(*aud))
             .build(w.refresh.clone(), w.revocations.clone())
             .unwrap()
     };
-    let node1 = api("https://iss", "billing");
-    let node2 = api("https://iss", "billing");
-    let strangers = [api("https://iss", "admin"), api("https://other", "billing")];
+    let node1 = api("https://iss", &["billing", "web"]);
+    // The audiences are a set: another order, or one named twice, is the same service.
+    let node2 = api("https://iss", &["web", "billing", "web"]);
+    let strangers = [
+        api("https://iss", &["billing"]),
+        api("https://iss", &["billing", "admin"]),
+        api("https://other", &["billing", "web"]),
+    ];
     let mut pair = node1
         .login("carol", &json!({ "roles": ["admin"] }))
         .await
@@ -630,4 +637,29 @@ async fn access_lifetimes_are_bounded() {
         .access_ttl(auth_jwt::MAX_ACCESS_TTL + Duration::from_secs(1))
         .build(w.refresh.clone(), w.revocations.clone());
     assert!(built.is_err());
+}
+
+/// The reuse alarm is raised inside the request's span (its id, its client), though the
+/// rotation runs as a task of its own.
+#[tokio::test(flavor = "current_thread")]
+async fn the_reuse_alarm_keeps_the_callers_span() {
+    let w = World::new();
+    let issuer = w.issuer();
+    let logged = common::Captured::default();
+    let _events = tracing::subscriber::set_default(logged.subscriber());
+    let first = issuer.login("alice", &json!({})).await.unwrap();
+    issuer
+        .refresh(first.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let replay = issuer
+        .refresh(first.refresh_token.expose_secret())
+        .instrument(tracing::info_span!("request", id = "req-42"));
+    assert!(matches!(replay.await, Err(AuthError::Reused { .. })));
+    let text = logged.text();
+    let alarm = text
+        .lines()
+        .find(|line| line.contains("token.reused"))
+        .expect("the reuse is logged");
+    assert!(alarm.contains("request{id=\"req-42\"}"), "{alarm}");
 }
