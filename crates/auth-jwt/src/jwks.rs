@@ -2,6 +2,7 @@
 //! gives (within bounds), refetched on an unknown `kid` at most once per cooldown, one
 //! fetch at a time, and trusted no longer than a maximum staleness.
 
+use std::collections::HashSet;
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -132,7 +133,9 @@ pub trait JwksSource: Send + Sync + 'static {
 /// - **Failures.** A failed refresh keeps the set held, trusted until
 ///   [`with_max_staleness`](Self::with_max_staleness) (default 24 h) after its last
 ///   successful fetch; with no set, or an older one, verification fails closed with
-///   [`AuthError::Unavailable`] (503) whose source is a [`JwksError`].
+///   [`AuthError::Unavailable`] (503) whose source is a [`JwksError`]. Except a set that
+///   shows a private key ([`JwksError::PrivateKeyPublished`]): it drops every key held at
+///   once, and the keys it showed are never trusted again.
 /// - **Limits and keys.** Documents over [`MAX_JWKS_BYTES`] (256 KiB) or with more than
 ///   [`MAX_JWKS_KEYS`] (100) keys are refused whole. HMAC secrets (`kty: oct`) are never
 ///   taken from a remote set. A key without `alg` serves only when
@@ -202,6 +205,9 @@ struct State {
     in_flight: Option<watch::Receiver<Option<Outcome>>>,
     /// How many fetches started.
     fetches: u64,
+    /// The thumbprints of keys this source has shown with private members: never
+    /// trusted again. At most [`MAX_JWKS_KEYS`].
+    leaked: HashSet<String>,
 }
 
 impl std::fmt::Debug for RemoteJwks {
@@ -466,9 +472,15 @@ struct Fetch {
 impl Fetch {
     async fn run(mut self) {
         let issuer = self.source.issuer().unwrap_or("").to_owned();
+        let leaked = lock(&self.state).leaked.clone();
         let fetched = match self.source.fetch().await {
-            Ok(document) => parse(&document.body, &self.config.algorithms, self.clock.clone())
-                .map(|(keys, skipped)| (keys, skipped, document.max_age)),
+            Ok(document) => parse(
+                &document.body,
+                &self.config.algorithms,
+                &leaked,
+                self.clock.clone(),
+            )
+            .map(|(keys, skipped)| (keys, skipped, document.max_age)),
             Err(error) => Err(JwksError::Fetch(error)),
         };
         let outcome = match fetched {
@@ -503,16 +515,21 @@ impl Fetch {
                     issuer = %issuer,
                     error = %Chain(&error),
                 );
-                let leaked = matches!(error, JwksError::PrivateKeyPublished);
-                let error = Arc::new(error);
                 let mut state = lock(&self.state);
-                if leaked {
-                    // A key whose private part is public proves nothing; the set held may
-                    // hold it too. Nothing of this issuer serves until a clean set.
+                if let JwksError::PrivateKeyPublished { thumbprints } = &error {
+                    // A key whose private part is public proves nothing, now or later; the
+                    // set held may hold it too. Nothing of this issuer serves until a
+                    // clean set.
+                    for thumbprint in thumbprints {
+                        if state.leaked.len() < MAX_JWKS_KEYS {
+                            state.leaked.insert(thumbprint.clone());
+                        }
+                    }
                     self.keys.replace_with(&KeySet::new(self.clock.clone()));
                     state.fetched_at = None;
                     state.fresh_until = None;
                 }
+                let error = Arc::new(error);
                 state.last_error = Some(Arc::clone(&error));
                 state.in_flight = None;
                 Err(error)
@@ -560,11 +577,13 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
-/// The keys of a remote JWK Set document, and those left out: the size and count limits
-/// first, then each key bound to its algorithm.
+/// The keys of a remote JWK Set document, and those left out: the size limit first, then
+/// private keys shown (the whole set refused), the count limit, and each key bound to its
+/// algorithm, unless it is one whose private key was shown before.
 fn parse(
     body: &str,
     algorithms: &[Algorithm],
+    leaked: &HashSet<String>,
     clock: SharedClock,
 ) -> Result<(KeySet, Vec<SkippedKey>), JwksError> {
     if body.len() > MAX_JWKS_BYTES {
@@ -573,24 +592,38 @@ fn parse(
         });
     }
     let set = JwkSet::parse(body).map_err(JwksError::Refused)?;
+    // Checked before anything else refuses the set or leaves a key out (too many keys, an
+    // algorithm not pinned): a published private key is news about the provider,
+    // whichever key it is.
+    let published: Vec<&Jwk> = set
+        .keys
+        .iter()
+        .filter(|jwk| jwk.kty != "oct" && jwk.has_private_members())
+        .collect();
+    if !published.is_empty() {
+        return Err(JwksError::PrivateKeyPublished {
+            thumbprints: published
+                .into_iter()
+                .filter_map(public_thumbprint)
+                .collect(),
+        });
+    }
     if set.keys.len() > MAX_JWKS_KEYS {
         return Err(JwksError::TooManyKeys {
             count: set.keys.len(),
             limit: MAX_JWKS_KEYS,
         });
     }
-    // Checked before any key is left out (an algorithm not pinned, say): a published
-    // private key is news about the provider, whichever key it is.
-    if set
-        .keys
-        .iter()
-        .any(|jwk| jwk.kty != "oct" && jwk.has_private_members())
-    {
-        return Err(JwksError::PrivateKeyPublished);
-    }
     let mut skipped = Vec::new();
     let mut bound = Vec::with_capacity(set.keys.len());
     for jwk in set.keys {
+        if public_thumbprint(&jwk).is_some_and(|thumbprint| leaked.contains(&thumbprint)) {
+            skipped.push(SkippedKey {
+                kid: jwk.kid,
+                error: KeyError::Jwk("its private key was published: it is never trusted again"),
+            });
+            continue;
+        }
         match bind(&jwk, algorithms) {
             Ok(alg) => bound.push(Jwk {
                 alg: alg.map(|alg| algorithm::name(alg).to_owned()).or(jwk.alg),
@@ -606,6 +639,37 @@ fn parse(
         KeySet::from_jwk_set(&JwkSet { keys: bound }, clock).map_err(JwksError::Refused)?;
     skipped.extend(refused);
     Ok((keys, skipped))
+}
+
+/// The RFC 7638 thumbprint of `jwk`'s public key, its numbers written afresh (an RSA
+/// modulus or exponent without leading zero bytes), so that one key has one thumbprint
+/// however a document spells it.
+fn public_thumbprint(jwk: &Jwk) -> Option<String> {
+    let rewritten = |member: &Option<String>| -> Option<Option<String>> {
+        let Some(text) = member else {
+            return Some(None);
+        };
+        let bytes = crate::b64::decode(text.as_bytes())?;
+        let bytes = match jwk.kty.as_str() {
+            "RSA" => {
+                let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+                &bytes[first..]
+            }
+            _ => &bytes[..],
+        };
+        Some(Some(crate::b64::encode(bytes)))
+    };
+    Jwk {
+        kty: jwk.kty.clone(),
+        crv: jwk.crv.clone(),
+        x: rewritten(&jwk.x)?,
+        y: rewritten(&jwk.y)?,
+        n: rewritten(&jwk.n)?,
+        e: rewritten(&jwk.e)?,
+        ..Jwk::default()
+    }
+    .thumbprint()
+    .ok()
 }
 
 /// Whether a remote JWK may serve under the pinned `algorithms`, and the algorithm to give
@@ -695,6 +759,32 @@ mod tests {
     }
 
     #[test]
+    fn one_key_has_one_thumbprint_however_a_document_spells_it() {
+        let rsa = SigningKey::from_pem(
+            Algorithm::RS256,
+            include_str!("../tests/data/rsa2048-private.pem"),
+        )
+        .unwrap();
+        for key in [rsa, SigningKey::generate(Algorithm::ES256).unwrap()] {
+            let public = key.verifying_key().to_jwk(Some("k")).unwrap();
+            let expected = public.thumbprint().unwrap();
+            assert_eq!(public_thumbprint(&public).as_deref(), Some(&*expected));
+            let private = key.to_private_jwk(Some("other"));
+            assert_eq!(public_thumbprint(&private).as_deref(), Some(&*expected));
+            if let Some(n) = &public.n {
+                let mut padded = vec![0u8, 0];
+                padded.extend(crate::b64::decode(n.as_bytes()).unwrap());
+                let spelled = Jwk {
+                    n: Some(crate::b64::encode(&padded)),
+                    ..public.clone()
+                };
+                assert_ne!(spelled.thumbprint().unwrap(), expected);
+                assert_eq!(public_thumbprint(&spelled).as_deref(), Some(&*expected));
+            }
+        }
+    }
+
+    #[test]
     fn hmac_secrets_are_refused() {
         let key = SigningKey::generate(Algorithm::HS256).unwrap();
         let jwk = key.to_private_jwk(Some("h"));
@@ -702,7 +792,7 @@ mod tests {
         assert!(bind(&jwk, &[Algorithm::HS256]).is_err());
         let clock: SharedClock = Arc::new(ManualClock::starting_now());
         let body = JwkSet { keys: vec![jwk] }.to_json();
-        let (keys, skipped) = parse(&body, &[], clock).unwrap();
+        let (keys, skipped) = parse(&body, &[], &HashSet::new(), clock).unwrap();
         assert!(keys.kids().is_empty());
         assert_eq!(skipped.len(), 1);
     }

@@ -55,9 +55,14 @@ pub enum JwksError {
     },
     /// A key of the JWK Set carries private members: its private key is public, so anyone
     /// can sign with it. Every key of the issuer is dropped at once, and its tokens fail
-    /// closed until a fetched set carries no private key.
-    #[error("the JWK Set publishes a private key: every key of it is dropped")]
-    PrivateKeyPublished,
+    /// closed until a fetched set carries no private key; the keys shown are never
+    /// trusted again (the provider must rotate them), even once the set shows only their
+    /// public part.
+    #[error("the JWK Set publishes {} private key(s): every key of it is dropped", thumbprints.len())]
+    PrivateKeyPublished {
+        /// The RFC 7638 thumbprints of the keys shown with private members.
+        thumbprints: Vec<String>,
+    },
     /// A URL is unusable: not `https` (plain `http` is for loopback hosts only), not
     /// absolute, or carrying credentials or a fragment.
     #[error("unusable URL: {0}")]

@@ -704,14 +704,17 @@ async fn discovery_naming_another_issuer_is_refused() {
 }
 
 /// A published private key proves nothing: the moment a fetched set shows one, every key
-/// of that issuer is dropped (also when its algorithm is not pinned), and its tokens fail
-/// closed until the provider serves a set without private keys.
+/// of that issuer is dropped (also when its algorithm is not pinned, or the set is over
+/// the key limit), its tokens fail closed until the provider serves a set without private
+/// keys, and the keys shown are never trusted again, even once the set shows only their
+/// public part.
 #[tokio::test]
 async fn a_published_private_key_drops_every_key_of_its_issuer_at_once() {
     let (clock, shared) = common::clock();
     let provider = Provider::start().await;
     let a = SigningKey::generate(Algorithm::ES256).unwrap();
     let b = SigningKey::generate(Algorithm::ES256).unwrap();
+    let c = SigningKey::generate(Algorithm::ES256).unwrap();
     let unpinned = SigningKey::generate(Algorithm::ES384).unwrap();
     let remote = Arc::new(discovered(&provider, &shared).with_algorithms([Algorithm::ES256]));
     let verifier = Verifier::builder(KeySet::new(shared.clone()), shared.clone())
@@ -724,40 +727,56 @@ async fn a_published_private_key_drops_every_key_of_its_issuer_at_once() {
             verifier.authenticate(&token(&clock, &provider.url, $kid, $key))
         };
     }
-    let with_private = |leaked: (&str, &SigningKey)| {
-        let mut set = provider::jwks_of(&[("b", &b)]);
+    let with_private = |public: &[(&str, &SigningKey)], leaked: (&str, &SigningKey)| {
+        let mut set = provider::jwks_of(public);
         set.keys.push(leaked.1.to_private_jwk(Some(leaked.0)));
         set.to_json()
     };
+    let many_with_private = || {
+        let mut set = provider::jwks_of(&[("b", &b)]);
+        let filler = b.verifying_key().to_jwk(None).unwrap();
+        set.keys.extend((0..120).map(|i| {
+            let mut jwk = filler.clone();
+            jwk.kid = Some(format!("filler-{i}"));
+            jwk
+        }));
+        set.keys.push(c.to_private_jwk(Some("c")));
+        set.to_json()
+    };
 
-    for leaked in [("a", &a), ("c", &unpinned)] {
-        provider.publish(&[("a", &a), ("b", &b)], Some("max-age=60"));
-        clock.advance(secs(61));
-        assert!(remote.refresh().await.unwrap());
-        check!("a", &a).await.unwrap();
-        check!("b", &b).await.unwrap();
-
-        provider.serve(with_private(leaked), Some("max-age=60"));
+    provider.publish(&[("a", &a), ("b", &b)], Some("max-age=60"));
+    check!("a", &a).await.unwrap();
+    for leaking in [
+        with_private(&[("b", &b)], ("a", &a)),
+        with_private(&[("b", &b)], ("u", &unpinned)),
+        many_with_private(),
+    ] {
+        provider.serve(leaking, Some("max-age=60"));
         clock.advance(secs(61));
         let error = remote.refresh().await.unwrap_err();
         assert!(
-            caused_by(&error, |e| matches!(e, JwksError::PrivateKeyPublished)),
+            caused_by(&error, |e| matches!(
+                e,
+                JwksError::PrivateKeyPublished { .. }
+            )),
             "{error:?}"
         );
-        for (kid, key) in [("a", &a), ("b", &b)] {
-            let error = check!(kid, key).await.unwrap_err();
-            assert!(is_unavailable(&error), "{kid}: {error:?}");
-        }
-    }
+        let error = check!("b", &b).await.unwrap_err();
+        assert!(is_unavailable(&error), "{error:?}");
 
-    provider.publish(&[("b", &b)], Some("max-age=60"));
-    clock.advance(secs(61));
-    check!("b", &b).await.unwrap();
-    let gone = check!("a", &a).await.unwrap_err();
-    assert!(
-        matches!(gone, AuthError::Invalid(Reason::UnknownKid)),
-        "{gone:?}"
-    );
+        // The provider takes the private members away again, and keeps every key.
+        provider.publish(&[("a", &a), ("b", &b), ("c", &c)], Some("max-age=60"));
+        clock.advance(secs(61));
+        assert!(remote.refresh().await.unwrap());
+        check!("b", &b).await.unwrap();
+    }
+    for (kid, key) in [("a", &a), ("c", &c)] {
+        let refused = check!(kid, key).await.unwrap_err();
+        assert!(
+            matches!(refused, AuthError::Invalid(Reason::UnknownKid)),
+            "{kid} is trusted again: {refused:?}"
+        );
+    }
 }
 
 /// What a hostile document names (an issuer, a `kid`) reaches errors and events cut short,
