@@ -28,9 +28,9 @@ impl RefreshToken {
         self.0.as_str()
     }
 
-    /// SHA-256 of the raw token: a key a store can hold without holding the token.
-    /// (`auth_jwt::Issuer` keys its tokens on a digest that also binds its `iss` and
-    /// audiences, so that issuers sharing a store never take each other's tokens.)
+    /// SHA-256 of the raw token: a key a store can hold without holding the token. (An
+    /// issuer may key its tokens on a digest that binds more, its own name say, so that
+    /// issuers sharing a store never take each other's tokens.)
     pub fn hash(&self) -> RefreshTokenHash {
         RefreshTokenHash(self.0.sha256())
     }

@@ -39,7 +39,9 @@ type HttpClient = Client<HttpsConnector<HttpConnector>, String>;
 ///   no one's start): a `jwks_uri` that moves, or that someone planted in the document
 ///   for a while, is followed at the next refresh, never trusted for as long as its old
 ///   host keeps answering. That is one more request per refresh, which
-///   [`RemoteJwks`](crate::RemoteJwks) spaces by the set's max age and its cooldown.
+///   [`RemoteJwks`](crate::RemoteJwks) spaces by the set's max age and its cooldown; and
+///   a refresh fails while discovery is down, even if the JWK Set's URL answers (the set
+///   held serves on until its max staleness).
 /// - URLs are `https`; plain `http` only for a loopback host (`localhost`, `127.0.0.0/8`,
 ///   `::1`), for development. A URL carrying credentials is refused.
 /// - TLS is rustls with ring as its crypto provider (no aws-lc), checking certificates

@@ -290,7 +290,10 @@ impl<S: SessionStore> SessionManager<S> {
     /// [`SessionError::PrivilegeChange`], writing nothing: save it with
     /// [`rotate`](Self::rotate), so that whoever learned the old id (a fixed or leaked
     /// cookie) never holds the new role. A change that only removes roles is saved in place
-    /// (taking a role away from someone else's session must not log them out).
+    /// (taking a role away from someone else's session must not log them out). Roles are
+    /// names, not ranks: `["admin"]` to `["user"]` adds `user`. Nor is a role whose
+    /// absence grants something (`mfa_pending`, say) understood: removing it is saved in
+    /// place, so save such a step-up with `rotate`.
     pub async fn update(&self, session: &mut Session) -> Result<bool, SessionError> {
         if !session.is_dirty() {
             return Ok(false);
