@@ -170,6 +170,42 @@ fn gated() -> (Arc<Gated>, Issuer, Verifier, Arc<ManualClock>) {
     (revocations, issuer, verifier, w.clock)
 }
 
+/// A thief refreshes a stolen token; the victim's replay is dropped once a store call
+/// reaches the closed gate (`entered`, then held at `gate`), and the gate opens after: the
+/// thief's access token must die anyway.
+async fn replay_dropped_at_the_gate(
+    issuer: &Issuer,
+    verifier: &Verifier,
+    entered: &Semaphore,
+    gate: &Semaphore,
+) {
+    let stolen = issuer.login("alice", &json!({})).await.unwrap();
+    let thief = issuer
+        .refresh(stolen.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    verifier.authenticate(&thief.access_token).await.unwrap();
+    // Calls that passed while the gate was open are not the replay's.
+    while let Ok(passed) = entered.try_acquire() {
+        passed.forget();
+    }
+
+    tokio::select! {
+        answer = issuer.refresh(stolen.refresh_token.expose_secret()) => {
+            panic!("the gate is closed, yet the refresh answered {answer:?}")
+        }
+        reached = entered.acquire() => reached.unwrap().forget(),
+    }
+    // The caller is gone; the store answers now.
+    gate.add_permits(1);
+    revoked_soon(
+        verifier,
+        &thief.access_token,
+        "the thief's access token lives on",
+    )
+    .await;
+}
+
 /// Waits (in real time, at most 5 s) until `token` is refused as revoked: the revocation
 /// runs in a task of its own once its caller is gone.
 async fn revoked_soon(verifier: &Verifier, token: &str, otherwise: &str) {
@@ -193,27 +229,7 @@ async fn revoked_soon(verifier: &Verifier, token: &str, otherwise: &str) {
 #[tokio::test]
 async fn a_reuse_whose_caller_stops_waiting_still_revokes_the_familys_access_tokens() {
     let (revocations, issuer, verifier, _) = gated();
-    let stolen = issuer.login("alice", &json!({})).await.unwrap();
-    let thief = issuer
-        .refresh(stolen.refresh_token.expose_secret())
-        .await
-        .unwrap();
-    verifier.authenticate(&thief.access_token).await.unwrap();
-
-    tokio::select! {
-        answer = issuer.refresh(stolen.refresh_token.expose_secret()) => {
-            panic!("the gate is closed, yet the refresh answered {answer:?}")
-        }
-        entered = revocations.entered.acquire() => entered.unwrap().forget(),
-    }
-    // The caller is gone; the store answers now.
-    revocations.gate.add_permits(1);
-    revoked_soon(
-        &verifier,
-        &thief.access_token,
-        "the thief's access token lives on",
-    )
-    .await;
+    replay_dropped_at_the_gate(&issuer, &verifier, &revocations.entered, &revocations.gate).await;
 }
 
 /// "Log out everywhere" dropped (a client gone, a timeout) after the refresh store revoked
@@ -323,27 +339,7 @@ fn gated_refresh(
 #[tokio::test]
 async fn a_reuse_answered_after_its_caller_left_still_revokes_the_familys_access_tokens() {
     let (refresh, issuer, verifier, _) = gated_refresh(false, 1);
-    let stolen = issuer.login("alice", &json!({})).await.unwrap();
-    let thief = issuer
-        .refresh(stolen.refresh_token.expose_secret())
-        .await
-        .unwrap();
-    verifier.authenticate(&thief.access_token).await.unwrap();
-    refresh.entered.acquire().await.unwrap().forget();
-
-    tokio::select! {
-        answer = issuer.refresh(stolen.refresh_token.expose_secret()) => {
-            panic!("the gate is closed, yet the refresh answered {answer:?}")
-        }
-        entered = refresh.entered.acquire() => entered.unwrap().forget(),
-    }
-    refresh.gate.add_permits(1);
-    revoked_soon(
-        &verifier,
-        &thief.access_token,
-        "the thief's access token lives on",
-    )
-    .await;
+    replay_dropped_at_the_gate(&issuer, &verifier, &refresh.entered, &refresh.gate).await;
 }
 
 /// A login whose password was checked before "log out everywhere" but whose family is
