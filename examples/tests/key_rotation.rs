@@ -53,6 +53,18 @@ fn first_key_file(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// A demo started on [`first_key_file`] in `dir`: the file's path, its handle, the demo.
+async fn demo_on_first_key_file(dir: &Path) -> (std::path::PathBuf, KeyFile, Demo) {
+    let path = first_key_file(dir);
+    let file = KeyFile::new(&path);
+    let demo = Demo::start_with(DemoConfig {
+        keys: Some(file.clone()),
+        ..DemoConfig::default()
+    })
+    .await;
+    (path, file, demo)
+}
+
 async fn jwks(demo: &Demo) -> Vec<String> {
     let jwks: Value = demo
         .get("/.well-known/jwks.json", None)
@@ -81,13 +93,7 @@ async fn me(demo: &Demo, token: &str) -> StatusCode {
 #[tokio::test]
 async fn a_key_file_rotates_in_stages_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = first_key_file(dir.path());
-    let file = KeyFile::new(&path);
-    let demo = Demo::start_with(DemoConfig {
-        keys: Some(file.clone()),
-        ..DemoConfig::default()
-    })
-    .await;
+    let (path, file, demo) = demo_on_first_key_file(dir.path()).await;
     assert_eq!(jwks(&demo).await, ["2026-11"]);
     let old = access_token(&demo).await;
     assert_eq!(kid(&old), "2026-11");
@@ -145,13 +151,7 @@ async fn a_key_file_rotates_in_stages_without_a_restart() {
 #[tokio::test]
 async fn a_reload_of_an_rsa_key_that_cannot_sign_is_refused_and_tokens_keep_coming() {
     let dir = tempfile::tempdir().unwrap();
-    let path = first_key_file(dir.path());
-    let file = KeyFile::new(&path);
-    let demo = Demo::start_with(DemoConfig {
-        keys: Some(file.clone()),
-        ..DemoConfig::default()
-    })
-    .await;
+    let (path, file, demo) = demo_on_first_key_file(dir.path()).await;
     let pem = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../crates/auth-jwt/tests/data/rsa2048-private.pem"
