@@ -40,7 +40,7 @@ pub(crate) enum Command {
         #[arg(long, value_name = "PEM")]
         from: Option<PathBuf>,
         /// Write the private JWK to FILE instead of stdout: a new file (one that exists,
-        /// even a symbolic link, is refused), written atomically, mode 0600 on Unix.
+        /// even a symbolic link, is refused), mode 0600 on Unix.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
