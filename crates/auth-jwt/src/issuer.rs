@@ -494,9 +494,9 @@ impl Issuer {
     /// A "log out everywhere" of `subject` ([`revoke_all`](Self::revoke_all)) that runs
     /// while the login is in flight ends the new family too, and the login fails with
     /// [`AuthError::Revoked`]; so does a login in the same millisecond as that logout (its
-    /// access token would be refused anyway). The check reads the revocation store: one
-    /// that answers from a local cache (store-redis's) sees a logout on another node only
-    /// once the cache has heard of it, within milliseconds.
+    /// access token would be refused anyway). The check is one read of the revocation
+    /// store ([`RevocationStore::subject_not_before`], which no store answers from a local
+    /// cache), so it holds across nodes whose clocks agree.
     pub async fn login<C: Serialize>(
         &self,
         subject: &str,

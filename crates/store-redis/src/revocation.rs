@@ -51,6 +51,15 @@ pub struct RedisRevocationStore {
 /// Cached values (`None`: nothing stored), by key.
 type RevocationEntries = Entries<Option<Arc<[u8]>>>;
 
+/// Whether a read may be answered from the local cache.
+#[derive(Clone, Copy)]
+enum Held {
+    /// Yes, when it holds every key.
+    Serve,
+    /// No: the answer must be Redis's as of the read.
+    Skip,
+}
+
 #[derive(Debug)]
 struct Scripts {
     until: Script,
@@ -96,12 +105,24 @@ impl RedisRevocationStore {
     /// The values stored at `keys`: with a local cache, from memory when every one is held,
     /// else one `MGET` whose answers are kept unless invalidated meanwhile.
     async fn values(&self, keys: &[String]) -> Result<Vec<Option<Arc<[u8]>>>, StoreError> {
+        self.read(keys, Held::Serve).await
+    }
+
+    /// Reads `keys` from Redis; with a local cache, answers from it first when `held`
+    /// allows, and keeps what Redis answered either way.
+    async fn read(
+        &self,
+        keys: &[String],
+        held: Held,
+    ) -> Result<Vec<Option<Arc<[u8]>>>, StoreError> {
         let cache = self.cache.as_deref();
-        if let Some(cache) = cache {
+        if cache.is_some() {
             self.shared.connection.ready().await?;
-            let held: Option<Vec<_>> = keys.iter().map(|k| cache.get(k.as_bytes())).collect();
-            if let Some(held) = held {
-                return Ok(held);
+        }
+        if let (Some(cache), Held::Serve) = (cache, held) {
+            let copies: Option<Vec<_>> = keys.iter().map(|k| cache.get(k.as_bytes())).collect();
+            if let Some(copies) = copies {
+                return Ok(copies);
             }
         }
         let tickets: Vec<_> = cache
@@ -287,9 +308,16 @@ impl RevocationStore for RedisRevocationStore {
         self.written(&key, write).await
     }
 
+    // Never from the local cache: a login asks this after storing its family, and must see
+    // a "log out everywhere" another node finished before the ask, even while the
+    // invalidation of this key is still on its way here.
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError> {
         let key = self.subject_key(subject)?;
-        let value = self.value(key).await?;
+        let value = self
+            .read(std::slice::from_ref(&key), Held::Skip)
+            .await?
+            .pop()
+            .flatten();
         self.not_before(value.as_deref(), self.shared.clock.now())
     }
 

@@ -100,7 +100,10 @@ pub trait RevocationStore: Send + Sync + 'static {
         until: SystemTime,
     ) -> Result<(), StoreError>;
 
-    /// The subject's current "not before", if one is in force.
+    /// The subject's current "not before", if one is in force, as the store holds it at
+    /// the call: never a copy a local cache kept. A login reads it after storing its
+    /// refresh family to learn whether a "log out everywhere" finished meanwhile on any
+    /// node.
     async fn subject_not_before(&self, subject: &str) -> Result<Option<SystemTime>, StoreError>;
 
     /// Whether a token is revoked: by its `jti`, by its family, or by its subject's "not

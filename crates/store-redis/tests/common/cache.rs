@@ -223,12 +223,22 @@ pub async fn revocations_elsewhere_are_refused(a: &RedisStoreBuilder, b: &RedisS
     })
     .await;
 
+    // The subject's key is held now; a login's read of its "not before" still goes to
+    // Redis, so it sees a logout everywhere that b finished, even before the
+    // invalidation reaches a.
     let plain = TokenRef::new("iss", &subject, issued);
     assert!(!a.is_token_revoked(&plain).await.unwrap());
+    let before = revocation_stats(&a);
     assert_eq!(a.subject_not_before(&subject).await.unwrap(), None);
+    assert_eq!(
+        revocation_stats(&a).hits,
+        before.hits,
+        "a subject's \"not before\" is never answered from memory"
+    );
     b.revoke_subject(&subject, SystemTime::now(), until)
         .await
         .unwrap();
+    assert!(a.subject_not_before(&subject).await.unwrap().is_some());
     within_bound("b's subject revocation refused by a", || async {
         a.is_token_revoked(&plain).await.unwrap()
     })
