@@ -329,10 +329,29 @@ fn custom_claims<C: Serialize>(claims: &C) -> Result<Map<String, Value>, AuthErr
 
 /// Refuses custom claims that use a name the issuer sets itself.
 fn checked_claims(claims: Map<String, Value>) -> Result<Map<String, Value>, AuthError> {
-    if let Some(reserved) = RESERVED.iter().find(|name| claims.contains_key(**name)) {
-        return Err(internal(ClaimsError::Reserved(reserved)));
+    match reserved_in(&claims) {
+        Some(reserved) => Err(internal(ClaimsError::Reserved(reserved))),
+        None => Ok(claims),
     }
-    Ok(claims)
+}
+
+/// The first name in `claims` that the issuer sets itself.
+fn reserved_in(claims: &Map<String, Value>) -> Option<&'static str> {
+    RESERVED.into_iter().find(|name| claims.contains_key(*name))
+}
+
+/// The login's claims as a refresh record carries them. This issuer stored them checked, so
+/// a registered name among them is data it never wrote (a tampered row, another writer):
+/// corrupt, never signed beside the claim the issuer sets itself.
+fn stored_claims(data: &[u8]) -> Result<Map<String, Value>, AuthError> {
+    let claims: Map<String, Value> =
+        serde_json::from_slice(data).map_err(|e| AuthError::Store(StoreError::corrupt(e)))?;
+    match reserved_in(&claims) {
+        Some(reserved) => Err(AuthError::Store(StoreError::corrupt(
+            ClaimsError::Reserved(reserved),
+        ))),
+        None => Ok(claims),
+    }
 }
 
 /// The first whole millisecond strictly after `time` (`time` itself where that cannot be
@@ -563,6 +582,8 @@ impl Issuer {
     /// - Already rotated (a replay, or a stolen copy): the whole family is revoked, access
     ///   tokens included, and the error is [`AuthError::Reused`] naming subject and family.
     /// - A subject the hook calls disabled: the family is revoked, [`AuthError::Revoked`].
+    /// - Stored claims this issuer never wrote (not a JSON object, or naming a claim the
+    ///   issuer sets itself, such as `sub`): [`StoreError::Corrupt`], and no token.
     ///
     /// Once begun, the rotation runs to its end even if the caller stops waiting (so that
     /// a reuse found is always acted on): a client that gave up on a refresh (a timeout, a
@@ -609,8 +630,7 @@ impl Issuer {
                 ));
             }
         };
-        let login_claims: Map<String, Value> = serde_json::from_slice(&record.data)
-            .map_err(|e| AuthError::Store(StoreError::corrupt(e)))?;
+        let login_claims = stored_claims(&record.data)?;
         let claims = match &self.inner.current_claims {
             None => login_claims,
             Some(hook) => match hook.current_claims(&record.subject, &login_claims).await? {

@@ -659,3 +659,60 @@ async fn the_reuse_alarm_keeps_the_callers_span() {
         .expect("the reuse is logged");
     assert!(alarm.contains("request{id=\"req-42\"}"), "{alarm}");
 }
+
+/// A refresh store whose rotations hand back data the issuer never stored: a registered
+/// claim among the login's claims (a tampered row, or a writer of another version).
+struct PlantedClaims(MemoryRefreshTokenStore);
+
+#[async_trait]
+impl RefreshTokenStore for PlantedClaims {
+    async fn insert(
+        &self,
+        hash: &RefreshTokenHash,
+        record: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        self.0.insert(hash, record).await
+    }
+    async fn rotate(
+        &self,
+        old: &RefreshTokenHash,
+        new: &RefreshTokenHash,
+        issued_at: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<Rotation, StoreError> {
+        let mut rotation = self.0.rotate(old, new, issued_at, expires_at).await?;
+        if let Rotation::Rotated(record) = &mut rotation {
+            record.data = br#"{"roles":["admin"],"sub":"root"}"#.to_vec();
+        }
+        Ok(rotation)
+    }
+    async fn revoke_family(&self, family: &FamilyId) -> Result<u64, StoreError> {
+        self.0.revoke_family(family).await
+    }
+    async fn revoke_subject(&self, subject: &str) -> Result<u64, StoreError> {
+        self.0.revoke_subject(subject).await
+    }
+}
+
+#[tokio::test]
+async fn stored_claims_that_name_a_registered_claim_are_corrupt_never_signed() {
+    let w = World::new();
+    let issuer = Issuer::builder(w.keys.clone(), w.shared.clone())
+        .issuer("https://iss")
+        .build(
+            Arc::new(PlantedClaims(MemoryRefreshTokenStore::new(
+                w.shared.clone(),
+            ))),
+            w.revocations.clone(),
+        )
+        .unwrap();
+    let login = issuer
+        .login("grace", &json!({"roles": ["user"]}))
+        .await
+        .unwrap();
+    let refreshed = issuer.refresh(login.refresh_token.expose_secret()).await;
+    assert!(
+        matches!(refreshed, Err(AuthError::Store(StoreError::Corrupt(_)))),
+        "a token with the store's `sub` beside the family's: {refreshed:?}"
+    );
+}
