@@ -125,7 +125,9 @@ pub trait JwksSource: Send + Sync + 'static {
 /// - **Unknown `kid`.** A token naming a `kid` the set lacks triggers a refetch, and so
 ///   does nothing else outside freshness; every fetch, whatever asked for it, waits for the
 ///   [cooldown](Self::with_refetch_cooldown) (default 10 s) after the previous one, so a
-///   flood of made-up `kid`s costs the provider at most one request per cooldown.
+///   flood of made-up `kid`s costs the provider at most one request per cooldown. While
+///   the last fetch has failed, such a token is [`AuthError::Unavailable`] (503), not
+///   invalid: its key may be one the provider added meanwhile.
 /// - **One fetch at a time.** Callers that need the set while a fetch is in flight wait
 ///   for that fetch instead of starting their own: a cold start under load makes one
 ///   request. The fetch runs as a task of its own (when a tokio runtime is present), so a
@@ -329,10 +331,13 @@ impl RemoteJwks {
     }
 
     /// A token named a `kid` the set lacks: refetch if the cooldown allows (or join the
-    /// fetch in flight). Returns whether a fetch succeeded, so the `kid` is worth looking
-    /// up again.
-    pub(crate) async fn refetch_for_unknown_kid(&self) -> bool {
-        self.obtain(Need::Newer).await.unwrap_or(false)
+    /// fetch in flight). `Ok(true)` when a fetch succeeded, so the `kid` is worth looking
+    /// up again; `Ok(false)` when the set is as new as the provider gives (the key is
+    /// unknown there too, or the cooldown allows no fetch after a successful one);
+    /// [`AuthError::Unavailable`] when the last fetch failed: the key may be one the
+    /// provider added meanwhile, and its token cannot be judged until it answers.
+    pub(crate) async fn refetch_for_unknown_kid(&self) -> Result<bool, AuthError> {
+        self.obtain(Need::Newer).await
     }
 
     /// Starts or joins a fetch when `need` calls for one and the cooldown allows, and
@@ -357,9 +362,10 @@ impl RemoteJwks {
                     (outcome, Some((sender, now)))
                 }
                 None => {
-                    return match need {
-                        Need::Fresh => self.usable(&state, now, None).map(|()| false),
-                        Need::Newer | Need::Now => Ok(false),
+                    return match (need, &state.last_error) {
+                        (Need::Fresh, _) => self.usable(&state, now, None).map(|()| false),
+                        (Need::Newer, Some(error)) => Err(unavailable(Arc::clone(error))),
+                        (Need::Newer, None) | (Need::Now, _) => Ok(false),
                     };
                 }
             };
@@ -392,8 +398,7 @@ impl RemoteJwks {
                     self.usable(&state, self.clock.now(), Some(error))
                         .map(|()| false)
                 }
-                Need::Newer => Ok(false),
-                Need::Now => Err(unavailable(error)),
+                Need::Newer | Need::Now => Err(unavailable(error)),
             },
         }
     }

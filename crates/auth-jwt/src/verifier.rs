@@ -691,7 +691,7 @@ impl Verifier {
         remote.ensure_fresh().await?;
         match self.verify_with(trust, compact) {
             Err(AuthError::Invalid(Reason::UnknownKid)) => {
-                if remote.refetch_for_unknown_kid().await {
+                if remote.refetch_for_unknown_kid().await? {
                     self.verify_with(trust, compact)
                 } else {
                     Err(AuthError::Invalid(Reason::UnknownKid))

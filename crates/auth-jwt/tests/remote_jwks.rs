@@ -124,3 +124,68 @@ async fn remote_keys_are_cached_and_refetched_with_rate_limits() {
         served.fetches.load(Ordering::SeqCst)
     );
 }
+
+#[tokio::test]
+async fn a_new_kid_while_the_provider_fails_is_unavailable_not_invalid() {
+    let (clock, shared) = common::clock();
+    let served = Arc::new(Served::default());
+    let remote = Arc::new(
+        RemoteJwks::new(served.clone(), shared.clone())
+            .with_refetch_cooldown(Duration::from_secs(30)),
+    );
+    let verifier = Verifier::builder(KeySet::new(shared.clone()), shared.clone())
+        .remote_jwks(remote.clone())
+        .build()
+        .unwrap();
+    let (old, new) = (
+        SigningKey::generate(Algorithm::ES256).unwrap(),
+        SigningKey::generate(Algorithm::ES256).unwrap(),
+    );
+    let set = KeySet::new(shared.clone());
+    set.insert_verifying_key("old", old.verifying_key())
+        .unwrap();
+    *served.document.lock().unwrap() = Some(set.jwks().to_json());
+    let token = |kid: &str, key: &SigningKey| {
+        common::forge_with(
+            key,
+            &common::header(key, kid),
+            &common::claims(&clock).replace(r#","aud":"api""#, ""),
+        )
+    };
+    let verify = |token: String| {
+        let verifier = verifier.clone();
+        async move { verifier.verify_async::<Map<String, Value>>(&token).await }
+    };
+    verify(token("old", &old)).await.unwrap();
+
+    // The provider rotates to `new` and fails from then on: a token signed with the new
+    // key cannot be judged, so it is 503 (try again), never 401 (a client told its token
+    // is bad throws it away). The refetch fails, then the cooldown allows none.
+    *served.document.lock().unwrap() = None;
+    clock.advance(Duration::from_secs(31));
+    for attempt in 0..3 {
+        let error = verify(token("new", &new)).await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::Unavailable(_)),
+            "attempt {attempt}: {error:?}"
+        );
+    }
+    // The keys held still serve their tokens.
+    verify(token("old", &old)).await.unwrap();
+
+    // Back, with the new key: it verifies after the cooldown. A kid the provider does
+    // not know is invalid again once a fetch has succeeded, within the cooldown too.
+    set.insert_verifying_key("new", new.verifying_key())
+        .unwrap();
+    *served.document.lock().unwrap() = Some(set.jwks().to_json());
+    clock.advance(Duration::from_secs(31));
+    verify(token("new", &new)).await.unwrap();
+    let stray = SigningKey::generate(Algorithm::ES256).unwrap();
+    for _ in 0..2 {
+        let error = verify(token("stray", &stray)).await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::Invalid(auth_core::Reason::UnknownKid)),
+            "{error:?}"
+        );
+    }
+}
