@@ -9,9 +9,12 @@ mod common;
 #[path = "../examples/jwt_resource_server.rs"]
 mod example;
 
+use std::sync::Arc;
+
+use auth_core::RevocationStore;
 use auth_jwt::Algorithm;
-use authkit_examples::demo::DemoConfig;
-use common::Demo;
+use authkit_examples::demo::{DemoConfig, StoreChoice};
+use common::{Demo, store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -24,7 +27,15 @@ struct ResourceServer {
 
 impl ResourceServer {
     async fn start(issuer: &str, algorithms: Vec<Algorithm>) -> Self {
-        let app = example::app(issuer, "authkit-demo-api", algorithms).unwrap();
+        Self::start_with(issuer, algorithms, None).await
+    }
+
+    async fn start_with(
+        issuer: &str,
+        algorithms: Vec<Algorithm>,
+        revocations: Option<Arc<dyn RevocationStore>>,
+    ) -> Self {
+        let app = example::app(issuer, "authkit-demo-api", algorithms, revocations).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -117,4 +128,46 @@ async fn the_resource_server_answers_503_while_the_issuer_is_unreachable() {
         .me(Some(pair["access_token"].as_str().unwrap()))
         .await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_issuers_revocation_store_a_logout_at_the_issuer_is_refused_here() {
+    let choice = store::redis().await;
+    let StoreChoice::Redis { prefix, .. } = &choice else {
+        unreachable!("store::redis() is a Redis choice")
+    };
+    let revocations = example::redis_revocations(&store::redis_url(), prefix)
+        .await
+        .unwrap();
+    let demo = Demo::start(choice.clone()).await;
+    let issuer = format!("http://{}", demo.addr);
+    let stateless = ResourceServer::start(&issuer, Vec::new()).await;
+    let server = ResourceServer::start_with(&issuer, Vec::new(), Some(revocations)).await;
+
+    let pair = demo.token("alice", "wonderland").await;
+    let access = pair["access_token"].as_str().unwrap();
+    assert_eq!(server.me(Some(access)).await.status(), StatusCode::OK);
+    let logout = demo
+        .client
+        .post(demo.url("/api/logout"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+
+    assert_eq!(
+        server.me(Some(access)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the logout reached the resource server through the shared store"
+    );
+    assert_eq!(
+        stateless.me(Some(access)).await.status(),
+        StatusCode::OK,
+        "without the store, a revoked token lives until `exp` (as the example's docs say)"
+    );
+    // alice's other token, from a second login, is untouched.
+    let other = demo.token("alice", "wonderland").await;
+    let other = other["access_token"].as_str().unwrap();
+    assert_eq!(server.me(Some(other)).await.status(), StatusCode::OK);
 }
