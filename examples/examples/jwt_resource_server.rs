@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())) // plain in a file
         .init();
     let (mut addr, mut issuer, mut audience, mut redis) = (None, None, None, None);
     let mut algorithms = Vec::new();
