@@ -238,13 +238,7 @@ async fn api_tokens_refresh_rotate_and_reuse_revokes_the_family(demo: Demo) {
 async fn api_logout_revokes_the_access_token_and_its_family(demo: Demo) {
     let pair = demo.token("bob", "builder").await;
     let access = pair["access_token"].as_str().unwrap();
-    let out = demo
-        .client
-        .post(demo.url("/api/logout"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let out = demo.api_logout(access).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let me = demo.get_bearer("/api/me", access).await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
@@ -476,13 +470,7 @@ async fn failed_logins_are_throttled_across_the_form_and_the_api(demo: Demo) {
 async fn refused_bearer_tokens_all_get_the_same_answer(demo: Demo) {
     let revoked = demo.token("alice", "wonderland").await;
     let revoked = revoked["access_token"].as_str().unwrap().to_owned();
-    let out = demo
-        .client
-        .post(demo.url("/api/logout"))
-        .bearer_auth(&revoked)
-        .send()
-        .await
-        .unwrap();
+    let out = demo.api_logout(&revoked).await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let (input, _) = revoked.rsplit_once('.').unwrap();
     let forged = format!("{input}.{}", "A".repeat(86));

@@ -147,14 +147,10 @@ async fn with_the_issuers_revocation_store_a_logout_at_the_issuer_is_refused_her
     let pair = demo.token("alice", "wonderland").await;
     let access = pair["access_token"].as_str().unwrap();
     assert_eq!(server.me(Some(access)).await.status(), StatusCode::OK);
-    let logout = demo
-        .client
-        .post(demo.url("/api/logout"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        demo.api_logout(access).await.status(),
+        StatusCode::NO_CONTENT
+    );
 
     assert_eq!(
         server.me(Some(access)).await.status(),

@@ -95,6 +95,16 @@ impl Demo {
             .unwrap()
     }
 
+    /// `POST /api/logout` with `token` as the bearer credential.
+    pub(crate) async fn api_logout(&self, token: &str) -> Response {
+        self.client
+            .post(self.url("/api/logout"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A same-origin form post, as the demo's own pages make.
     pub(crate) async fn post_form(&self, path: &str, cookie: Option<&str>, body: &str) -> Response {
         let mut request = self
