@@ -19,11 +19,11 @@
 //!   Unix milliseconds, compared with the store's [`Clock`](auth_core::Clock) (bound as a
 //!   value, never the database server's `NOW()`); what ends or starts a refusal (a
 //!   revocation's `until`, a subject's "not before", a throttle window's end) is rounded
-//!   up, so a refusal never ends early. Each process decides by its own clock, with no
-//!   tolerance for skew: a process whose clock runs ahead by `d` skips writing, and purges,
-//!   a revocation in its last `d` while a process behind would still refuse by it. Keep
-//!   the clocks of every process on one database synchronised (NTP keeps them within
-//!   milliseconds).
+//!   up, so a refusal never ends early. Each process decides by its own clock; processes
+//!   on one database must agree within [`CLOCK_SKEW`] (5 s; NTP keeps them within
+//!   milliseconds): a revocation counts as over, to skip writing it, to merge a subject's
+//!   entry rather than replace it, and to purge it, only once it is over by every clock
+//!   within that skew, so a process behind still refuses by it.
 //! - Expired rows never load; [`PurgeHandle`] deletes them in the background, in bounded
 //!   batches.
 //! - Every store call is bounded in time ([`SqlStoresBuilder::timeout`], default
@@ -121,7 +121,9 @@ pub use {
     refresh_store::SqlRefreshTokenStore,
     revocation_store::SqlRevocationStore,
     session_store::SqlSessionStore,
-    stores::{DEFAULT_PURGE_BATCH, DEFAULT_TIMEOUT, SqlStores, SqlStoresBuilder, connect},
+    stores::{
+        CLOCK_SKEW, DEFAULT_PURGE_BATCH, DEFAULT_TIMEOUT, SqlStores, SqlStoresBuilder, connect,
+    },
     throttle_store::SqlThrottleStore,
 };
 

@@ -24,7 +24,8 @@ use crate::{SqlStores, TablePrefix};
 /// included: it asks all three tables in one `UNION ALL`, binding `NULL` for a `jti` or
 /// family the token does not have. A revocation is only ever lengthened: revoking again
 /// with an earlier `until` keeps the later one. Rows stay until their `until` has passed
-/// by the store's clock and a purge deletes them. Times are whole milliseconds: `until` and
+/// by the store's clock and by [`CLOCK_SKEW`](crate::CLOCK_SKEW) more, so that a process
+/// whose clock is behind still refuses by them, and a purge deletes them. Times are whole milliseconds: `until` and
 /// "not before" rounded up, a token's issue time down, so rounding never shortens a
 /// refusal.
 pub struct SqlRevocationStore<DB: Backend> {
@@ -80,7 +81,7 @@ impl<DB: Backend> SqlRevocationStore<DB> {
     }
 
     /// Records a revocation of `(issuer, id)` in `sql`'s table until `until`, unless that
-    /// has passed already (nothing is left to refuse then).
+    /// is over for every process within the skew (nothing is left to refuse then).
     async fn revoke_until(
         &self,
         sql: &Sql,
@@ -89,7 +90,7 @@ impl<DB: Backend> SqlRevocationStore<DB> {
         until: SystemTime,
     ) -> Result<(), StoreError> {
         let until = unix_millis_up(until);
-        if until <= self.shared.now() {
+        if until <= self.shared.over_everywhere() {
             return Ok(());
         }
         let args = [
@@ -105,9 +106,20 @@ impl<DB: Backend> SqlRevocationStore<DB> {
 impl<DB: Backend> Purge for SqlRevocationStore<DB> {
     async fn purge(&self) -> Result<u64, StoreError> {
         let sql = &self.shared.revocations;
-        Ok(self.shared.purge_all(&sql.purge_tokens).await?
-            + self.shared.purge_all(&sql.purge_families).await?
-            + self.shared.purge_all(&sql.purge_subjects).await?)
+        // Only what no process within the skew may still refuse by.
+        let over = self.shared.over_everywhere();
+        Ok(self
+            .shared
+            .purge_all_before(&sql.purge_tokens, over)
+            .await?
+            + self
+                .shared
+                .purge_all_before(&sql.purge_families, over)
+                .await?
+            + self
+                .shared
+                .purge_all_before(&sql.purge_subjects, over)
+                .await?)
     }
 }
 
@@ -160,7 +172,8 @@ impl<DB: Backend> RevocationStore for SqlRevocationStore<DB> {
             Arg::Bytes(subject.as_bytes()),
             Arg::Int(unix_millis_up(not_before)),
             Arg::Int(unix_millis_up(until)),
-            Arg::Int(self.shared.now()),
+            // An entry ended here may be live for a process behind: merged, not replaced.
+            Arg::Int(self.shared.over_everywhere()),
         ];
         self.shared
             .execute(&self.shared.revocations.revoke_subject, &args)

@@ -18,6 +18,12 @@ use crate::{
 /// The default number of rows one purge statement deletes.
 pub const DEFAULT_PURGE_BATCH: u32 = 1000;
 
+/// How far apart the clocks of the processes sharing one database may be: a revocation
+/// counts as over (not written, merged rather than replaced, purged) only this long after
+/// its end by the deciding process's clock, so a process up to this far behind still
+/// refuses by it. Keep clocks closer than this (NTP keeps them within milliseconds).
+pub const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
 /// The default bound on one store call's wait for the database: 5 seconds (see
 /// [`SqlStoresBuilder::timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,6 +97,13 @@ impl<DB: Backend> Shared<DB> {
         unix_millis(self.clock.now())
     }
 
+    /// The latest instant over by every clock within [`CLOCK_SKEW`](crate::CLOCK_SKEW) of
+    /// this one, as stored: a revocation that ended before it is needed by no process.
+    pub(crate) fn over_everywhere(&self) -> i64 {
+        let skew = i64::try_from(crate::CLOCK_SKEW.as_millis()).unwrap_or(i64::MAX);
+        self.now().saturating_sub(skew)
+    }
+
     /// Runs one write statement (its own transaction); how many rows it changed.
     pub(crate) async fn execute(&self, sql: &Sql, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         self.run(|conn, _| Box::pin(DB::execute(conn, sql, args)))
@@ -109,9 +122,14 @@ impl<DB: Backend> Shared<DB> {
 
     /// Runs `sql` (which takes `$1` now, `$2` batch size) until a batch comes back short.
     pub(crate) async fn purge_all(&self, sql: &Sql) -> Result<u64, StoreError> {
+        self.purge_all_before(sql, self.now()).await
+    }
+
+    /// [`purge_all`](Self::purge_all) of rows that ended by `before` (stored millis).
+    pub(crate) async fn purge_all_before(&self, sql: &Sql, before: i64) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
-            let deleted = self.purge_once(sql).await?;
+            let deleted = self.purge_batch_before(sql, before).await?;
             total += deleted;
             if deleted < u64::from(self.purge_batch) {
                 return Ok(total);
@@ -121,7 +139,11 @@ impl<DB: Backend> Shared<DB> {
 
     /// One batch of `sql`.
     pub(crate) async fn purge_once(&self, sql: &Sql) -> Result<u64, StoreError> {
-        let args = [Arg::Int(self.now()), Arg::Int(i64::from(self.purge_batch))];
+        self.purge_batch_before(sql, self.now()).await
+    }
+
+    async fn purge_batch_before(&self, sql: &Sql, before: i64) -> Result<u64, StoreError> {
+        let args = [Arg::Int(before), Arg::Int(i64::from(self.purge_batch))];
         self.execute(sql, &args).await
     }
 }

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::store::SessionRecord;
-use auth_core::{Clock, ManualClock, SessionId, SessionStore, SharedClock};
+use auth_core::store::{SessionRecord, TokenRef};
+use auth_core::{
+    Clock, FamilyId, ManualClock, RevocationStore, SessionId, SessionStore, SharedClock,
+};
 use sqlx::Pool;
 use store_sql::{Backend, SqlStores};
 
@@ -137,4 +139,90 @@ async fn postgres_a_rotation_during_log_out_everywhere_never_survives_it() {
         "a session outlives log out everywhere"
     );
     drop_tables(&stores).await;
+}
+
+/// Two processes on one set of tables, the first one's clock 3 s ahead of the second's
+/// (within the store's `CLOCK_SKEW`). A revocation whose end has passed by the first clock
+/// but not by the second is still needed by the second: the first must write it, keep a
+/// subject's "not before" when it revokes the subject again, and leave it to the purge
+/// until it is over by every clock within the skew.
+async fn a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs<DB: Backend>(
+    pool: Pool<DB>,
+) where
+    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    let prefix = fresh_prefix();
+    let behind = Arc::new(ManualClock::starting_now());
+    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(3)));
+    let node = |clock: &Arc<ManualClock>| {
+        let clock: SharedClock = clock.clone();
+        SqlStores::builder(pool.clone())
+            .prefix(prefix.clone())
+            .clock(clock)
+            .build()
+    };
+    let (first, second) = (node(&ahead), node(&behind));
+    first.migrate().await.unwrap();
+    let (a, b) = (first.revocations(), second.revocations());
+    let now = behind.now();
+    let until = now + Duration::from_secs(1);
+
+    a.revoke("iss", "jti-1", until).await.unwrap();
+    assert!(b.is_revoked("iss", "jti-1").await.unwrap(), "jti");
+    let family = FamilyId::generate().unwrap();
+    a.revoke_family("iss", &family, until).await.unwrap();
+    let by_family = TokenRef::new("iss", "s", now).family(Some(&family));
+    assert!(b.is_token_revoked(&by_family).await.unwrap(), "family");
+
+    let later_not_before = now + Duration::from_millis(500);
+    b.revoke_subject("alice", later_not_before, until)
+        .await
+        .unwrap();
+    // The first node revokes alice again with an earlier "not before": merged, never
+    // replaced as if the entry had ended.
+    a.revoke_subject("alice", now, now + Duration::from_secs(600))
+        .await
+        .unwrap();
+    let issued = TokenRef::new("iss", "alice", now + Duration::from_millis(100));
+    assert!(b.is_token_revoked(&issued).await.unwrap(), "subject merge");
+
+    assert_eq!(
+        a.purge_expired().await.unwrap(),
+        0,
+        "nothing is over everywhere"
+    );
+    assert!(b.is_revoked("iss", "jti-1").await.unwrap(), "jti kept");
+    assert!(b.is_token_revoked(&by_family).await.unwrap(), "family kept");
+    ahead.advance(Duration::from_secs(10));
+    assert_eq!(
+        a.purge_expired().await.unwrap(),
+        2,
+        "over everywhere: purged"
+    );
+    drop_tables(&first).await;
+}
+
+#[tokio::test]
+async fn postgres_a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs() {
+    a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs(
+        postgres_pool(2).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mariadb_a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs() {
+    a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs(
+        mysql_pool(2).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs() {
+    a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_needs(
+        sqlite_file_pool().await,
+    )
+    .await;
 }
