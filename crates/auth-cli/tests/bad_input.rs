@@ -306,11 +306,12 @@ fn text_from_a_key_file_cannot_rewrite_the_error_line() {
     let jwk = ok(&["keygen", "--alg", "ES256", "--kid", "a"]);
     let public = ok(&["jwks", &dir.write("a.jwk", &jwk)]);
     let mut public: serde_json::Value = serde_json::from_str(&public).unwrap();
-    public["keys"][0]["alg"] = "ES256\u{1b}[2K\u{1b}[1Gauthctl: verified OK".into();
+    // Escapes, and a right-to-left override that would show text in another order.
+    public["keys"][0]["alg"] = "ES256\u{1b}[2K\u{1b}[1Gauthctl: \u{202e}KO deifirev".into();
     let hostile = dir.write("hostile.json", &public.to_string());
     let pem = dir.write(
         "hostile.pem",
-        "-----BEGIN \u{1b}[2Kx-----\nAAAA\n-----END \u{1b}[2Kx-----\n",
+        "-----BEGIN \u{1b}[2K\u{202e}x-----\nAAAA\n-----END \u{1b}[2K\u{202e}x-----\n",
     );
     for args in [
         [
@@ -327,5 +328,7 @@ fn text_from_a_key_file_cannot_rewrite_the_error_line() {
     ] {
         let line = fails(args);
         assert!(line.contains("\\u{1b}"), "escaped, not dropped: {line}");
+        assert!(line.contains("\\u{202e}"), "escaped, not dropped: {line}");
+        assert!(!line.contains('\u{202e}'), "{line}");
     }
 }
