@@ -23,7 +23,8 @@
 //!   on one database must agree within [`CLOCK_SKEW`] (5 s; NTP keeps them within
 //!   milliseconds): a revocation counts as over, to skip writing it, to merge a subject's
 //!   entry rather than replace it, and to purge it, only once it is over by every clock
-//!   within that skew, so a process behind still refuses by it.
+//!   within that skew, so a process behind still refuses by it; the purge keeps every
+//!   other row (a used refresh token, a throttle window) as long.
 //! - Expired rows never load; [`PurgeHandle`] deletes them in the background, in bounded
 //!   batches.
 //! - Every store call is bounded in time ([`SqlStoresBuilder::timeout`], default

@@ -106,20 +106,9 @@ impl<DB: Backend> SqlRevocationStore<DB> {
 impl<DB: Backend> Purge for SqlRevocationStore<DB> {
     async fn purge(&self) -> Result<u64, StoreError> {
         let sql = &self.shared.revocations;
-        // Only what no process within the skew may still refuse by.
-        let over = self.shared.over_everywhere();
-        Ok(self
-            .shared
-            .purge_all_before(&sql.purge_tokens, over)
-            .await?
-            + self
-                .shared
-                .purge_all_before(&sql.purge_families, over)
-                .await?
-            + self
-                .shared
-                .purge_all_before(&sql.purge_subjects, over)
-                .await?)
+        Ok(self.shared.purge_all(&sql.purge_tokens).await?
+            + self.shared.purge_all(&sql.purge_families).await?
+            + self.shared.purge_all(&sql.purge_subjects).await?)
     }
 }
 

@@ -21,7 +21,9 @@ pub const DEFAULT_PURGE_BATCH: u32 = 1000;
 /// How far apart the clocks of the processes sharing one database may be: a revocation
 /// counts as over (not written, merged rather than replaced, purged) only this long after
 /// its end by the deciding process's clock, so a process up to this far behind still
-/// refuses by it. Keep clocks closer than this (NTP keeps them within milliseconds).
+/// refuses by it; the purge keeps every other row (sessions, refresh tokens, throttle
+/// windows) this long past its end too. Keep clocks closer than this (NTP keeps them
+/// within milliseconds).
 pub const CLOCK_SKEW: Duration = Duration::from_secs(5);
 
 /// The default bound on one store call's wait for the database: 5 seconds (see
@@ -120,16 +122,12 @@ impl<DB: Backend> Shared<DB> {
             .await
     }
 
-    /// Runs `sql` (which takes `$1` now, `$2` batch size) until a batch comes back short.
+    /// Runs `sql` (which takes `$1` an instant, `$2` batch size) until a batch comes back
+    /// short.
     pub(crate) async fn purge_all(&self, sql: &Sql) -> Result<u64, StoreError> {
-        self.purge_all_before(sql, self.now()).await
-    }
-
-    /// [`purge_all`](Self::purge_all) of rows that ended by `before` (stored millis).
-    pub(crate) async fn purge_all_before(&self, sql: &Sql, before: i64) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
-            let deleted = self.purge_batch_before(sql, before).await?;
+            let deleted = self.purge_once(sql).await?;
             total += deleted;
             if deleted < u64::from(self.purge_batch) {
                 return Ok(total);
@@ -137,13 +135,14 @@ impl<DB: Backend> Shared<DB> {
         }
     }
 
-    /// One batch of `sql`.
+    /// One batch of `sql`: rows ended for every process within the skew, so that a process
+    /// behind never loses a revocation, a used refresh token or a throttle window it still
+    /// needs.
     pub(crate) async fn purge_once(&self, sql: &Sql) -> Result<u64, StoreError> {
-        self.purge_batch_before(sql, self.now()).await
-    }
-
-    async fn purge_batch_before(&self, sql: &Sql, before: i64) -> Result<u64, StoreError> {
-        let args = [Arg::Int(before), Arg::Int(i64::from(self.purge_batch))];
+        let args = [
+            Arg::Int(self.over_everywhere()),
+            Arg::Int(i64::from(self.purge_batch)),
+        ];
         self.execute(sql, &args).await
     }
 }

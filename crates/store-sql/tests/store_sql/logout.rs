@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::store::{SessionRecord, TokenRef};
+use auth_core::store::{RefreshRecord, Rotation, SessionRecord, ThrottleKey, TokenRef};
 use auth_core::{
-    Clock, FamilyId, ManualClock, RevocationStore, SessionId, SessionStore, SharedClock,
+    Clock, FamilyId, ManualClock, RefreshToken, RefreshTokenStore, RevocationStore, SessionId,
+    SessionStore, SharedClock, ThrottleStore,
 };
 use sqlx::Pool;
 use store_sql::{Backend, SqlStores};
@@ -225,4 +226,94 @@ async fn sqlite_a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other
         sqlite_file_pool().await,
     )
     .await;
+}
+
+/// The purge, run by a process whose clock is 3 s ahead, keeps what a process behind still
+/// needs: a used refresh token near its end (a replay there is reuse, which ends the
+/// family, never an unknown token that leaves the thief's successor alive) and a throttle
+/// window near its end (its count goes on).
+async fn a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs<DB: Backend>(pool: Pool<DB>)
+where
+    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    let prefix = fresh_prefix();
+    let behind = Arc::new(ManualClock::starting_now());
+    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(3)));
+    let node = |clock: &Arc<ManualClock>| {
+        let clock: SharedClock = clock.clone();
+        SqlStores::builder(pool.clone())
+            .prefix(prefix.clone())
+            .clock(clock)
+            .build()
+    };
+    let (first, second) = (node(&ahead), node(&behind));
+    first.migrate().await.unwrap();
+    let minute = Duration::from_secs(60);
+
+    let now = behind.now();
+    let (used, next) = (
+        RefreshToken::generate().unwrap(),
+        RefreshToken::generate().unwrap(),
+    );
+    let record = RefreshRecord::new(
+        FamilyId::generate().unwrap(),
+        "alice",
+        vec![],
+        now,
+        now + minute,
+    );
+    let refresh = second.refresh_tokens();
+    refresh.insert(&used.hash(), &record).await.unwrap();
+    let rotation = refresh
+        .rotate(&used.hash(), &next.hash(), now, now + 10 * minute)
+        .await
+        .unwrap();
+    assert!(matches!(rotation, Rotation::Rotated(_)));
+
+    let key = ThrottleKey::username("alice");
+    let throttle = second.throttle();
+    for _ in 0..5 {
+        throttle.hit(&key, minute).await.unwrap();
+    }
+
+    // 57 s on: the used token and the window have 3 s left behind, none ahead.
+    behind.advance(Duration::from_secs(57));
+    ahead.advance(Duration::from_secs(57));
+    first.refresh_tokens().purge_expired().await.unwrap();
+    first.throttle().purge_expired().await.unwrap();
+
+    let later = behind.now();
+    let third = RefreshToken::generate().unwrap();
+    assert!(
+        matches!(
+            refresh
+                .rotate(&used.hash(), &third.hash(), later, later + minute)
+                .await
+                .unwrap(),
+            Rotation::Reused { .. }
+        ),
+        "a replay of the used token is reuse"
+    );
+    assert_eq!(
+        throttle.hit(&key, minute).await.unwrap().count,
+        6,
+        "the window counts on"
+    );
+    drop_tables(&first).await;
+}
+
+#[tokio::test]
+async fn postgres_a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs() {
+    a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs(postgres_pool(2).await).await;
+}
+
+#[tokio::test]
+async fn mariadb_a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs() {
+    a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs(mysql_pool(2).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs() {
+    a_purge_by_a_node_ahead_keeps_what_a_node_behind_still_needs(sqlite_file_pool().await).await;
 }
