@@ -67,6 +67,8 @@
 //! // Expiry follows the store's clock, whatever the row still says.
 //! clock.advance(Duration::from_secs(61));
 //! assert!(sessions.load(&id.key()).await?.is_none());
+//! // The purge deletes the row once it is over for every clock within the skew.
+//! clock.advance(store_sql::CLOCK_SKEW);
 //! assert_eq!(sessions.purge_expired().await?, 1);
 //! # Ok(())
 //! # }
