@@ -1,10 +1,13 @@
 //! Sessions in an axum app on SQLite: log in, see who you are, log out. Sessions survive
-//! a restart on the same file.
+//! a restart on the same file; expired sessions and ended throttle windows never load,
+//! and background tasks delete their rows so the file does not grow for ever. Refusals
+//! are logged to standard error (`RUST_LOG`, default `info`).
 //!
 //! `cargo run -p authkit-examples --example sessions_sqlite -- --addr 127.0.0.1:3001 --db sqlite://sessions.db`
 #![allow(clippy::print_stdout)] // Its one line of output says where it listens.
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
@@ -16,6 +19,7 @@ use axum::{Form, Router, http::StatusCode, response::Redirect, routing::get, rou
 use serde::Deserialize;
 use store_sql::{SqlStores, sqlx::Sqlite};
 use tokio::sync::Semaphore;
+use tracing_subscriber::EnvFilter;
 
 /// alice / wonderland, hashed with argon2id (never keep passwords, only such hashes).
 const ALICE: &str = "$argon2id$v=19$m=19456,t=2,p=1$Bx5eJKFP7O9z3HGKU//89A$icDqscsF7J6IeNmlFuichf3aOjxr9BTjYt6N0kzLwPM";
@@ -81,14 +85,31 @@ async fn login(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())) // plain in a file
+        .init();
+    let usage = "usage: sessions_sqlite [--addr ADDR] --db sqlite://FILE";
+    // A flag's value, if the flag is given; never the next flag (`--db --addr ...`).
     let arg = |name: &str| {
         let mut args = std::env::args();
-        args.position(|a| a == name).and_then(|_| args.next())
+        match args.position(|a| a == name).map(|_| args.next()) {
+            None => Ok(None),
+            Some(Some(value)) if !value.starts_with("--") => Ok(Some(value)),
+            Some(_) => Err(anyhow::anyhow!("{name} needs a value\n{usage}")),
+        }
     };
-    let addr: SocketAddr = arg("--addr").unwrap_or("127.0.0.1:3001".into()).parse()?;
-    let db = arg("--db").context("usage: --addr ADDR --db sqlite://FILE")?;
+    let addr: SocketAddr = arg("--addr")?.unwrap_or("127.0.0.1:3001".into()).parse()?;
+    let db = arg("--db")?.context(usage)?;
     let stores = SqlStores::<Sqlite>::connect(&format!("{db}?mode=rwc")).await?;
     stores.migrate().await?;
+    // Runs at once, then every 5 minutes; dropping a handle stops its task.
+    let every = Duration::from_secs(300);
+    let _purges = [
+        stores.sessions().spawn_purge(every),
+        stores.throttle().spawn_purge(every),
+    ];
     let sessions = SessionManager::new(stores.sessions());
     // Plain http here; behind TLS keep the default cookie (`__Host-`, `Secure`).
     let cookies = sessions.cookie_config().dev_plain_http();

@@ -4,9 +4,14 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
+use auth_core::store::{SessionRecord, ThrottleKey};
+use auth_core::{Clock, ManualClock, SessionId, SessionStore, ThrottleStore};
 use reqwest::{Client, StatusCode, redirect};
+use store_sql::SqlStores;
+use store_sql::sqlx::{self, Sqlite};
 
 /// The example's binary, built by `cargo test` beside this test's.
 fn example() -> PathBuf {
@@ -36,6 +41,7 @@ async fn start(db: &str, port: u16) -> Running {
     let child = Command::new(example())
         .args(["--addr", &format!("127.0.0.1:{port}"), "--db", db])
         .stdout(Stdio::null())
+        .env("RUST_LOG", "warn") // its log on a failure, not every login's
         .spawn()
         .expect("the example binary: `cargo test` builds it (a lone `--test` run does not)");
     let running = Running(child);
@@ -132,5 +138,55 @@ async fn log_in_see_who_you_are_restart_and_log_out() {
         login("wonderland").await.unwrap().status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    drop(server);
+}
+
+/// Rows the example's stores left behind, in the default tables.
+async fn rows(pool: &sqlx::SqlitePool) -> (i64, i64) {
+    let count = |table: &'static str| async move {
+        let sql = format!("SELECT COUNT(*) FROM authkit_{table}");
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    (count("sessions").await, count("throttle_windows").await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_rows_are_deleted_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    // Written an hour ago (by a clock of its own): a session and a throttle window that
+    // ended half an hour ago. They never load; only a purge deletes their rows.
+    let pool = store_sql::connect::<Sqlite>(&format!("{db}?mode=rwc"))
+        .await
+        .unwrap();
+    let an_hour_ago = Arc::new(ManualClock::new(
+        SystemTime::now() - Duration::from_secs(3600),
+    ));
+    let stores = SqlStores::builder(pool.clone())
+        .clock(an_hour_ago.clone())
+        .build();
+    stores.migrate().await.unwrap();
+    let then = an_hour_ago.now();
+    let half_an_hour = Duration::from_secs(1800);
+    let record = SessionRecord::new("old", Vec::new(), then, then + half_an_hour);
+    let key = SessionId::generate().unwrap().key();
+    stores.sessions().create(&key, &record).await.unwrap();
+    let window = ThrottleKey::username("old");
+    stores.throttle().hit(&window, half_an_hour).await.unwrap();
+    assert_eq!(rows(&pool).await, (1, 1));
+
+    let server = start(&db, free_port()).await;
+    let started = Instant::now();
+    while rows(&pool).await != (0, 0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the example left expired rows: {:?}",
+            rows(&pool).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(server);
 }
