@@ -17,6 +17,37 @@ use crate::common::{
     sqlite_file_pool,
 };
 
+/// Two processes on one fresh, migrated set of tables, the first one's clock `lead` ahead
+/// of the second's: the stores and clocks of each, the one ahead first.
+struct TwoNodes<DB: Backend> {
+    ahead: (SqlStores<DB>, Arc<ManualClock>),
+    behind: (SqlStores<DB>, Arc<ManualClock>),
+}
+
+async fn two_nodes<DB: Backend>(pool: &Pool<DB>, lead: Duration) -> TwoNodes<DB>
+where
+    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    let prefix = fresh_prefix();
+    let behind = Arc::new(ManualClock::starting_now());
+    let ahead = Arc::new(ManualClock::new(behind.now() + lead));
+    let node = |clock: &Arc<ManualClock>| {
+        let shared: SharedClock = clock.clone();
+        let stores = SqlStores::builder(pool.clone())
+            .prefix(prefix.clone())
+            .clock(shared)
+            .build();
+        (stores, clock.clone())
+    };
+    let nodes = TwoNodes {
+        ahead: node(&ahead),
+        behind: node(&behind),
+    };
+    nodes.ahead.0.migrate().await.unwrap();
+    nodes
+}
+
 /// Two processes on one set of tables, the first one's clock 10 s ahead of the second's.
 /// A session near its idle deadline is expired by the first clock, live by the second: a
 /// logout (of the session, or of its subject) on the first must still delete it, or the
@@ -26,18 +57,10 @@ where
     for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
     <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
 {
-    let prefix = fresh_prefix();
-    let behind = Arc::new(ManualClock::starting_now());
-    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(10)));
-    let node = |clock: &Arc<ManualClock>| {
-        let clock: SharedClock = clock.clone();
-        SqlStores::builder(pool.clone())
-            .prefix(prefix.clone())
-            .clock(clock)
-            .build()
-    };
-    let (a, b) = (node(&ahead), node(&behind));
-    a.migrate().await.unwrap();
+    let TwoNodes {
+        ahead: (a, _),
+        behind: (b, behind),
+    } = two_nodes(&pool, Duration::from_secs(10)).await;
     for everywhere in [false, true] {
         let now = behind.now();
         let key = SessionId::generate().unwrap().key();
@@ -153,18 +176,10 @@ async fn a_node_whose_clock_runs_ahead_never_drops_a_revocation_the_other_still_
     for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
     <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
 {
-    let prefix = fresh_prefix();
-    let behind = Arc::new(ManualClock::starting_now());
-    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(3)));
-    let node = |clock: &Arc<ManualClock>| {
-        let clock: SharedClock = clock.clone();
-        SqlStores::builder(pool.clone())
-            .prefix(prefix.clone())
-            .clock(clock)
-            .build()
-    };
-    let (first, second) = (node(&ahead), node(&behind));
-    first.migrate().await.unwrap();
+    let TwoNodes {
+        ahead: (first, ahead),
+        behind: (second, behind),
+    } = two_nodes(&pool, Duration::from_secs(3)).await;
     let (a, b) = (first.revocations(), second.revocations());
     let now = behind.now();
     let until = now + Duration::from_secs(1);
@@ -237,18 +252,10 @@ where
     for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
     <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
 {
-    let prefix = fresh_prefix();
-    let behind = Arc::new(ManualClock::starting_now());
-    let ahead = Arc::new(ManualClock::new(behind.now() + Duration::from_secs(3)));
-    let node = |clock: &Arc<ManualClock>| {
-        let clock: SharedClock = clock.clone();
-        SqlStores::builder(pool.clone())
-            .prefix(prefix.clone())
-            .clock(clock)
-            .build()
-    };
-    let (first, second) = (node(&ahead), node(&behind));
-    first.migrate().await.unwrap();
+    let TwoNodes {
+        ahead: (first, ahead),
+        behind: (second, behind),
+    } = two_nodes(&pool, Duration::from_secs(3)).await;
     let minute = Duration::from_secs(60);
 
     let now = behind.now();
