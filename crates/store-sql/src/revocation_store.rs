@@ -24,10 +24,10 @@ use crate::{SqlStores, TablePrefix};
 /// included: it asks all three tables in one `UNION ALL`, binding `NULL` for a `jti` or
 /// family the token does not have. A revocation is only ever lengthened: revoking again
 /// with an earlier `until` keeps the later one. Rows stay until their `until` has passed
-/// by the store's clock and by [`CLOCK_SKEW`](crate::CLOCK_SKEW) more, so that a process
-/// whose clock is behind still refuses by them, and a purge deletes them. Times are whole milliseconds: `until` and
-/// "not before" rounded up, a token's issue time down, so rounding never shortens a
-/// refusal.
+/// by the store's clock and by [`CLOCK_SKEW`](crate::CLOCK_SKEW) more (so that a process
+/// whose clock is behind still refuses by them) and a purge deletes them. Times are whole
+/// milliseconds: `until` and "not before" rounded up, a token's issue time down, so
+/// rounding never shortens a refusal.
 pub struct SqlRevocationStore<DB: Backend> {
     shared: Arc<Shared<DB>>,
 }
